@@ -1,0 +1,126 @@
+//! The demo fleet: models a mid-size Central European company might run, at every
+//! stage and EU AI Act risk tier, so a new user sees a populated console.
+
+use keel_shared::models::{RiskTier, Stage};
+use keel_shared::validation::{NewModel, NewVersion};
+
+use crate::error::ApiError;
+use crate::store::Store;
+
+struct DemoModel {
+    name: &'static str,
+    description: &'static str,
+    owner: &'static str,
+    use_case: &'static str,
+    risk_tier: RiskTier,
+    /// Oldest first: (tag, stage, training data, notes).
+    versions: &'static [(&'static str, Stage, &'static str, &'static str)],
+}
+
+const FLEET: &[DemoModel] = &[
+    DemoModel {
+        name: "credit-risk-scoring",
+        description: "Gradient-boosted trees estimating the probability of default of consumer loan applications.",
+        owner: "Retail Credit Risk — Jana Nováková",
+        use_case: "Automate first-line decisions on consumer loans up to CZK 500,000 and cut time-to-yes from 2 days to 5 minutes.",
+        risk_tier: RiskTier::High,
+        versions: &[
+            ("v1.0.0", Stage::Archived, "s3://risk-data/applications/2023Q4.parquet", "Pilot model, validated on 18 months of applications."),
+            ("v1.1.0", Stage::Production, "s3://risk-data/applications/2024Q2.parquet", "Retrained after the rate change; fairness review passed."),
+            ("v1.2.0", Stage::Canary, "s3://risk-data/applications/2024Q4.parquet", "Adds open-banking income features; 5 % of traffic."),
+        ],
+    },
+    DemoModel {
+        name: "invoice-field-extraction",
+        description: "Layout-aware transformer reading supplier, amounts and VAT from scanned invoices.",
+        owner: "Finance Operations — Petr Dvořák",
+        use_case: "Remove manual keying of 40,000 supplier invoices a month in accounts payable.",
+        risk_tier: RiskTier::Minimal,
+        versions: &[
+            ("v2.3.1", Stage::Production, "dvc://finance/invoices@a41f9c2", "Handles Slovak and Czech VAT layouts."),
+            ("v2.4.0", Stage::Staging, "dvc://finance/invoices@c7e0b13", "Adds German supplier templates."),
+        ],
+    },
+    DemoModel {
+        name: "churn-propensity",
+        description: "Monthly churn probability per mobile subscriber.",
+        owner: "Customer Retention Analytics",
+        use_case: "Target retention offers at the 5 % of subscribers most likely to leave next month.",
+        risk_tier: RiskTier::Limited,
+        versions: &[
+            ("v3.0.2", Stage::Production, "warehouse://crm.churn_features_2024_09", "Weekly batch scoring."),
+        ],
+    },
+    DemoModel {
+        name: "demand-forecast-cz",
+        description: "Daily demand forecast per store and product family for Czech retail stores.",
+        owner: "Supply Chain Planning — Martin Horák",
+        use_case: "Lower stock-outs and write-offs of fresh goods by planning orders on forecast demand.",
+        risk_tier: RiskTier::Minimal,
+        versions: &[
+            ("v5.1.0", Stage::Production, "warehouse://sales.daily_2019_2024", "Includes Czech public holidays."),
+            ("v6.0.0-rc1", Stage::Development, "warehouse://sales.daily_2019_2025", "Temporal fusion transformer candidate."),
+        ],
+    },
+    DemoModel {
+        name: "support-ticket-router",
+        description: "Classifies incoming support e-mails by topic and urgency and routes them to a queue.",
+        owner: "Customer Care Platform",
+        use_case: "Answer urgent customer tickets within one hour instead of one day.",
+        risk_tier: RiskTier::Limited,
+        versions: &[
+            ("v1.4.0", Stage::Production, "s3://care/tickets-2024-labelled.jsonl", "Multilingual (cs, sk, en, de)."),
+        ],
+    },
+    DemoModel {
+        name: "cv-screening-assistant",
+        description: "Ranks job applications against the requirements of a vacancy for a recruiter to review.",
+        owner: "People & Talent — Lucia Kováčová",
+        use_case: "Shorten the first screening of applications for high-volume vacancies.",
+        risk_tier: RiskTier::High,
+        versions: &[
+            ("v0.9.0", Stage::Staging, "s3://hr/applications-anonymised-2024.parquet", "Awaiting the bias audit before any production use."),
+        ],
+    },
+    DemoModel {
+        name: "workplace-emotion-monitor",
+        description: "Vendor pilot inferring employee emotions from call-centre video.",
+        owner: "Contact Centre Operations",
+        use_case: "Registered for the record only: emotion recognition at work is prohibited by the EU AI Act (Art. 5).",
+        risk_tier: RiskTier::Prohibited,
+        versions: &[
+            ("v0.1.0", Stage::Archived, "vendor://pilot-export-2024-03", "Pilot stopped by the AI governance board."),
+        ],
+    },
+];
+
+/// Registers every demo model the store does not hold yet; returns how many were added.
+pub async fn load_demo_fleet(store: &Store) -> anyhow::Result<usize> {
+    let mut added = 0;
+    for demo in FLEET {
+        let model = NewModel {
+            name: demo.name.into(),
+            description: demo.description.into(),
+            owner: demo.owner.into(),
+            use_case: demo.use_case.into(),
+            risk_tier: demo.risk_tier,
+        };
+        let created = match store.create_model(&model).await {
+            Ok(created) => created,
+            // Loaded by an earlier `keel demo`: keep what the user may have changed since.
+            Err(ApiError::Conflict(_)) => continue,
+            Err(error) => return Err(error.into()),
+        };
+        for (tag, stage, training_data_ref, notes) in demo.versions {
+            let version = NewVersion {
+                tag: (*tag).into(),
+                training_data_ref: (*training_data_ref).into(),
+                notes: (*notes).into(),
+                stage: *stage,
+            };
+            store.create_version(&created.id, &version).await?;
+        }
+        added += 1;
+    }
+    Ok(added)
+}

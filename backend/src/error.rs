@@ -1,0 +1,129 @@
+//! `ApiError`, the one error type of the API, answered as an RFC 9457 `ErrorBody`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keel_shared::ErrorBody;
+use keel_shared::validation::FieldErrors;
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request could not be understood (malformed JSON, bad query string).
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// The request clashes with what the store holds (duplicate name, second production version).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// Fields that break a validation rule, each with its message.
+    #[error("{}", describe_fields(.0))]
+    Validation(FieldErrors),
+    /// A dependency (the store) does not answer.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// A validation error of one field.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::Validation(FieldErrors::from([(field.to_owned(), message.into())]))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad-request",
+            Self::NotFound(_) => "not-found",
+            Self::Conflict(_) => "conflict",
+            Self::MethodNotAllowed(_) => "method-not-allowed",
+            Self::PayloadTooLarge { .. } => "payload-too-large",
+            Self::UnsupportedMediaType(_) => "unsupported-media-type",
+            Self::Validation(_) => "validation",
+            Self::Unavailable(_) => "unavailable",
+            Self::Database(_) | Self::Internal(_) => "internal",
+        }
+    }
+
+    pub fn to_body(&self) -> ErrorBody {
+        let status = self.status();
+        let detail = match self {
+            // Internal detail goes to the log, never to the client.
+            Self::Database(_) | Self::Internal(_) => "the server failed to handle this request; the error has been logged".to_owned(),
+            other => other.to_string(),
+        };
+        ErrorBody {
+            kind: format!("/problems/{}", self.kind()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            fields: match self {
+                Self::Validation(fields) => fields.clone(),
+                _ => FieldErrors::new(),
+            },
+        }
+    }
+}
+
+fn describe_fields(fields: &FieldErrors) -> String {
+    let list: Vec<String> = fields.iter().map(|(field, message)| format!("{field} {message}")).collect();
+    format!("invalid request: {}", list.join("; "))
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status().is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+        }
+        let body = self.to_body();
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_do_not_leak_their_cause() {
+        let body = ApiError::Internal(anyhow::anyhow!("disk /secret/path is full")).to_body();
+        assert_eq!(body.status, 500);
+        assert!(!body.detail.contains("/secret/path"));
+    }
+
+    #[test]
+    fn validation_errors_list_their_fields() {
+        let body = ApiError::field("name", "is required").to_body();
+        assert_eq!((body.status, body.kind.as_str()), (422, "/problems/validation"));
+        assert_eq!(body.detail, "invalid request: name is required");
+        assert_eq!(body.fields["name"], "is required");
+    }
+}

@@ -1,0 +1,306 @@
+//! Models and their versions.
+
+use keel_shared::models::{ModelResponse, ModelSummary, RiskTier, Stage, VersionSummary};
+use keel_shared::validation::{ModelChanges, ModelFilter, NewModel, NewVersion, PROHIBITED_IN_PRODUCTION};
+use keel_shared::{ModelId, VersionId};
+use sqlx::FromRow;
+
+use super::{Store, from_millis, is_unique_violation, new_id, now_millis};
+use crate::error::{ApiError, ApiResult};
+
+#[derive(FromRow)]
+struct ModelRow {
+    id: String,
+    name: String,
+    description: String,
+    owner: String,
+    use_case: String,
+    risk_tier: String,
+    created_at: i64,
+    updated_at: i64,
+    version_count: i64,
+    latest_version: Option<String>,
+    production_version: Option<String>,
+}
+
+impl TryFrom<ModelRow> for ModelSummary {
+    type Error = ApiError;
+
+    fn try_from(row: ModelRow) -> ApiResult<Self> {
+        Ok(Self {
+            id: ModelId(row.id),
+            risk_tier: row.risk_tier.parse::<RiskTier>().map_err(corrupt)?,
+            name: row.name,
+            description: row.description,
+            owner: row.owner,
+            use_case: row.use_case,
+            created_at: from_millis(row.created_at),
+            updated_at: from_millis(row.updated_at),
+            version_count: u32::try_from(row.version_count).unwrap_or(u32::MAX),
+            latest_version: row.latest_version,
+            production_version: row.production_version,
+        })
+    }
+}
+
+#[derive(FromRow)]
+struct VersionRow {
+    id: String,
+    model_id: String,
+    tag: String,
+    stage: String,
+    training_data_ref: String,
+    notes: String,
+    created_at: i64,
+}
+
+impl TryFrom<VersionRow> for VersionSummary {
+    type Error = ApiError;
+
+    fn try_from(row: VersionRow) -> ApiResult<Self> {
+        Ok(Self {
+            id: VersionId(row.id),
+            model_id: ModelId(row.model_id),
+            stage: row.stage.parse::<Stage>().map_err(corrupt)?,
+            tag: row.tag,
+            training_data_ref: row.training_data_ref,
+            notes: row.notes,
+            created_at: from_millis(row.created_at),
+        })
+    }
+}
+
+/// A stored enum name the code does not know: the database was edited by hand.
+fn corrupt(error: keel_shared::models::UnknownVariant) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("unexpected value in the store: {error}"))
+}
+
+// SQL fragments are macros so that each query is one `concat!`-ed literal: sqlx accepts
+// only `'static` SQL text without an audit wrapper.
+macro_rules! model_columns {
+    () => {
+        "m.id, m.name, m.description, m.owner, m.use_case, m.risk_tier, m.created_at, m.updated_at,
+    (SELECT COUNT(*) FROM model_versions v WHERE v.model_id = m.id) AS version_count,
+    (SELECT v.tag FROM model_versions v WHERE v.model_id = m.id ORDER BY v.created_at DESC, v.id DESC LIMIT 1) AS latest_version,
+    (SELECT v.tag FROM model_versions v WHERE v.model_id = m.id AND v.stage = 'production') AS production_version"
+    };
+}
+
+/// `$1` search pattern, `$2` risk tier, `$3` stage; each NULL when not filtered on.
+macro_rules! model_filter {
+    () => {
+        "($1 IS NULL OR lower(m.name) LIKE $1 ESCAPE '\\' OR lower(m.description) LIKE $1 ESCAPE '\\'
+        OR lower(m.owner) LIKE $1 ESCAPE '\\' OR lower(m.use_case) LIKE $1 ESCAPE '\\')
+    AND ($2 IS NULL OR m.risk_tier = $2)
+    AND ($3 IS NULL OR EXISTS (SELECT 1 FROM model_versions v WHERE v.model_id = m.id AND v.stage = $3))"
+    };
+}
+
+macro_rules! version_columns {
+    () => {
+        "id, model_id, tag, stage, training_data_ref, notes, created_at"
+    };
+}
+
+impl Store {
+    /// One page of the models matching `filter`, ordered by name, and how many match in all.
+    #[tracing::instrument(skip_all)]
+    pub async fn list_models(&self, filter: &ModelFilter) -> ApiResult<(Vec<ModelSummary>, u64)> {
+        let pattern = filter.search.as_deref().map(like_pattern);
+        let risk_tier = filter.risk_tier.map(RiskTier::as_str);
+        let stage = filter.stage.map(Stage::as_str);
+        let total: i64 = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM models m WHERE ", model_filter!()))
+            .bind(pattern.clone())
+            .bind(risk_tier)
+            .bind(stage)
+            .fetch_one(&self.pool)
+            .await?;
+        let rows: Vec<ModelRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            model_columns!(),
+            " FROM models m WHERE ",
+            model_filter!(),
+            " ORDER BY lower(m.name) LIMIT $4 OFFSET $5"
+        ))
+        .bind(pattern)
+        .bind(risk_tier)
+        .bind(stage)
+        .bind(i64::from(filter.per_page))
+        .bind(i64::from(filter.page - 1) * i64::from(filter.per_page))
+        .fetch_all(&self.pool)
+        .await?;
+        let models = rows.into_iter().map(ModelSummary::try_from).collect::<ApiResult<_>>()?;
+        Ok((models, u64::try_from(total).unwrap_or_default()))
+    }
+
+    #[tracing::instrument(skip_all, fields(name = %model.name))]
+    pub async fn create_model(&self, model: &NewModel) -> ApiResult<ModelSummary> {
+        let id = new_id();
+        let now = now_millis();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO models (id, name, description, owner, use_case, risk_tier, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(&id)
+        .bind(&model.name)
+        .bind(&model.description)
+        .bind(&model.owner)
+        .bind(&model.use_case)
+        .bind(model.risk_tier.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|error| name_conflict(error, &model.name))?;
+        tx.commit().await?;
+        self.model_summary(&ModelId(id)).await
+    }
+
+    /// A model and its versions, newest first.
+    #[tracing::instrument(skip_all, fields(model = %id))]
+    pub async fn get_model(&self, id: &ModelId) -> ApiResult<ModelResponse> {
+        Ok(ModelResponse { model: self.model_summary(id).await?, versions: self.list_versions(id).await? })
+    }
+
+    /// Changes the given fields. Moving a model with a production version into the
+    /// prohibited risk tier is refused.
+    #[tracing::instrument(skip_all, fields(model = %id))]
+    pub async fn update_model(&self, id: &ModelId, changes: &ModelChanges) -> ApiResult<ModelSummary> {
+        let mut tx = self.begin_write().await?;
+        // The check and the change are one statement, so no version can be promoted in between.
+        let updated = sqlx::query(
+            "UPDATE models SET
+                name = COALESCE($2, name),
+                description = COALESCE($3, description),
+                owner = COALESCE($4, owner),
+                use_case = COALESCE($5, use_case),
+                risk_tier = COALESCE($6, risk_tier),
+                updated_at = $7
+             WHERE id = $1
+               AND NOT (COALESCE($6, '') = 'prohibited' AND EXISTS (
+                   SELECT 1 FROM model_versions v WHERE v.model_id = models.id AND v.stage = 'production'))",
+        )
+        .bind(&id.0)
+        .bind(changes.name.as_deref())
+        .bind(changes.description.as_deref())
+        .bind(changes.owner.as_deref())
+        .bind(changes.use_case.as_deref())
+        .bind(changes.risk_tier.map(RiskTier::as_str))
+        .bind(now_millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(|error| name_conflict(error, changes.name.as_deref().unwrap_or_default()))?;
+        tx.commit().await?;
+        if updated.rows_affected() == 0 {
+            // Either the model does not exist (404 from the read) or the tier rule refused.
+            self.model_summary(id).await?;
+            return Err(ApiError::field("risk_tier", PROHIBITED_IN_PRODUCTION));
+        }
+        self.model_summary(id).await
+    }
+
+    /// The versions of a model, newest first.
+    #[tracing::instrument(skip_all, fields(model = %id))]
+    pub async fn list_versions(&self, id: &ModelId) -> ApiResult<Vec<VersionSummary>> {
+        let rows: Vec<VersionRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            version_columns!(),
+            " FROM model_versions WHERE model_id = $1 ORDER BY created_at DESC, id DESC"
+        ))
+        .bind(&id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        if rows.is_empty() {
+            // Tell "no versions yet" from "no such model".
+            self.model_summary(id).await?;
+        }
+        rows.into_iter().map(VersionSummary::try_from).collect()
+    }
+
+    /// Registers a version. A second production version, a duplicate tag, or a
+    /// production version of a prohibited-tier model are refused.
+    #[tracing::instrument(skip_all, fields(model = %model_id, tag = %version.tag))]
+    pub async fn create_version(&self, model_id: &ModelId, version: &NewVersion) -> ApiResult<VersionSummary> {
+        let id = new_id();
+        let mut tx = self.begin_write().await?;
+        // Inserted only if the model exists and its tier allows the stage, in one statement.
+        let inserted = sqlx::query(
+            "INSERT INTO model_versions (id, model_id, tag, stage, training_data_ref, notes, created_at)
+             SELECT $1, m.id, $3, $4, $5, $6, $7 FROM models m
+             WHERE m.id = $2 AND ($4 <> 'production' OR m.risk_tier <> 'prohibited')",
+        )
+        .bind(&id)
+        .bind(&model_id.0)
+        .bind(&version.tag)
+        .bind(version.stage.as_str())
+        .bind(&version.training_data_ref)
+        .bind(&version.notes)
+        .bind(now_millis())
+        .execute(&mut *tx)
+        .await;
+        let inserted = match inserted {
+            Ok(result) => result,
+            Err(error) if is_unique_violation(&error) => {
+                drop(tx);
+                return Err(self.explain_version_conflict(model_id, version).await);
+            }
+            Err(error) => return Err(error.into()),
+        };
+        tx.commit().await?;
+        if inserted.rows_affected() == 0 {
+            self.model_summary(model_id).await?;
+            return Err(ApiError::field("stage", PROHIBITED_IN_PRODUCTION));
+        }
+        let row: VersionRow = sqlx::query_as(concat!("SELECT ", version_columns!(), " FROM model_versions WHERE id = $1"))
+            .bind(&id)
+            .fetch_one(&self.pool)
+            .await?;
+        row.try_into()
+    }
+
+    async fn explain_version_conflict(&self, model_id: &ModelId, version: &NewVersion) -> ApiError {
+        let same_tag: Result<Option<String>, _> =
+            sqlx::query_scalar("SELECT id FROM model_versions WHERE model_id = $1 AND tag = $2")
+                .bind(&model_id.0)
+                .bind(&version.tag)
+                .fetch_optional(&self.pool)
+                .await;
+        if let Ok(Some(_)) = same_tag {
+            return ApiError::Conflict(format!("this model already has a version tagged '{}'", version.tag));
+        }
+        let production: Result<Option<String>, _> =
+            sqlx::query_scalar("SELECT tag FROM model_versions WHERE model_id = $1 AND stage = 'production'")
+                .bind(&model_id.0)
+                .fetch_optional(&self.pool)
+                .await;
+        match production {
+            Ok(Some(tag)) => ApiError::Conflict(format!(
+                "version '{tag}' is already in production; a model has at most one production version"
+            )),
+            Ok(None) => ApiError::Conflict("the version conflicts with an existing one".into()),
+            Err(error) => error.into(),
+        }
+    }
+
+    async fn model_summary(&self, id: &ModelId) -> ApiResult<ModelSummary> {
+        let row: Option<ModelRow> = sqlx::query_as(concat!("SELECT ", model_columns!(), " FROM models m WHERE m.id = $1"))
+            .bind(&id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.ok_or_else(|| ApiError::NotFound(format!("no model with id '{id}'")))?.try_into()
+    }
+}
+
+fn name_conflict(error: sqlx::Error, name: &str) -> ApiError {
+    if is_unique_violation(&error) {
+        ApiError::Conflict(format!("a model named '{name}' already exists"))
+    } else {
+        error.into()
+    }
+}
+
+/// `LIKE` pattern matching `text` anywhere, with `%`, `_` and `\` taken literally.
+fn like_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}

@@ -1,0 +1,11 @@
+//! Keel's vocabulary: the types and pure rules that the server enforces and the
+//! console displays. Serde types and plain functions only — no I/O — so this crate
+//! compiles for `wasm32-unknown-unknown` as well as for the server.
+
+pub mod error;
+pub mod ids;
+pub mod models;
+pub mod validation;
+
+pub use error::ErrorBody;
+pub use ids::{ModelId, VersionId};
