@@ -25,9 +25,24 @@ const FLEET: &[DemoModel] = &[
         use_case: "Automate first-line decisions on consumer loans up to CZK 500,000 and cut time-to-yes from 2 days to 5 minutes.",
         risk_tier: RiskTier::High,
         versions: &[
-            ("v1.0.0", Stage::Archived, "s3://risk-data/applications/2023Q4.parquet", "Pilot model, validated on 18 months of applications."),
-            ("v1.1.0", Stage::Production, "s3://risk-data/applications/2024Q2.parquet", "Retrained after the rate change; fairness review passed."),
-            ("v1.2.0", Stage::Canary, "s3://risk-data/applications/2024Q4.parquet", "Adds open-banking income features; 5 % of traffic."),
+            (
+                "v1.0.0",
+                Stage::Archived,
+                "s3://risk-data/applications/2023Q4.parquet",
+                "Pilot model, validated on 18 months of applications.",
+            ),
+            (
+                "v1.1.0",
+                Stage::Production,
+                "s3://risk-data/applications/2024Q2.parquet",
+                "Retrained after the rate change; fairness review passed.",
+            ),
+            (
+                "v1.2.0",
+                Stage::Canary,
+                "s3://risk-data/applications/2024Q4.parquet",
+                "Adds open-banking income features; 5 % of traffic.",
+            ),
         ],
     },
     DemoModel {
@@ -37,8 +52,18 @@ const FLEET: &[DemoModel] = &[
         use_case: "Remove manual keying of 40,000 supplier invoices a month in accounts payable.",
         risk_tier: RiskTier::Minimal,
         versions: &[
-            ("v2.3.1", Stage::Production, "dvc://finance/invoices@a41f9c2", "Handles Slovak and Czech VAT layouts."),
-            ("v2.4.0", Stage::Staging, "dvc://finance/invoices@c7e0b13", "Adds German supplier templates."),
+            (
+                "v2.3.1",
+                Stage::Production,
+                "dvc://finance/invoices@a41f9c2",
+                "Handles Slovak and Czech VAT layouts.",
+            ),
+            (
+                "v2.4.0",
+                Stage::Staging,
+                "dvc://finance/invoices@c7e0b13",
+                "Adds German supplier templates.",
+            ),
         ],
     },
     DemoModel {
@@ -47,9 +72,12 @@ const FLEET: &[DemoModel] = &[
         owner: "Customer Retention Analytics",
         use_case: "Target retention offers at the 5 % of subscribers most likely to leave next month.",
         risk_tier: RiskTier::Limited,
-        versions: &[
-            ("v3.0.2", Stage::Production, "warehouse://crm.churn_features_2024_09", "Weekly batch scoring."),
-        ],
+        versions: &[(
+            "v3.0.2",
+            Stage::Production,
+            "warehouse://crm.churn_features_2024_09",
+            "Weekly batch scoring.",
+        )],
     },
     DemoModel {
         name: "demand-forecast-cz",
@@ -58,8 +86,18 @@ const FLEET: &[DemoModel] = &[
         use_case: "Lower stock-outs and write-offs of fresh goods by planning orders on forecast demand.",
         risk_tier: RiskTier::Minimal,
         versions: &[
-            ("v5.1.0", Stage::Production, "warehouse://sales.daily_2019_2024", "Includes Czech public holidays."),
-            ("v6.0.0-rc1", Stage::Development, "warehouse://sales.daily_2019_2025", "Temporal fusion transformer candidate."),
+            (
+                "v5.1.0",
+                Stage::Production,
+                "warehouse://sales.daily_2019_2024",
+                "Includes Czech public holidays.",
+            ),
+            (
+                "v6.0.0-rc1",
+                Stage::Development,
+                "warehouse://sales.daily_2019_2025",
+                "Temporal fusion transformer candidate.",
+            ),
         ],
     },
     DemoModel {
@@ -68,9 +106,12 @@ const FLEET: &[DemoModel] = &[
         owner: "Customer Care Platform",
         use_case: "Answer urgent customer tickets within one hour instead of one day.",
         risk_tier: RiskTier::Limited,
-        versions: &[
-            ("v1.4.0", Stage::Production, "s3://care/tickets-2024-labelled.jsonl", "Multilingual (cs, sk, en, de)."),
-        ],
+        versions: &[(
+            "v1.4.0",
+            Stage::Production,
+            "s3://care/tickets-2024-labelled.jsonl",
+            "Multilingual (cs, sk, en, de).",
+        )],
     },
     DemoModel {
         name: "cv-screening-assistant",
@@ -78,9 +119,12 @@ const FLEET: &[DemoModel] = &[
         owner: "People & Talent — Lucia Kováčová",
         use_case: "Shorten the first screening of applications for high-volume vacancies.",
         risk_tier: RiskTier::High,
-        versions: &[
-            ("v0.9.0", Stage::Staging, "s3://hr/applications-anonymised-2024.parquet", "Awaiting the bias audit before any production use."),
-        ],
+        versions: &[(
+            "v0.9.0",
+            Stage::Staging,
+            "s3://hr/applications-anonymised-2024.parquet",
+            "Awaiting the bias audit before any production use.",
+        )],
     },
     DemoModel {
         name: "workplace-emotion-monitor",
@@ -88,9 +132,12 @@ const FLEET: &[DemoModel] = &[
         owner: "Contact Centre Operations",
         use_case: "Registered for the record only: emotion recognition at work is prohibited by the EU AI Act (Art. 5).",
         risk_tier: RiskTier::Prohibited,
-        versions: &[
-            ("v0.1.0", Stage::Archived, "vendor://pilot-export-2024-03", "Pilot stopped by the AI governance board."),
-        ],
+        versions: &[(
+            "v0.1.0",
+            Stage::Archived,
+            "vendor://pilot-export-2024-03",
+            "Pilot stopped by the AI governance board.",
+        )],
     },
 ];
 

@@ -73,7 +73,9 @@ impl ApiError {
         let status = self.status();
         let detail = match self {
             // Internal detail goes to the log, never to the client.
-            Self::Database(_) | Self::Internal(_) => "the server failed to handle this request; the error has been logged".to_owned(),
+            Self::Database(_) | Self::Internal(_) => {
+                "the server failed to handle this request; the error has been logged".to_owned()
+            }
             other => other.to_string(),
         };
         ErrorBody {
@@ -90,7 +92,10 @@ impl ApiError {
 }
 
 fn describe_fields(fields: &FieldErrors) -> String {
-    let list: Vec<String> = fields.iter().map(|(field, message)| format!("{field} {message}")).collect();
+    let list: Vec<String> = fields
+        .iter()
+        .map(|(field, message)| format!("{field} {message}"))
+        .collect();
     format!("invalid request: {}", list.join("; "))
 }
 
@@ -101,9 +106,10 @@ impl IntoResponse for ApiError {
         }
         let body = self.to_body();
         let mut response = (self.status(), axum::Json(body)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         response
     }
 }
@@ -122,7 +128,10 @@ mod tests {
     #[test]
     fn validation_errors_list_their_fields() {
         let body = ApiError::field("name", "is required").to_body();
-        assert_eq!((body.status, body.kind.as_str()), (422, "/problems/validation"));
+        assert_eq!(
+            (body.status, body.kind.as_str()),
+            (422, "/problems/validation")
+        );
         assert_eq!(body.detail, "invalid request: name is required");
         assert_eq!(body.fields["name"], "is required");
     }

@@ -59,12 +59,18 @@ impl Application {
                 "the console is not built there (run `trunk build --release`); only the API is served"
             );
         }
-        let state = AppState { store, settings: Arc::new(settings), metrics: Arc::default() };
+        let state = AppState {
+            store,
+            settings: Arc::new(settings),
+            metrics: Arc::default(),
+        };
         Ok(Self { listener, state })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or(self.state.settings.addr)
+        self.listener
+            .local_addr()
+            .unwrap_or(self.state.settings.addr)
     }
 
     pub fn store(&self) -> &Store {
@@ -74,7 +80,9 @@ impl Application {
     /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let app = router(self.state);
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
         Ok(())
     }
 }
@@ -88,22 +96,33 @@ pub fn router(state: AppState) -> Router {
         .nest("/api", routes::api_router())
         .route("/metrics", get(serve_metrics))
         .fallback_service(console)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track_requests))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track_requests,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         // The default predicate already leaves text/event-stream uncompressed.
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
-            let route = request
-                .extensions()
-                .get::<axum::extract::MatchedPath>()
-                .map_or("static", axum::extract::MatchedPath::as_str);
-            tracing::info_span!("request", method = %request.method(), route)
-        }))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                let route = request
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .map_or("static", axum::extract::MatchedPath::as_str);
+                tracing::info_span!("request", method = %request.method(), route)
+            }),
+        )
         .with_state(state)
 }
 
 async fn serve_metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
 }
 
 async fn shutdown_signal() {

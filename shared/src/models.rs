@@ -102,7 +102,12 @@ pub struct UnknownVariant {
 
 impl fmt::Display for UnknownVariant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "'{}' is not one of: {}", self.given, self.expected.join(", "))
+        write!(
+            f,
+            "'{}' is not one of: {}",
+            self.given,
+            self.expected.join(", ")
+        )
     }
 }
 
@@ -110,10 +115,13 @@ impl FromStr for RiskTier {
     type Err = UnknownVariant;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|tier| tier.as_str() == s).ok_or_else(|| UnknownVariant {
-            given: s.to_owned(),
-            expected: &["minimal", "limited", "high", "prohibited"],
-        })
+        Self::ALL
+            .into_iter()
+            .find(|tier| tier.as_str() == s)
+            .ok_or_else(|| UnknownVariant {
+                given: s.to_owned(),
+                expected: &["minimal", "limited", "high", "prohibited"],
+            })
     }
 }
 
@@ -121,10 +129,13 @@ impl FromStr for Stage {
     type Err = UnknownVariant;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|stage| stage.as_str() == s).ok_or_else(|| UnknownVariant {
-            given: s.to_owned(),
-            expected: &["development", "staging", "canary", "production", "archived"],
-        })
+        Self::ALL
+            .into_iter()
+            .find(|stage| stage.as_str() == s)
+            .ok_or_else(|| UnknownVariant {
+                given: s.to_owned(),
+                expected: &["development", "staging", "canary", "production", "archived"],
+            })
     }
 }
 

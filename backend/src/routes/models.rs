@@ -7,8 +7,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use keel_shared::ModelId;
 use keel_shared::models::{
-    CreateModelRequest, CreateVersionRequest, ModelListQuery, ModelListResponse, ModelResponse, ModelSummary,
-    UpdateModelRequest, VersionSummary,
+    CreateModelRequest, CreateVersionRequest, ModelListQuery, ModelListResponse, ModelResponse,
+    ModelSummary, UpdateModelRequest, VersionSummary,
 };
 
 use crate::AppState;
@@ -19,7 +19,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/models", get(list_models).post(create_model))
         .route("/models/{id}", get(get_model).patch(update_model))
-        .route("/models/{id}/versions", get(list_versions).post(create_version))
+        .route(
+            "/models/{id}/versions",
+            get(list_versions).post(create_version),
+        )
 }
 
 async fn list_models(
@@ -28,7 +31,12 @@ async fn list_models(
 ) -> ApiResult<Json<ModelListResponse>> {
     let filter = query.validate().map_err(ApiError::Validation)?;
     let (items, total) = state.store.list_models(&filter).await?;
-    Ok(Json(ModelListResponse { items, total, page: filter.page, per_page: filter.per_page }))
+    Ok(Json(ModelListResponse {
+        items,
+        total,
+        page: filter.page,
+        per_page: filter.per_page,
+    }))
 }
 
 async fn create_model(
@@ -38,10 +46,17 @@ async fn create_model(
     let model = request.validate().map_err(ApiError::Validation)?;
     let created: ModelSummary = state.store.create_model(&model).await?;
     let location = format!("/api/models/{}", created.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(created)))
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(created),
+    ))
 }
 
-async fn get_model(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<ModelResponse>> {
+async fn get_model(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<ModelResponse>> {
     Ok(Json(state.store.get_model(&ModelId(id)).await?))
 }
 
@@ -51,7 +66,9 @@ async fn update_model(
     ApiJson(request): ApiJson<UpdateModelRequest>,
 ) -> ApiResult<Json<ModelSummary>> {
     let changes = request.validate().map_err(ApiError::Validation)?;
-    Ok(Json(state.store.update_model(&ModelId(id), &changes).await?))
+    Ok(Json(
+        state.store.update_model(&ModelId(id), &changes).await?,
+    ))
 }
 
 async fn list_versions(

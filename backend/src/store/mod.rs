@@ -28,7 +28,10 @@ impl Dialect {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Self::Postgres)
         } else {
-            anyhow::bail!("unsupported database URL {:?}: expected sqlite://… or postgres://…", crate::config::redact_password(url))
+            anyhow::bail!(
+                "unsupported database URL {:?}: expected sqlite://… or postgres://…",
+                crate::config::redact_password(url)
+            )
         }
     }
 
@@ -89,7 +92,10 @@ impl Store {
             Dialect::Sqlite => &SQLITE_MIGRATIONS,
             Dialect::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&self.pool).await.context("database migration failed")?;
+        migrator
+            .run(&self.pool)
+            .await
+            .context("database migration failed")?;
         Ok(())
     }
 
@@ -99,7 +105,10 @@ impl Store {
 
     /// Succeeds when the database answers a query.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 
     /// Starts a transaction that will write. SQLite takes the write lock at once, so two
@@ -118,8 +127,12 @@ fn create_sqlite_directory(url: &str) -> anyhow::Result<()> {
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    if let Some(parent) = std::path::Path::new(path).parent().filter(|parent| !parent.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("cannot create data directory {}", parent.display()))?;
+    if let Some(parent) = std::path::Path::new(path)
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create data directory {}", parent.display()))?;
     }
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! Models and their versions.
 
 use keel_shared::models::{ModelResponse, ModelSummary, RiskTier, Stage, VersionSummary};
-use keel_shared::validation::{ModelChanges, ModelFilter, NewModel, NewVersion, PROHIBITED_IN_PRODUCTION};
+use keel_shared::validation::{
+    ModelChanges, ModelFilter, NewModel, NewVersion, PROHIBITED_IN_PRODUCTION,
+};
 use keel_shared::{ModelId, VersionId};
 use sqlx::FromRow;
 
@@ -109,12 +111,15 @@ impl Store {
         let pattern = filter.search.as_deref().map(like_pattern);
         let risk_tier = filter.risk_tier.map(RiskTier::as_str);
         let stage = filter.stage.map(Stage::as_str);
-        let total: i64 = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM models m WHERE ", model_filter!()))
-            .bind(pattern.clone())
-            .bind(risk_tier)
-            .bind(stage)
-            .fetch_one(&self.pool)
-            .await?;
+        let total: i64 = sqlx::query_scalar(concat!(
+            "SELECT COUNT(*) FROM models m WHERE ",
+            model_filter!()
+        ))
+        .bind(pattern.clone())
+        .bind(risk_tier)
+        .bind(stage)
+        .fetch_one(&self.pool)
+        .await?;
         let rows: Vec<ModelRow> = sqlx::query_as(concat!(
             "SELECT ",
             model_columns!(),
@@ -129,7 +134,10 @@ impl Store {
         .bind(i64::from(filter.page - 1) * i64::from(filter.per_page))
         .fetch_all(&self.pool)
         .await?;
-        let models = rows.into_iter().map(ModelSummary::try_from).collect::<ApiResult<_>>()?;
+        let models = rows
+            .into_iter()
+            .map(ModelSummary::try_from)
+            .collect::<ApiResult<_>>()?;
         Ok((models, u64::try_from(total).unwrap_or_default()))
     }
 
@@ -159,13 +167,20 @@ impl Store {
     /// A model and its versions, newest first.
     #[tracing::instrument(skip_all, fields(model = %id))]
     pub async fn get_model(&self, id: &ModelId) -> ApiResult<ModelResponse> {
-        Ok(ModelResponse { model: self.model_summary(id).await?, versions: self.list_versions(id).await? })
+        Ok(ModelResponse {
+            model: self.model_summary(id).await?,
+            versions: self.list_versions(id).await?,
+        })
     }
 
     /// Changes the given fields. Moving a model with a production version into the
     /// prohibited risk tier is refused.
     #[tracing::instrument(skip_all, fields(model = %id))]
-    pub async fn update_model(&self, id: &ModelId, changes: &ModelChanges) -> ApiResult<ModelSummary> {
+    pub async fn update_model(
+        &self,
+        id: &ModelId,
+        changes: &ModelChanges,
+    ) -> ApiResult<ModelSummary> {
         let mut tx = self.begin_write().await?;
         // The check and the change are one statement, so no version can be promoted in between.
         let updated = sqlx::query(
@@ -220,7 +235,11 @@ impl Store {
     /// Registers a version. A second production version, a duplicate tag, or a
     /// production version of a prohibited-tier model are refused.
     #[tracing::instrument(skip_all, fields(model = %model_id, tag = %version.tag))]
-    pub async fn create_version(&self, model_id: &ModelId, version: &NewVersion) -> ApiResult<VersionSummary> {
+    pub async fn create_version(
+        &self,
+        model_id: &ModelId,
+        version: &NewVersion,
+    ) -> ApiResult<VersionSummary> {
         let id = new_id();
         let mut tx = self.begin_write().await?;
         // Inserted only if the model exists and its tier allows the stage, in one statement.
@@ -251,10 +270,14 @@ impl Store {
             self.model_summary(model_id).await?;
             return Err(ApiError::field("stage", PROHIBITED_IN_PRODUCTION));
         }
-        let row: VersionRow = sqlx::query_as(concat!("SELECT ", version_columns!(), " FROM model_versions WHERE id = $1"))
-            .bind(&id)
-            .fetch_one(&self.pool)
-            .await?;
+        let row: VersionRow = sqlx::query_as(concat!(
+            "SELECT ",
+            version_columns!(),
+            " FROM model_versions WHERE id = $1"
+        ))
+        .bind(&id)
+        .fetch_one(&self.pool)
+        .await?;
         row.try_into()
     }
 
@@ -266,13 +289,17 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await;
         if let Ok(Some(_)) = same_tag {
-            return ApiError::Conflict(format!("this model already has a version tagged '{}'", version.tag));
+            return ApiError::Conflict(format!(
+                "this model already has a version tagged '{}'",
+                version.tag
+            ));
         }
-        let production: Result<Option<String>, _> =
-            sqlx::query_scalar("SELECT tag FROM model_versions WHERE model_id = $1 AND stage = 'production'")
-                .bind(&model_id.0)
-                .fetch_optional(&self.pool)
-                .await;
+        let production: Result<Option<String>, _> = sqlx::query_scalar(
+            "SELECT tag FROM model_versions WHERE model_id = $1 AND stage = 'production'",
+        )
+        .bind(&model_id.0)
+        .fetch_optional(&self.pool)
+        .await;
         match production {
             Ok(Some(tag)) => ApiError::Conflict(format!(
                 "version '{tag}' is already in production; a model has at most one production version"
@@ -283,11 +310,16 @@ impl Store {
     }
 
     async fn model_summary(&self, id: &ModelId) -> ApiResult<ModelSummary> {
-        let row: Option<ModelRow> = sqlx::query_as(concat!("SELECT ", model_columns!(), " FROM models m WHERE m.id = $1"))
-            .bind(&id.0)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.ok_or_else(|| ApiError::NotFound(format!("no model with id '{id}'")))?.try_into()
+        let row: Option<ModelRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            model_columns!(),
+            " FROM models m WHERE m.id = $1"
+        ))
+        .bind(&id.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.ok_or_else(|| ApiError::NotFound(format!("no model with id '{id}'")))?
+            .try_into()
     }
 }
 
@@ -301,6 +333,9 @@ fn name_conflict(error: sqlx::Error, name: &str) -> ApiError {
 
 /// `LIKE` pattern matching `text` anywhere, with `%`, `_` and `\` taken literally.
 fn like_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }

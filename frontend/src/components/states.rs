@@ -1,0 +1,40 @@
+//! What a page shows while it waits, when it has nothing, and when it failed.
+
+use keel_shared::ErrorBody;
+use leptos::prelude::*;
+
+#[component]
+pub fn Loading(#[prop(into)] what: String) -> impl IntoView {
+    view! {
+        <div class="state state-loading" role="status" aria-live="polite">
+            <span class="spinner" aria-hidden="true"></span>
+            {format!("Loading {what}…")}
+        </div>
+    }
+}
+
+#[component]
+pub fn EmptyState(
+    #[prop(into)] title: String,
+    #[prop(into)] message: String,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class="state state-empty">
+            <h2>{title}</h2>
+            <p>{message}</p>
+            {children()}
+        </div>
+    }
+}
+
+/// A failed load, with the server's explanation.
+#[component]
+pub fn ErrorState(error: ErrorBody) -> impl IntoView {
+    view! {
+        <div class="state state-error" role="alert">
+            <h2>{error.title}</h2>
+            <p>{error.detail}</p>
+        </div>
+    }
+}

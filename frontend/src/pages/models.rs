@@ -1,0 +1,170 @@
+//! The model registry: every model, searchable and filterable by stage and risk tier.
+
+use keel_shared::models::{ModelListQuery, ModelSummary, RiskTier, Stage};
+use leptos::prelude::*;
+
+use crate::api;
+use crate::components::{EmptyState, ErrorState, Loading, RiskBadge};
+use crate::format;
+
+const PER_PAGE: u32 = 25;
+
+#[component]
+pub fn ModelsPage() -> impl IntoView {
+    let search = RwSignal::new(String::new());
+    let stage = RwSignal::new(None::<Stage>);
+    let risk_tier = RwSignal::new(None::<RiskTier>);
+    let page = RwSignal::new(1_u32);
+    let filtered = move || {
+        !search.get().trim().is_empty() || stage.get().is_some() || risk_tier.get().is_some()
+    };
+    let clear_filters = move |_| {
+        search.set(String::new());
+        stage.set(None);
+        risk_tier.set(None);
+        page.set(1);
+    };
+
+    let models = LocalResource::new(move || {
+        let query = ModelListQuery {
+            q: Some(search.get()).filter(|text| !text.trim().is_empty()),
+            stage: stage.get(),
+            risk_tier: risk_tier.get(),
+            page: Some(page.get()),
+            per_page: Some(PER_PAGE),
+        };
+        async move { api::list_models(&query).await }
+    });
+
+    view! {
+        <div class="page-header">
+            <div>
+                <h1>"Models"</h1>
+                <p class="page-lede">"Every model the organisation runs or plans to run, with its risk tier and what is in production."</p>
+            </div>
+            <a class="button button-primary" href="/models/new">"Register model"</a>
+        </div>
+        <form class="filters" role="search" on:submit=|event| event.prevent_default()>
+            <label class="filter">
+                <span class="filter-label">"Search"</span>
+                <input
+                    type="search"
+                    name="q"
+                    placeholder="Name, owner, use case…"
+                    prop:value=search
+                    on:input=move |event| {
+                        search.set(event_target_value(&event));
+                        page.set(1);
+                    }
+                />
+            </label>
+            <label class="filter">
+                <span class="filter-label">"Stage"</span>
+                <select
+                    name="stage"
+                    on:change=move |event| {
+                        stage.set(event_target_value(&event).parse().ok());
+                        page.set(1);
+                    }
+                    prop:value=move || stage.get().map_or("", Stage::as_str)
+                >
+                    <option value="">"Any stage"</option>
+                    {Stage::ALL.map(|option| view! { <option value=option.as_str()>{option.label()}</option> })}
+                </select>
+            </label>
+            <label class="filter">
+                <span class="filter-label">"Risk tier"</span>
+                <select
+                    name="risk_tier"
+                    on:change=move |event| {
+                        risk_tier.set(event_target_value(&event).parse().ok());
+                        page.set(1);
+                    }
+                    prop:value=move || risk_tier.get().map_or("", RiskTier::as_str)
+                >
+                    <option value="">"Any tier"</option>
+                    {RiskTier::ALL.map(|option| view! { <option value=option.as_str()>{option.label()}</option> })}
+                </select>
+            </label>
+            <Show when=filtered>
+                <button type="button" class="button button-quiet" on:click=clear_filters>"Clear filters"</button>
+            </Show>
+        </form>
+        {move || match models.get() {
+            None => view! { <Loading what="models" /> }.into_any(),
+            Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
+            Some(Ok(list)) if list.items.is_empty() && filtered() => view! {
+                <EmptyState title="No matching models" message="No model matches these filters.">
+                    <button type="button" class="button" on:click=clear_filters>"Clear filters"</button>
+                </EmptyState>
+            }.into_any(),
+            Some(Ok(list)) if list.items.is_empty() => view! {
+                <EmptyState title="No models yet" message="Register the first model to start governing it.">
+                    <a class="button button-primary" href="/models/new">"Register model"</a>
+                </EmptyState>
+            }.into_any(),
+            Some(Ok(list)) => {
+                let first = u64::from(list.page - 1) * u64::from(list.per_page) + 1;
+                let last = first + list.items.len() as u64 - 1;
+                let has_next = last < list.total;
+                view! {
+                    <div class="table-wrap">
+                        <table class="table" aria-label="Models">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Name"</th>
+                                    <th scope="col">"Risk tier"</th>
+                                    <th scope="col">"In production"</th>
+                                    <th scope="col">"Latest version"</th>
+                                    <th scope="col">"Owner"</th>
+                                    <th scope="col">"Updated"</th>
+                                </tr>
+                            </thead>
+                            <tbody>{list.items.into_iter().map(model_row).collect_view()}</tbody>
+                        </table>
+                    </div>
+                    <nav class="pager" aria-label="Pages">
+                        <span>{format!("{first}–{last} of {}", format::count(list.total, "model", "models"))}</span>
+                        <button
+                            type="button"
+                            class="button"
+                            disabled=list.page == 1
+                            on:click=move |_| page.update(|page| *page -= 1)
+                        >
+                            "Previous"
+                        </button>
+                        <button
+                            type="button"
+                            class="button"
+                            disabled=!has_next
+                            on:click=move |_| page.update(|page| *page += 1)
+                        >
+                            "Next"
+                        </button>
+                    </nav>
+                }.into_any()
+            }
+        }}
+    }
+}
+
+fn model_row(model: ModelSummary) -> impl IntoView {
+    let href = format!("/models/{}", model.id);
+    let versions = format::count(u64::from(model.version_count), "version", "versions");
+    view! {
+        <tr>
+            <td>
+                <a class="table-link" href=href>{model.name}</a>
+                <div class="cell-sub">{model.use_case}</div>
+            </td>
+            <td><RiskBadge tier=model.risk_tier /></td>
+            <td>{model.production_version.unwrap_or_else(|| "—".into())}</td>
+            <td>
+                {model.latest_version.unwrap_or_else(|| "—".into())}
+                <div class="cell-sub">{versions}</div>
+            </td>
+            <td>{model.owner}</td>
+            <td><time datetime=model.updated_at.to_rfc3339()>{format::timestamp(&model.updated_at)}</time></td>
+        </tr>
+    }
+}
