@@ -1,0 +1,203 @@
+//! `spawn_app()` and what the tests share.
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use keel_backend::Application;
+use keel_backend::config::Settings;
+use keel_shared::ErrorBody;
+use keel_shared::models::{CreateModelRequest, ModelSummary, RiskTier};
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+/// The PostgreSQL server to create test databases on. Unreachable means failed tests,
+/// never skipped ones.
+fn postgres_admin_url() -> String {
+    std::env::var("KEEL_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn(StoreKind)` as two tests: `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { super::$name($crate::helpers::StoreKind::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { super::$name($crate::helpers::StoreKind::Postgres).await })*
+        }
+    };
+}
+
+/// A running Keel on its own fresh database.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub database_url: String,
+    scratch: PathBuf,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+}
+
+pub async fn spawn_app(kind: StoreKind) -> TestApp {
+    let scratch = std::env::temp_dir().join(format!("keel-test-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&scratch).expect("scratch directory");
+    let database_url = match kind {
+        StoreKind::Sqlite => format!("sqlite://{}?mode=rwc", scratch.join("keel.db").display()),
+        StoreKind::Postgres => create_postgres_database().await,
+    };
+    spawn_app_with(Settings {
+        addr: "127.0.0.1:0".parse().expect("address"),
+        data_dir: scratch.join("data"),
+        database_url: Some(database_url),
+        dist_dir: scratch.join("dist"),
+    })
+    .await
+}
+
+pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    let scratch = settings
+        .dist_dir
+        .parent()
+        .expect("scratch directory")
+        .to_owned();
+    let database_url = settings.database_url();
+    let application = Application::build(settings)
+        .await
+        .expect("the application starts");
+    let address = format!("http://{}", application.local_addr());
+    tokio::spawn(application.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        database_url,
+        scratch,
+    }
+}
+
+/// A new, empty database on the PostgreSQL server; databases of earlier runs older
+/// than an hour are dropped on the way.
+async fn create_postgres_database() -> String {
+    let admin_url = postgres_admin_url();
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|error| {
+            panic!("PostgreSQL at {admin_url} is required for these tests: {error}")
+        });
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let stale: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'keel_test_%'")
+            .fetch_all(&mut admin)
+            .await
+            .expect("list databases");
+    for name in stale {
+        let created = name
+            .split('_')
+            .nth(2)
+            .and_then(|secs| secs.parse::<u64>().ok())
+            .unwrap_or(now);
+        if now.saturating_sub(created) > 3600 {
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+            )))
+            .execute(&mut admin)
+            .await;
+        }
+    }
+    let name = format!("keel_test_{now}_{}", uuid::Uuid::now_v7().simple());
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+    let (base, _) = admin_url.rsplit_once('/').expect("database URL has a path");
+    format!("{base}/{name}")
+}
+
+impl TestApp {
+    /// A directory only this test uses (the app's dist dir lives in it).
+    pub fn scratch_dir(&self) -> &std::path::Path {
+        &self.scratch
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn patch_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .patch(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Registers a model (which must succeed) and returns it.
+    pub async fn create_model(&self, name: &str, risk_tier: RiskTier) -> ModelSummary {
+        let request = CreateModelRequest {
+            name: name.into(),
+            description: format!("{name} description"),
+            owner: "ML platform".into(),
+            use_case: format!("{name} use case"),
+            risk_tier: Some(risk_tier),
+        };
+        let response = self.post_json("/api/models", &json!(request)).await;
+        assert_eq!(response.status(), 201, "creating {name}");
+        response.json().await.expect("model")
+    }
+
+    /// Registers a version (which must succeed).
+    pub async fn create_version(&self, model: &ModelSummary, tag: &str, stage: &str) {
+        let path = format!("/api/models/{}/versions", model.id);
+        let response = self
+            .post_json(&path, &json!({ "tag": tag, "stage": stage }))
+            .await;
+        assert_eq!(response.status(), 201, "creating {tag}");
+    }
+}
+
+/// Asserts the status and the problem-details shape, and returns the body.
+pub async fn expect_error(response: reqwest::Response, status: u16) -> ErrorBody {
+    assert_eq!(response.status(), status);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .expect("content type")
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: ErrorBody = response.json().await.expect("an ErrorBody");
+    assert_eq!(body.status, status);
+    assert!(body.kind.starts_with("/problems/"), "{body:?}");
+    assert!(!body.detail.is_empty());
+    body
+}

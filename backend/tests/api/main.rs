@@ -1,0 +1,9 @@
+//! Backend integration tests: one binary; each test starts the real application on
+//! port 0 against a fresh database, once on SQLite and once on PostgreSQL.
+
+mod helpers;
+
+mod errors;
+mod models;
+mod platform;
+mod versions;

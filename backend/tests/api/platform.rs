@@ -1,0 +1,156 @@
+//! Health, metrics, the console's files, migrations and the demo fleet.
+
+use keel_backend::config::Settings;
+use keel_backend::store::Store;
+use keel_shared::models::{HealthResponse, ModelListResponse};
+use sqlx::Connection;
+
+use crate::helpers::{StoreKind, expect_error, spawn_app, spawn_app_with};
+use crate::on_both_stores;
+
+async fn health_reports_the_store(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let response = app.get("/api/health").await;
+    assert_eq!(response.status(), 200);
+    let health: HealthResponse = response.json().await.expect("health");
+    let expected = match store {
+        StoreKind::Sqlite => "sqlite",
+        StoreKind::Postgres => "postgres",
+    };
+    assert_eq!(
+        (health.status.as_str(), health.store.as_str()),
+        ("ok", expected)
+    );
+}
+
+async fn metrics_count_requests_by_route_template(store: StoreKind) {
+    let app = spawn_app(store).await;
+    for _ in 0..3 {
+        app.get("/api/models/some-id").await;
+    }
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = response.text().await.expect("text");
+    assert!(
+        text.contains(
+            r#"keel_http_requests_total{method="GET",route="/api/models/{id}",status="404"} 3"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains(
+        r#"keel_http_request_duration_seconds_count{method="GET",route="/api/models/{id}",status="404"} 3"#
+    ));
+}
+
+async fn deep_links_load_the_console_and_api_misses_stay_json(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let dist = app.scratch_dir().join("dist");
+    std::fs::create_dir_all(&dist).expect("dist");
+    std::fs::write(
+        dist.join("index.html"),
+        "<!DOCTYPE html><title>Keel console</title>",
+    )
+    .expect("index");
+    std::fs::write(dist.join("app.css"), "body{}").expect("css");
+
+    for path in ["/", "/models/0190abc", "/models/new"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(
+            response
+                .text()
+                .await
+                .expect("html")
+                .contains("Keel console"),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        app.get("/app.css").await.text().await.expect("css"),
+        "body{}"
+    );
+    expect_error(app.get("/api/models/0190abc/nothing").await, 404).await;
+}
+
+async fn migrating_twice_changes_nothing(store: StoreKind) {
+    let app = spawn_app(store).await;
+    app.create_model("churn", keel_shared::models::RiskTier::Limited)
+        .await;
+    let again = Store::connect(&app.database_url).await.expect("connect");
+    again.migrate().await.expect("second migration");
+    let list: ModelListResponse = app.get("/api/models").await.json().await.expect("list");
+    assert_eq!(list.total, 1);
+}
+
+async fn the_demo_fleet_loads_once(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let store = Store::connect(&app.database_url).await.expect("connect");
+    let added = keel_backend::demo::load_demo_fleet(&store)
+        .await
+        .expect("demo");
+    assert!(added >= 5, "a fleet of at least five models, got {added}");
+    assert_eq!(
+        keel_backend::demo::load_demo_fleet(&store)
+            .await
+            .expect("demo again"),
+        0
+    );
+    let list: ModelListResponse = app.get("/api/models").await.json().await.expect("list");
+    assert_eq!(list.total, added as u64);
+    assert!(list.items.iter().all(|model| model.version_count >= 1));
+    let production: ModelListResponse = app
+        .get("/api/models?stage=production")
+        .await
+        .json()
+        .await
+        .expect("list");
+    assert!(production.total >= 4, "most demo models are in production");
+}
+
+on_both_stores!(
+    health_reports_the_store,
+    metrics_count_requests_by_route_template,
+    deep_links_load_the_console_and_api_misses_stay_json,
+    migrating_twice_changes_nothing,
+    the_demo_fleet_loads_once,
+);
+
+/// The embedded default: a SQLite file created, with its schema, under the data directory.
+#[tokio::test]
+async fn the_default_store_is_a_sqlite_file_in_the_data_directory() {
+    let scratch = std::env::temp_dir().join(format!("keel-test-{}", uuid::Uuid::now_v7().simple()));
+    let settings = Settings {
+        addr: "127.0.0.1:0".parse().expect("address"),
+        data_dir: scratch.join("data").join("nested"),
+        database_url: None,
+        dist_dir: scratch.join("dist"),
+    };
+    let app = spawn_app_with(settings).await;
+    assert!(scratch.join("data/nested/keel.db").exists());
+    assert_eq!(app.get("/api/health").await.status(), 200);
+}
+
+/// Health answers 503 once the store stops answering (its database is dropped).
+#[tokio::test]
+async fn health_is_unavailable_when_the_store_does_not_answer() {
+    let app = spawn_app(StoreKind::Postgres).await;
+    assert_eq!(app.get("/api/health").await.status(), 200);
+    let (admin_url, name) = app.database_url.rsplit_once('/').expect("database name");
+    let mut admin = sqlx::PgConnection::connect(&format!("{admin_url}/postgres"))
+        .await
+        .expect("admin");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE \"{name}\" WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("drop");
+    let error = expect_error(app.get("/api/health").await, 503).await;
+    assert_eq!(error.detail, "the store does not answer");
+}
