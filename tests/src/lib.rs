@@ -1,1 +1,223 @@
-//! placeholder
+//! The black-box test harness: the real `keel` binary on a free port with a fresh
+//! store and the real Trunk-built console, and Debian's Chromium driven through
+//! chromedriver.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// The repository root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_owned()
+}
+
+/// A directory of its own for one test, removed when dropped.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    pub fn new(prefix: &str) -> anyhow::Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_nanos();
+        let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path)?;
+        Ok(Self(path))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running `keel` process, stopped when dropped.
+pub struct Keel {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub base_url: String,
+    _data: Scratch,
+}
+
+impl Keel {
+    /// Starts `keel <command>` (`serve` or `demo`) on a free port with a fresh SQLite
+    /// store, serving the console from the workspace's `dist/`.
+    pub fn start(command: &str) -> anyhow::Result<Self> {
+        let dist = workspace_root().join("dist");
+        if !dist.join("index.html").exists() {
+            bail!(
+                "{} has no built console: run `trunk build --release` first",
+                dist.display()
+            );
+        }
+        let data = Scratch::new("keel-e2e-data")?;
+        let binary = keel_binary()?;
+        let mut child = Command::new(&binary)
+            .arg(command)
+            .env("KEEL_ADDR", "127.0.0.1:0")
+            .env("KEEL_DATA_DIR", data.path())
+            .env("KEEL_DIST_DIR", &dist)
+            .env_remove("KEEL_DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("cannot start {}", binary.display()))?;
+        let stdout = child.stdout.take().context("keel's stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let base_url = loop {
+            let Some(line) = lines.next() else {
+                let status = child.wait()?;
+                bail!("keel exited ({status}) before printing its URL");
+            };
+            if let Some(url) = line?.strip_prefix("Keel console: ") {
+                break url.trim_end_matches('/').to_owned();
+            }
+        };
+        // Keep draining stdout so keel never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Ok(Self {
+            child,
+            base_url,
+            _data: data,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+}
+
+impl Drop for Keel {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `KEEL_BIN`, or the `keel` built next to this test binary (`target/<profile>/keel`).
+fn keel_binary() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("KEEL_BIN") {
+        return Ok(PathBuf::from(path));
+    }
+    let exe = std::env::current_exe()?;
+    let profile_dir = exe
+        .ancestors()
+        .find(|dir| dir.join("keel").is_file())
+        .context("no `keel` binary next to the tests: run `cargo build -p keel-backend` first")?;
+    Ok(profile_dir.join("keel"))
+}
+
+/// Headless Chromium behind its own chromedriver, both stopped when dropped.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: Scratch,
+}
+
+impl Browser {
+    pub async fn start() -> anyhow::Result<Self> {
+        let profile = Scratch::new("keel-e2e-chromium")?;
+        let port = free_port()?;
+        let driver = Command::new(
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into()),
+        )
+        .arg(format!("--port={port}"))
+        // Chromium writes under ~/.config and ~/.cache even with --user-data-dir.
+        .env("XDG_CONFIG_HOME", profile.path())
+        .env("XDG_CACHE_HOME", profile.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start chromedriver (scripts/setup installs it)")?;
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--window-size=1366,900",
+                    format!("--user-data-dir={}", profile.path().join("profile").display()),
+                ],
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let client = loop {
+            match ClientBuilder::rustls()?
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                // chromedriver is still starting: try again shortly.
+                Err(_) if started.elapsed() < Duration::from_secs(20) => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(error) => return Err(error).context("chromedriver did not start a session"),
+            }
+        };
+        Ok(Self {
+            client,
+            driver,
+            _profile: profile,
+        })
+    }
+
+    /// Waits (up to 15 s) for an element matching `css`.
+    pub async fn wait_for(&self, css: &str) -> anyhow::Result<fantoccini::elements::Element> {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("no element matches {css:?}"))
+    }
+
+    /// Waits (up to 15 s) until an element matching `css` has exactly this text.
+    pub async fn wait_for_text(&self, css: &str, expected: &str) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let mut seen = Vec::new();
+        while started.elapsed() < Duration::from_secs(15) {
+            seen.clear();
+            for element in self.client.find_all(Locator::Css(css)).await? {
+                seen.push(element.text().await.unwrap_or_default());
+            }
+            if seen.iter().any(|text| text.trim() == expected) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("no {css:?} shows {expected:?}; saw {seen:?}")
+    }
+
+    /// Ends the browser session; chromedriver stops on drop.
+    pub async fn close(self) -> anyhow::Result<()> {
+        self.client.clone().close().await?;
+        Ok(())
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
