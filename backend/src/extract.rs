@@ -39,7 +39,7 @@ where
         }
         let bytes = Bytes::from_request(request, state)
             .await
-            .map_err(body_error)?;
+            .map_err(|rejection| body_error(&rejection))?;
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -76,7 +76,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 /// Maps a failure to read the body (too large, broken connection) to an `ApiError`.
-pub fn body_error(rejection: BytesRejection) -> ApiError {
+pub fn body_error(rejection: &BytesRejection) -> ApiError {
     if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::PayloadTooLarge {
             limit: crate::BODY_LIMIT_BYTES,

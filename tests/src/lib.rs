@@ -204,6 +204,18 @@ impl Browser {
         bail!("no {css:?} shows {expected:?}; saw {seen:?}")
     }
 
+    /// Waits (up to 15 s) until no element matches `css`.
+    pub async fn wait_for_gone(&self, css: &str) -> anyhow::Result<()> {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(15) {
+            if self.client.find_all(Locator::Css(css)).await?.is_empty() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("{css:?} is still shown")
+    }
+
     /// Ends the browser session; chromedriver stops on drop.
     pub async fn close(self) -> anyhow::Result<()> {
         self.client.clone().close().await?;

@@ -31,7 +31,7 @@ impl TryFrom<ModelRow> for ModelSummary {
     fn try_from(row: ModelRow) -> ApiResult<Self> {
         Ok(Self {
             id: ModelId(row.id),
-            risk_tier: row.risk_tier.parse::<RiskTier>().map_err(corrupt)?,
+            risk_tier: row.risk_tier.parse::<RiskTier>().map_err(|error| corrupt(&error))?,
             name: row.name,
             description: row.description,
             owner: row.owner,
@@ -63,7 +63,7 @@ impl TryFrom<VersionRow> for VersionSummary {
         Ok(Self {
             id: VersionId(row.id),
             model_id: ModelId(row.model_id),
-            stage: row.stage.parse::<Stage>().map_err(corrupt)?,
+            stage: row.stage.parse::<Stage>().map_err(|error| corrupt(&error))?,
             tag: row.tag,
             training_data_ref: row.training_data_ref,
             notes: row.notes,
@@ -73,7 +73,7 @@ impl TryFrom<VersionRow> for VersionSummary {
 }
 
 /// A stored enum name the code does not know: the database was edited by hand.
-fn corrupt(error: keel_shared::models::UnknownVariant) -> ApiError {
+fn corrupt(error: &keel_shared::models::UnknownVariant) -> ApiError {
     ApiError::Internal(anyhow::anyhow!("unexpected value in the store: {error}"))
 }
 

@@ -4,7 +4,7 @@ use keel_shared::ErrorBody;
 use leptos::prelude::*;
 
 #[component]
-pub fn Loading(#[prop(into)] what: String) -> impl IntoView {
+pub fn Loading(what: &'static str) -> impl IntoView {
     view! {
         <div class="state state-loading" role="status" aria-live="polite">
             <span class="spinner" aria-hidden="true"></span>

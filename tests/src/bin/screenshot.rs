@@ -1,0 +1,25 @@
+//! Takes the README's screenshot: `keel demo` on a fresh store, the models page in
+//! headless Chromium, saved as a PNG.
+//!
+//! Usage: `cargo run -p keel-e2e --bin screenshot -- [PATH] [CONSOLE-PATH]`
+//! (defaults: `docs/screenshot.png`, `/models`). Needs the `keel` binary and `dist/` built.
+
+use anyhow::Context;
+use keel_e2e::{Browser, Keel, workspace_root};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let output = args.next().map_or_else(|| workspace_root().join("docs/screenshot.png"), Into::into);
+    let page = args.next().unwrap_or_else(|| "/models".to_owned());
+    let keel = Keel::start("demo")?;
+    let browser = Browser::start().await?;
+    browser.client.goto(&keel.url(&page)).await?;
+    // Every page ends loading with its heading and no loading indicator.
+    browser.wait_for("main h1").await?;
+    browser.wait_for_gone(".state-loading").await?;
+    let png = browser.client.screenshot().await?;
+    std::fs::write(&output, png).with_context(|| format!("cannot write {}", output.display()))?;
+    println!("Saved {}", output.display());
+    browser.close().await
+}
