@@ -31,7 +31,10 @@ impl TryFrom<ModelRow> for ModelSummary {
     fn try_from(row: ModelRow) -> ApiResult<Self> {
         Ok(Self {
             id: ModelId(row.id),
-            risk_tier: row.risk_tier.parse::<RiskTier>().map_err(|error| corrupt(&error))?,
+            risk_tier: row
+                .risk_tier
+                .parse::<RiskTier>()
+                .map_err(|error| corrupt(&error))?,
             name: row.name,
             description: row.description,
             owner: row.owner,
@@ -63,7 +66,10 @@ impl TryFrom<VersionRow> for VersionSummary {
         Ok(Self {
             id: VersionId(row.id),
             model_id: ModelId(row.model_id),
-            stage: row.stage.parse::<Stage>().map_err(|error| corrupt(&error))?,
+            stage: row
+                .stage
+                .parse::<Stage>()
+                .map_err(|error| corrupt(&error))?,
             tag: row.tag,
             training_data_ref: row.training_data_ref,
             notes: row.notes,
