@@ -21,6 +21,11 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// The Trunk-built console (`KEEL_DIST_DIR`, default `./dist`).
     pub dist_dir: PathBuf,
+    /// Mark the session cookie `Secure` (`KEEL_SECURE_COOKIES`; set it behind HTTPS).
+    pub secure_cookies: bool,
+    /// Password of the `admin` user created on first start (`KEEL_ADMIN_PASSWORD`);
+    /// without it a random one is generated and printed once.
+    pub admin_password: Option<String>,
 }
 
 impl Default for Settings {
@@ -30,6 +35,8 @@ impl Default for Settings {
             data_dir: PathBuf::from("keel-data"),
             database_url: None,
             dist_dir: PathBuf::from("dist"),
+            secure_cookies: false,
+            admin_password: None,
         }
     }
 }
@@ -42,6 +49,8 @@ struct FileSettings {
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
     dist_dir: Option<PathBuf>,
+    secure_cookies: Option<bool>,
+    admin_password: Option<String>,
 }
 
 impl Settings {
@@ -51,38 +60,30 @@ impl Settings {
     pub fn load(config_file: Option<&Path>) -> anyhow::Result<Self> {
         let file = match config_file {
             Some(path) => Some(read_file(path)?),
-            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
-                Some(read_file(Path::new(DEFAULT_CONFIG_FILE))?)
-            }
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => Some(read_file(Path::new(DEFAULT_CONFIG_FILE))?),
             None => None,
         };
         Self::from_sources(file.unwrap_or_default(), |name| std::env::var(name).ok())
     }
 
-    fn from_sources(
-        file: FileSettings,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> anyhow::Result<Self> {
+    fn from_sources(file: FileSettings, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let defaults = Self::default();
         let addr = match env("KEEL_ADDR") {
-            Some(text) => text.parse().with_context(|| {
-                format!("KEEL_ADDR={text:?} is not a socket address like 127.0.0.1:8080")
-            })?,
+            Some(text) => text
+                .parse()
+                .with_context(|| format!("KEEL_ADDR={text:?} is not a socket address like 127.0.0.1:8080"))?,
             None => file.addr.unwrap_or(defaults.addr),
         };
         Ok(Self {
             addr,
-            data_dir: env("KEEL_DATA_DIR")
-                .map(PathBuf::from)
-                .or(file.data_dir)
-                .unwrap_or(defaults.data_dir),
-            database_url: env("KEEL_DATABASE_URL")
-                .or(file.database_url)
-                .filter(|url| !url.is_empty()),
-            dist_dir: env("KEEL_DIST_DIR")
-                .map(PathBuf::from)
-                .or(file.dist_dir)
-                .unwrap_or(defaults.dist_dir),
+            data_dir: env("KEEL_DATA_DIR").map(PathBuf::from).or(file.data_dir).unwrap_or(defaults.data_dir),
+            database_url: env("KEEL_DATABASE_URL").or(file.database_url).filter(|url| !url.is_empty()),
+            dist_dir: env("KEEL_DIST_DIR").map(PathBuf::from).or(file.dist_dir).unwrap_or(defaults.dist_dir),
+            secure_cookies: match env("KEEL_SECURE_COOKIES") {
+                Some(text) => parse_bool("KEEL_SECURE_COOKIES", &text)?,
+                None => file.secure_cookies.unwrap_or(defaults.secure_cookies),
+            },
+            admin_password: env("KEEL_ADMIN_PASSWORD").or(file.admin_password).filter(|password| !password.is_empty()),
         })
     }
 
@@ -90,17 +91,21 @@ impl Settings {
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
-            None => format!(
-                "sqlite://{}?mode=rwc",
-                self.data_dir.join("keel.db").display()
-            ),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("keel.db").display()),
         }
     }
 }
 
+fn parse_bool(name: &str, text: &str) -> anyhow::Result<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => anyhow::bail!("{name}={text:?} is not a boolean (true or false)"),
+    }
+}
+
 fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
 }
 
@@ -110,11 +115,10 @@ impl fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("addr", &self.addr)
             .field("data_dir", &self.data_dir)
-            .field(
-                "database_url",
-                &self.database_url.as_deref().map(redact_password),
-            )
+            .field("database_url", &self.database_url.as_deref().map(redact_password))
             .field("dist_dir", &self.dist_dir)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -139,23 +143,18 @@ mod tests {
 
     #[test]
     fn the_environment_overrides_the_file_which_overrides_defaults() {
-        let file: FileSettings =
-            toml::from_str("addr = '0.0.0.0:9000'\ndata_dir = '/var/lib/keel'").expect("toml");
+        let file: FileSettings = toml::from_str("addr = '0.0.0.0:9000'\ndata_dir = '/var/lib/keel'").expect("toml");
         let env = |name: &str| (name == "KEEL_DATA_DIR").then(|| "/srv/keel".to_owned());
         let settings = Settings::from_sources(file, env).expect("settings");
         assert_eq!(settings.addr, "0.0.0.0:9000".parse().expect("addr"));
         assert_eq!(settings.data_dir, PathBuf::from("/srv/keel"));
         assert_eq!(settings.dist_dir, PathBuf::from("dist"));
-        assert_eq!(
-            settings.database_url(),
-            "sqlite:///srv/keel/keel.db?mode=rwc"
-        );
+        assert_eq!(settings.database_url(), "sqlite:///srv/keel/keel.db?mode=rwc");
     }
 
     #[test]
     fn a_bad_address_is_reported_by_name() {
-        let error = Settings::from_sources(FileSettings::default(), |_| Some("nowhere".into()))
-            .expect_err("invalid");
+        let error = Settings::from_sources(FileSettings::default(), |_| Some("nowhere".into())).expect_err("invalid");
         assert!(error.to_string().contains("KEEL_ADDR"), "{error}");
     }
 
@@ -165,15 +164,14 @@ mod tests {
     }
 
     #[test]
-    fn debug_output_hides_the_database_password() {
+    fn debug_output_hides_passwords() {
         let settings = Settings {
             database_url: Some("postgres://keel:hunter2@db:5432/keel".into()),
+            admin_password: Some("swordfish-swordfish".into()),
             ..Settings::default()
         };
         let shown = format!("{settings:?}");
-        assert!(
-            shown.contains("postgres://keel:***@db:5432/keel") && !shown.contains("hunter2"),
-            "{shown}"
-        );
+        assert!(shown.contains("postgres://keel:***@db:5432/keel") && !shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("swordfish"), "{shown}");
     }
 }

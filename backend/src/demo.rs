@@ -1,11 +1,15 @@
 //! The demo fleet: models a mid-size Central European company might run, at every
 //! stage and EU AI Act risk tier, so a new user sees a populated console.
 
+use keel_shared::auth::Role;
 use keel_shared::models::{RiskTier, Stage};
 use keel_shared::validation::{NewModel, NewVersion};
 
+use crate::auth::passwords;
 use crate::error::ApiError;
 use crate::store::Store;
+use crate::store::audit::Actor;
+use crate::store::identity::NewUser;
 
 struct DemoModel {
     name: &'static str,
@@ -52,18 +56,8 @@ const FLEET: &[DemoModel] = &[
         use_case: "Remove manual keying of 40,000 supplier invoices a month in accounts payable.",
         risk_tier: RiskTier::Minimal,
         versions: &[
-            (
-                "v2.3.1",
-                Stage::Production,
-                "dvc://finance/invoices@a41f9c2",
-                "Handles Slovak and Czech VAT layouts.",
-            ),
-            (
-                "v2.4.0",
-                Stage::Staging,
-                "dvc://finance/invoices@c7e0b13",
-                "Adds German supplier templates.",
-            ),
+            ("v2.3.1", Stage::Production, "dvc://finance/invoices@a41f9c2", "Handles Slovak and Czech VAT layouts."),
+            ("v2.4.0", Stage::Staging, "dvc://finance/invoices@c7e0b13", "Adds German supplier templates."),
         ],
     },
     DemoModel {
@@ -72,12 +66,7 @@ const FLEET: &[DemoModel] = &[
         owner: "Customer Retention Analytics",
         use_case: "Target retention offers at the 5 % of subscribers most likely to leave next month.",
         risk_tier: RiskTier::Limited,
-        versions: &[(
-            "v3.0.2",
-            Stage::Production,
-            "warehouse://crm.churn_features_2024_09",
-            "Weekly batch scoring.",
-        )],
+        versions: &[("v3.0.2", Stage::Production, "warehouse://crm.churn_features_2024_09", "Weekly batch scoring.")],
     },
     DemoModel {
         name: "demand-forecast-cz",
@@ -86,12 +75,7 @@ const FLEET: &[DemoModel] = &[
         use_case: "Lower stock-outs and write-offs of fresh goods by planning orders on forecast demand.",
         risk_tier: RiskTier::Minimal,
         versions: &[
-            (
-                "v5.1.0",
-                Stage::Production,
-                "warehouse://sales.daily_2019_2024",
-                "Includes Czech public holidays.",
-            ),
+            ("v5.1.0", Stage::Production, "warehouse://sales.daily_2019_2024", "Includes Czech public holidays."),
             (
                 "v6.0.0-rc1",
                 Stage::Development,
@@ -152,7 +136,7 @@ pub async fn load_demo_fleet(store: &Store) -> anyhow::Result<usize> {
             use_case: demo.use_case.into(),
             risk_tier: demo.risk_tier,
         };
-        let created = match store.create_model(&model).await {
+        let created = match store.create_model(&model, &Actor::system()).await {
             Ok(created) => created,
             // Loaded by an earlier `keel demo`: keep what the user may have changed since.
             Err(ApiError::Conflict(_)) => continue,
@@ -165,9 +149,41 @@ pub async fn load_demo_fleet(store: &Store) -> anyhow::Result<usize> {
                 notes: (*notes).into(),
                 stage: *stage,
             };
-            store.create_version(&created.id, &version).await?;
+            store.create_version(&created.id, &version, &Actor::system()).await?;
         }
         added += 1;
     }
     Ok(added)
+}
+
+/// The demo's people, one per role: (username, display name, role, password). The
+/// passwords are public (printed and in the README): demo stores only.
+pub const DEMO_USERS: &[(&str, &str, Role, &str)] = &[
+    (crate::FIRST_ADMIN, "Administrator", Role::Admin, "keel-admin-demo"),
+    ("eva.engineer", "Eva Horváthová", Role::Engineer, "keel-engineer-demo"),
+    ("adam.approver", "Adam Novotný", Role::Approver, "keel-approver-demo"),
+    ("vera.viewer", "Věra Malá", Role::Viewer, "keel-viewer-demo"),
+];
+
+/// The password `keel demo` gives the first administrator.
+pub fn demo_admin_password() -> &'static str {
+    DEMO_USERS[0].3
+}
+
+/// Creates the demo users the store does not hold yet (the administrator is created at
+/// start-up, with the demo password unless one was configured).
+pub async fn load_demo_users(store: &Store) -> anyhow::Result<()> {
+    for (username, display_name, role, password) in &DEMO_USERS[1..] {
+        let user = NewUser {
+            username: (*username).into(),
+            display_name: (*display_name).into(),
+            role: *role,
+            password_hash: passwords::hash_password(password)?,
+        };
+        match store.create_user(&user, &Actor::system()).await {
+            Ok(_) | Err(ApiError::Conflict(_)) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(())
 }

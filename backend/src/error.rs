@@ -12,6 +12,12 @@ pub enum ApiError {
     /// The request could not be understood (malformed JSON, bad query string).
     #[error("{0}")]
     BadRequest(String),
+    /// No valid session or token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Authenticated, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
     /// The request clashes with what the store holds (duplicate name, second production version).
@@ -26,6 +32,8 @@ pub enum ApiError {
     /// Fields that break a validation rule, each with its message.
     #[error("{}", describe_fields(.0))]
     Validation(FieldErrors),
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    TooManyRequests { retry_after_secs: u64 },
     /// A dependency (the store) does not answer.
     #[error("{0}")]
     Unavailable(String),
@@ -44,12 +52,15 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -58,12 +69,15 @@ impl ApiError {
     fn kind(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "bad-request",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not-found",
             Self::Conflict(_) => "conflict",
             Self::MethodNotAllowed(_) => "method-not-allowed",
             Self::PayloadTooLarge { .. } => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::Validation(_) => "validation",
+            Self::TooManyRequests { .. } => "too-many-requests",
             Self::Unavailable(_) => "unavailable",
             Self::Database(_) | Self::Internal(_) => "internal",
         }
@@ -92,10 +106,7 @@ impl ApiError {
 }
 
 fn describe_fields(fields: &FieldErrors) -> String {
-    let list: Vec<String> = fields
-        .iter()
-        .map(|(field, message)| format!("{field} {message}"))
-        .collect();
+    let list: Vec<String> = fields.iter().map(|(field, message)| format!("{field} {message}")).collect();
     format!("invalid request: {}", list.join("; "))
 }
 
@@ -106,10 +117,14 @@ impl IntoResponse for ApiError {
         }
         let body = self.to_body();
         let mut response = (self.status(), axum::Json(body)).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Self::TooManyRequests { retry_after_secs } = self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        if self.status() == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"keel\""));
+        }
         response
     }
 }
@@ -128,10 +143,7 @@ mod tests {
     #[test]
     fn validation_errors_list_their_fields() {
         let body = ApiError::field("name", "is required").to_body();
-        assert_eq!(
-            (body.status, body.kind.as_str()),
-            (422, "/problems/validation")
-        );
+        assert_eq!((body.status, body.kind.as_str()), (422, "/problems/validation"));
         assert_eq!(body.detail, "invalid request: name is required");
         assert_eq!(body.fields["name"], "is required");
     }

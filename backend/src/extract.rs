@@ -29,17 +29,12 @@ where
             .and_then(|value| value.split(';').next())
             .is_some_and(|mime| {
                 let mime = mime.trim();
-                mime.eq_ignore_ascii_case("application/json")
-                    || mime.to_ascii_lowercase().ends_with("+json")
+                mime.eq_ignore_ascii_case("application/json") || mime.to_ascii_lowercase().ends_with("+json")
             });
         if !is_json {
-            return Err(ApiError::UnsupportedMediaType(
-                "expected a body with Content-Type: application/json".into(),
-            ));
+            return Err(ApiError::UnsupportedMediaType("expected a body with Content-Type: application/json".into()));
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| body_error(&rejection))?;
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| body_error(&rejection))?;
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -50,27 +45,20 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     match serde_path_to_error::deserialize(&mut deserializer) {
         Ok(value) => match deserializer.end() {
             Ok(()) => Ok(value),
-            Err(trailing) => Err(ApiError::BadRequest(format!(
-                "request body is not valid JSON: {trailing}"
-            ))),
+            Err(trailing) => Err(ApiError::BadRequest(format!("request body is not valid JSON: {trailing}"))),
         },
         Err(error) => {
             let path = error.path().to_string();
             let inner = error.into_inner();
             if !inner.is_data() {
-                return Err(ApiError::BadRequest(format!(
-                    "request body is not valid JSON: {inner}"
-                )));
+                return Err(ApiError::BadRequest(format!("request body is not valid JSON: {inner}")));
             }
             // "." is the whole body: e.g. an array where an object was expected.
             let field = if path == "." { "body" } else { path.as_str() };
             // serde_json appends the position, which means nothing next to a form field.
             let position = format!(" at line {} column {}", inner.line(), inner.column());
             let message = inner.to_string();
-            Err(ApiError::field(
-                field,
-                message.strip_suffix(&position).unwrap_or(&message),
-            ))
+            Err(ApiError::field(field, message.strip_suffix(&position).unwrap_or(&message)))
         }
     }
 }
@@ -78,9 +66,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// Maps a failure to read the body (too large, broken connection) to an `ApiError`.
 pub fn body_error(rejection: &BytesRejection) -> ApiError {
     if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::PayloadTooLarge {
-            limit: crate::BODY_LIMIT_BYTES,
-        }
+        ApiError::PayloadTooLarge { limit: crate::BODY_LIMIT_BYTES }
     } else {
         ApiError::BadRequest(rejection.body_text())
     }
@@ -98,17 +84,10 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
-        let deserializer =
-            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(deserializer)
-            .map(ApiQuery)
-            .map_err(|error| {
-                ApiError::BadRequest(format!(
-                    "invalid query parameter {}: {}",
-                    error.path(),
-                    error.inner()
-                ))
-            })
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer).map(ApiQuery).map_err(|error| {
+            ApiError::BadRequest(format!("invalid query parameter {}: {}", error.path(), error.inner()))
+        })
     }
 }
 

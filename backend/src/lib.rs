@@ -1,12 +1,14 @@
 //! Keel's server as a library: `Application::build(settings)` gives a bound, migrated
 //! server that `main` runs and the tests start on port 0.
 
+pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod routes;
+pub mod security;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -14,15 +16,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
+use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Settings;
 use crate::metrics::RequestMetrics;
 use crate::store::Store;
@@ -36,6 +36,9 @@ pub struct AppState {
     pub store: Store,
     pub settings: Arc<Settings>,
     pub metrics: Arc<RequestMetrics>,
+    pub login_limiter: Arc<LoginLimiter>,
+    /// Computed once at start from the console's index.html.
+    pub content_security_policy: Arc<str>,
 }
 
 /// A migrated store and a bound listener, ready to serve.
@@ -50,27 +53,28 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let store = Store::connect(&settings.database_url()).await?;
         store.migrate().await?;
-        let listener = TcpListener::bind(settings.addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", settings.addr))?;
+        let listener =
+            TcpListener::bind(settings.addr).await.with_context(|| format!("cannot listen on {}", settings.addr))?;
         if !settings.dist_dir.join("index.html").exists() {
             tracing::warn!(
                 dist_dir = %settings.dist_dir.display(),
                 "the console is not built there (run `trunk build --release`); only the API is served"
             );
         }
+        bootstrap_admin(&store, settings.admin_password.as_deref()).await?;
+        let index_html = std::fs::read_to_string(settings.dist_dir.join("index.html")).ok();
         let state = AppState {
             store,
+            content_security_policy: security::content_security_policy(index_html.as_deref()).into(),
             settings: Arc::new(settings),
             metrics: Arc::default(),
+            login_limiter: Arc::default(),
         };
         Ok(Self { listener, state })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .unwrap_or(self.state.settings.addr)
+        self.listener.local_addr().unwrap_or(self.state.settings.addr)
     }
 
     pub fn store(&self) -> &Store {
@@ -80,9 +84,9 @@ impl Application {
     /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let app = router(self.state);
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        // Client addresses feed the login rate limit.
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service).with_graceful_shutdown(shutdown_signal()).await?;
         Ok(())
     }
 }
@@ -92,37 +96,57 @@ pub fn router(state: AppState) -> Router {
     let dist = &state.settings.dist_dir;
     // Deep links such as /models/<id> get index.html (200), and the console's router shows the page.
     let console = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
-    Router::new()
-        .nest("/api", routes::api_router())
-        .route("/metrics", get(serve_metrics))
+    routes::api_router()
         .fallback_service(console)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track_requests,
-        ))
+        // Layers run bottom-up: the last added sees the request first.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::add_security_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track_requests))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         // The default predicate already leaves text/event-stream uncompressed.
         .layer(CompressionLayer::new())
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
-                let route = request
-                    .extensions()
-                    .get::<axum::extract::MatchedPath>()
-                    .map_or("static", axum::extract::MatchedPath::as_str);
-                tracing::info_span!("request", method = %request.method(), route)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let route = request
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map_or("static", axum::extract::MatchedPath::as_str);
+            tracing::info_span!("request", method = %request.method(), route)
+        }))
         .with_state(state)
 }
 
-async fn serve_metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        state.metrics.render(),
-    )
+/// Username of the administrator created on first start.
+pub const FIRST_ADMIN: &str = "admin";
+
+/// On a store without users, creates `admin` with the configured password, or with a
+/// random one printed once.
+async fn bootstrap_admin(store: &Store, configured_password: Option<&str>) -> anyhow::Result<()> {
+    if store.count_users().await? > 0 {
+        return Ok(());
+    }
+    let password = match configured_password {
+        Some(password) => {
+            auth::passwords::check_new_password(password)
+                .map_err(|message| anyhow::anyhow!("KEEL_ADMIN_PASSWORD {message}"))?;
+            password.to_owned()
+        }
+        None => {
+            let generated = auth::secrets::random_secret()[..20].to_owned();
+            println!(
+                "Created the first administrator: username '{FIRST_ADMIN}', password '{generated}'. \
+                 It is shown only now; set KEEL_ADMIN_PASSWORD before the first start to choose it."
+            );
+            generated
+        }
+    };
+    let user = store::identity::NewUser {
+        username: FIRST_ADMIN.into(),
+        display_name: "Administrator".into(),
+        role: keel_shared::auth::Role::Admin,
+        password_hash: auth::passwords::hash_password(&password)?,
+    };
+    store.create_user(&user, &store::audit::Actor::system()).await?;
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -1,17 +1,24 @@
 //! The `keel` command: parses the CLI, loads settings and runs the library.
 
+use std::io::BufRead;
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use keel_backend::Application;
+use keel_backend::auth::{passwords, secrets};
 use keel_backend::config::Settings;
 use keel_backend::store::Store;
+use keel_backend::store::audit::Actor;
+use keel_backend::store::identity::NewUser;
+use keel_shared::auth::{CreateTokenRequest, CreateUserRequest, Role, TokenScope};
 use tracing_subscriber::EnvFilter;
 
 /// Keel — governance and observability for machine-learning models in production.
 ///
 /// Settings come from built-in defaults, then `keel.toml` (or --config), then the
-/// environment: KEEL_ADDR, KEEL_DATA_DIR, KEEL_DATABASE_URL, KEEL_DIST_DIR.
+/// environment: KEEL_ADDR, KEEL_DATA_DIR, KEEL_DATABASE_URL, KEEL_DIST_DIR,
+/// KEEL_SECURE_COOKIES, KEEL_ADMIN_PASSWORD.
 #[derive(Debug, Parser)]
 #[command(name = "keel", version)]
 struct Cli {
@@ -26,40 +33,161 @@ struct Cli {
 enum Command {
     /// Serve the API and the console (creates the store's schema on first start).
     Serve,
-    /// Like `serve`, with a realistic demo fleet of models loaded first.
+    /// Like `serve`, with a realistic demo fleet and one user per role loaded first.
     Demo,
     /// Create or upgrade the store's schema, then exit.
     Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens for machines.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user. The password is read from KEEL_NEW_PASSWORD, or else from the first
+    /// line of standard input (never from the command line, where `ps` would show it).
+    Add {
+        username: String,
+        /// viewer, engineer, approver or admin.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Name shown in the console (default: the username).
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an API token and print it (it is shown only this once).
+    Create {
+        /// What the token is for, e.g. fraud-model-server.
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: ingest, read.
+        #[arg(long, value_delimiter = ',', value_parser = parse_scope, required = true)]
+        scope: Vec<TokenScope>,
+        /// The user the token acts as.
+        #[arg(long)]
+        owner: String,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    text.parse().map_err(|error: keel_shared::models::UnknownVariant| error.to_string())
+}
+
+fn parse_scope(text: &str) -> Result<TokenScope, String> {
+    text.parse().map_err(|error: keel_shared::models::UnknownVariant| error.to_string())
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("KEEL_LOG")
-                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
-        )
+        .with_env_filter(EnvFilter::try_from_env("KEEL_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .with_writer(std::io::stderr)
         .init();
-    let settings = Settings::load(cli.config.as_deref())?;
+    let mut settings = Settings::load(cli.config.as_deref())?;
     tracing::info!(?settings, "settings loaded");
     match cli.command {
         Command::Serve => serve(settings, false).await,
-        Command::Demo => serve(settings, true).await,
+        Command::Demo => {
+            settings.admin_password.get_or_insert_with(|| keel_backend::demo::demo_admin_password().to_owned());
+            serve(settings, true).await
+        }
         Command::Migrate => {
-            let store = Store::connect(&settings.database_url()).await?;
-            store.migrate().await?;
+            let store = migrated_store(&settings).await?;
             println!("The {} store is up to date.", store.dialect().as_str());
+            Ok(())
+        }
+        Command::User { command: UserCommand::Add { username, role, display_name } } => {
+            let password = match std::env::var("KEEL_NEW_PASSWORD") {
+                Ok(password) => password,
+                Err(_) => {
+                    eprintln!("Password for {username} (one line on standard input):");
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let request = CreateUserRequest {
+                username,
+                display_name: display_name.unwrap_or_default(),
+                role: Some(role),
+                password,
+            };
+            let input = request.validate().map_err(|errors| {
+                let list: Vec<String> = errors.iter().map(|(field, message)| format!("{field} {message}")).collect();
+                anyhow::anyhow!("invalid user: {}", list.join("; "))
+            })?;
+            let store = migrated_store(&settings).await?;
+            let user = NewUser {
+                username: input.username,
+                display_name: input.display_name,
+                role: input.role,
+                password_hash: passwords::hash_password(&input.password)?,
+            };
+            let created = store.create_user(&user, &Actor::system()).await?;
+            println!("Added {} ({}).", created.username, created.role);
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Create { name, scope, owner } } => {
+            let input =
+                CreateTokenRequest { name, scopes: scope, owner: Some(owner) }.validate().map_err(|errors| {
+                    let list: Vec<String> =
+                        errors.iter().map(|(field, message)| format!("{field} {message}")).collect();
+                    anyhow::anyhow!("invalid token: {}", list.join("; "))
+                })?;
+            let store = migrated_store(&settings).await?;
+            let owner_name = input.owner.unwrap_or_default();
+            let owner = store
+                .user_by_username(&owner_name)
+                .await?
+                .with_context(|| format!("no user named '{owner_name}'"))?
+                .user;
+            let token = secrets::new_api_token();
+            let prefix = &token[..secrets::DISPLAY_PREFIX_LEN];
+            store
+                .create_token(
+                    &owner,
+                    &input.name,
+                    &input.scopes,
+                    &secrets::secret_hash(&token),
+                    prefix,
+                    &Actor::system(),
+                )
+                .await?;
+            println!("{token}");
+            eprintln!("Store this token now: it is not shown again. Send it as `Authorization: Bearer <token>`.");
             Ok(())
         }
     }
 }
 
-async fn serve(settings: Settings, with_demo_fleet: bool) -> anyhow::Result<()> {
+async fn migrated_store(settings: &Settings) -> anyhow::Result<Store> {
+    let store = Store::connect(&settings.database_url()).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+async fn serve(settings: Settings, with_demo_data: bool) -> anyhow::Result<()> {
     let application = Application::build(settings).await?;
-    if with_demo_fleet {
+    if with_demo_data {
         let added = keel_backend::demo::load_demo_fleet(application.store()).await?;
+        keel_backend::demo::load_demo_users(application.store()).await?;
         tracing::info!(added, "demo fleet loaded");
+        println!("Demo users (username / password):");
+        for (username, _, role, password) in keel_backend::demo::DEMO_USERS {
+            println!("  {role:<9} {username:<14} {password}");
+        }
     }
     // Printed (not logged) so scripts and people find it; tests read it to learn the port.
     println!("Keel console: http://{}/", application.local_addr());

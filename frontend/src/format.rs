@@ -9,9 +9,5 @@ pub fn timestamp(at: &DateTime<Utc>) -> String {
 
 /// `1 model`, `3 models`
 pub fn count(n: u64, singular: &str, plural: &str) -> String {
-    if n == 1 {
-        format!("1 {singular}")
-    } else {
-        format!("{n} {plural}")
-    }
+    if n == 1 { format!("1 {singular}") } else { format!("{n} {plural}") }
 }

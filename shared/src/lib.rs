@@ -2,6 +2,8 @@
 //! console displays. Serde types and plain functions only — no I/O — so this crate
 //! compiles for `wasm32-unknown-unknown` as well as for the server.
 
+pub mod audit;
+pub mod auth;
 pub mod error;
 pub mod ids;
 pub mod models;

@@ -61,13 +61,7 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 5] = [
-        Self::Development,
-        Self::Staging,
-        Self::Canary,
-        Self::Production,
-        Self::Archived,
-    ];
+    pub const ALL: [Stage; 5] = [Self::Development, Self::Staging, Self::Canary, Self::Production, Self::Archived];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -102,12 +96,7 @@ pub struct UnknownVariant {
 
 impl fmt::Display for UnknownVariant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "'{}' is not one of: {}",
-            self.given,
-            self.expected.join(", ")
-        )
+        write!(f, "'{}' is not one of: {}", self.given, self.expected.join(", "))
     }
 }
 
@@ -115,13 +104,10 @@ impl FromStr for RiskTier {
     type Err = UnknownVariant;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|tier| tier.as_str() == s)
-            .ok_or_else(|| UnknownVariant {
-                given: s.to_owned(),
-                expected: &["minimal", "limited", "high", "prohibited"],
-            })
+        Self::ALL.into_iter().find(|tier| tier.as_str() == s).ok_or_else(|| UnknownVariant {
+            given: s.to_owned(),
+            expected: &["minimal", "limited", "high", "prohibited"],
+        })
     }
 }
 
@@ -129,13 +115,10 @@ impl FromStr for Stage {
     type Err = UnknownVariant;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|stage| stage.as_str() == s)
-            .ok_or_else(|| UnknownVariant {
-                given: s.to_owned(),
-                expected: &["development", "staging", "canary", "production", "archived"],
-            })
+        Self::ALL.into_iter().find(|stage| stage.as_str() == s).ok_or_else(|| UnknownVariant {
+            given: s.to_owned(),
+            expected: &["development", "staging", "canary", "production", "archived"],
+        })
     }
 }
 

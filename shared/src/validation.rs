@@ -3,9 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::models::{
-    CreateModelRequest, CreateVersionRequest, ModelListQuery, RiskTier, Stage, UpdateModelRequest,
-};
+use crate::auth::{CreateTokenRequest, CreateUserRequest, Role, TokenScope};
+use crate::models::{CreateModelRequest, CreateVersionRequest, ModelListQuery, RiskTier, Stage, UpdateModelRequest};
 
 /// Field name → what is wrong with it.
 pub type FieldErrors = BTreeMap<String, String>;
@@ -69,55 +68,32 @@ impl CreateModelRequest {
         let mut errors = FieldErrors::new();
         let model = NewModel {
             name: check(&mut errors, "name", model_name(&self.name)),
-            description: check(
-                &mut errors,
-                "description",
-                free_text(&self.description, DESCRIPTION_MAX),
-            ),
+            description: check(&mut errors, "description", free_text(&self.description, DESCRIPTION_MAX)),
             owner: check(&mut errors, "owner", required_text(&self.owner, OWNER_MAX)),
-            use_case: check(
-                &mut errors,
-                "use_case",
-                required_text(&self.use_case, USE_CASE_MAX),
-            ),
+            use_case: check(&mut errors, "use_case", required_text(&self.use_case, USE_CASE_MAX)),
             risk_tier: self.risk_tier.unwrap_or_else(|| {
                 errors.insert("risk_tier".into(), "is required".into());
                 RiskTier::Minimal
             }),
         };
-        if errors.is_empty() {
-            Ok(model)
-        } else {
-            Err(errors)
-        }
+        if errors.is_empty() { Ok(model) } else { Err(errors) }
     }
 }
 
 impl UpdateModelRequest {
     pub fn validate(&self) -> Result<ModelChanges, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let mut field =
-            |name: &str, value: &Option<String>, rule: &dyn Fn(&str) -> Result<String, String>| {
-                value
-                    .as_deref()
-                    .map(|text| check(&mut errors, name, rule(text)))
-            };
+        let mut field = |name: &str, value: &Option<String>, rule: &dyn Fn(&str) -> Result<String, String>| {
+            value.as_deref().map(|text| check(&mut errors, name, rule(text)))
+        };
         let changes = ModelChanges {
             name: field("name", &self.name, &model_name),
-            description: field("description", &self.description, &|text| {
-                free_text(text, DESCRIPTION_MAX)
-            }),
+            description: field("description", &self.description, &|text| free_text(text, DESCRIPTION_MAX)),
             owner: field("owner", &self.owner, &|text| required_text(text, OWNER_MAX)),
-            use_case: field("use_case", &self.use_case, &|text| {
-                required_text(text, USE_CASE_MAX)
-            }),
+            use_case: field("use_case", &self.use_case, &|text| required_text(text, USE_CASE_MAX)),
             risk_tier: self.risk_tier,
         };
-        if errors.is_empty() {
-            Ok(changes)
-        } else {
-            Err(errors)
-        }
+        if errors.is_empty() { Ok(changes) } else { Err(errors) }
     }
 }
 
@@ -134,11 +110,7 @@ impl CreateVersionRequest {
             notes: check(&mut errors, "notes", free_text(&self.notes, NOTES_MAX)),
             stage: self.stage,
         };
-        if errors.is_empty() {
-            Ok(version)
-        } else {
-            Err(errors)
-        }
+        if errors.is_empty() { Ok(version) } else { Err(errors) }
     }
 }
 
@@ -151,28 +123,71 @@ impl ModelListQuery {
         }
         let per_page = self.per_page.unwrap_or(PER_PAGE_DEFAULT);
         if !(1..=PER_PAGE_MAX).contains(&per_page) {
-            errors.insert(
-                "per_page".into(),
-                format!("must be between 1 and {PER_PAGE_MAX}"),
-            );
+            errors.insert("per_page".into(), format!("must be between 1 and {PER_PAGE_MAX}"));
         }
-        let search = self
-            .q
-            .as_deref()
-            .map(str::trim)
-            .filter(|text| !text.is_empty())
-            .map(str::to_lowercase);
+        let search = self.q.as_deref().map(str::trim).filter(|text| !text.is_empty()).map(str::to_lowercase);
         if errors.is_empty() {
-            Ok(ModelFilter {
-                search,
-                stage: self.stage,
-                risk_tier: self.risk_tier,
-                page,
-                per_page,
-            })
+            Ok(ModelFilter { search, stage: self.stage, risk_tier: self.risk_tier, page, per_page })
         } else {
             Err(errors)
         }
+    }
+}
+
+pub const USERNAME_MAX: usize = 64;
+pub const DISPLAY_NAME_MAX: usize = 100;
+pub const TOKEN_NAME_MAX: usize = 100;
+pub const PASSWORD_MIN: usize = 12;
+
+/// A validated new user (the password still in clear: the server hashes it next).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUserInput {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub password: String,
+}
+
+/// A validated new API token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTokenInput {
+    pub name: String,
+    pub scopes: Vec<TokenScope>,
+    pub owner: Option<String>,
+}
+
+impl CreateUserRequest {
+    pub fn validate(&self) -> Result<NewUserInput, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let username = check(&mut errors, "username", model_name(&self.username));
+        let display_name = check(&mut errors, "display_name", free_text(&self.display_name, DISPLAY_NAME_MAX));
+        let role = self.role.unwrap_or_else(|| {
+            errors.insert("role".into(), "is required".into());
+            Role::Viewer
+        });
+        if self.password.chars().count() < PASSWORD_MIN {
+            errors.insert("password".into(), format!("must be at least {PASSWORD_MIN} characters"));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let display_name = if display_name.is_empty() { username.clone() } else { display_name };
+        Ok(NewUserInput { username, display_name, role, password: self.password.clone() })
+    }
+}
+
+impl CreateTokenRequest {
+    pub fn validate(&self) -> Result<NewTokenInput, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let name = check(&mut errors, "name", required_text(&self.name, TOKEN_NAME_MAX));
+        let mut scopes = self.scopes.clone();
+        scopes.sort();
+        scopes.dedup();
+        if scopes.is_empty() {
+            errors.insert("scopes".into(), "choose at least one scope".into());
+        }
+        let owner = self.owner.as_deref().map(str::trim).filter(|owner| !owner.is_empty()).map(str::to_owned);
+        if errors.is_empty() { Ok(NewTokenInput { name, scopes, owner }) } else { Err(errors) }
     }
 }
 
@@ -185,29 +200,18 @@ fn check(errors: &mut FieldErrors, field: &str, result: Result<String, String>) 
 }
 
 fn model_name(text: &str) -> Result<String, String> {
-    identifier(
-        text,
-        MODEL_NAME_MAX,
-        "letters, digits, '-', '_' or '.'",
-        |c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'),
-    )
+    identifier(text, MODEL_NAME_MAX, "letters, digits, '-', '_' or '.'", |c| {
+        c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+    })
 }
 
 fn version_tag(text: &str) -> Result<String, String> {
-    identifier(
-        text,
-        VERSION_TAG_MAX,
-        "letters, digits, '-', '_', '.' or '+'",
-        |c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'),
-    )
+    identifier(text, VERSION_TAG_MAX, "letters, digits, '-', '_', '.' or '+'", |c| {
+        c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+')
+    })
 }
 
-fn identifier(
-    text: &str,
-    max: usize,
-    allowed: &str,
-    is_allowed: fn(char) -> bool,
-) -> Result<String, String> {
+fn identifier(text: &str, max: usize, allowed: &str, is_allowed: fn(char) -> bool) -> Result<String, String> {
     let text = text.trim();
     if text.is_empty() {
         return Err("is required".into());
@@ -216,20 +220,14 @@ fn identifier(
         return Err(format!("must be at most {max} characters"));
     }
     if !text.chars().all(is_allowed) || !text.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        return Err(format!(
-            "may contain only {allowed}, and must start with a letter or digit"
-        ));
+        return Err(format!("may contain only {allowed}, and must start with a letter or digit"));
     }
     Ok(text.to_owned())
 }
 
 fn required_text(text: &str, max: usize) -> Result<String, String> {
     let text = free_text(text, max)?;
-    if text.is_empty() {
-        Err("is required".into())
-    } else {
-        Ok(text)
-    }
+    if text.is_empty() { Err("is required".into()) } else { Ok(text) }
 }
 
 fn free_text(text: &str, max: usize) -> Result<String, String> {
@@ -269,58 +267,29 @@ mod tests {
             ..valid_model()
         };
         let errors = request.validate().expect_err("invalid");
-        assert_eq!(
-            errors.keys().collect::<Vec<_>>(),
-            ["name", "owner", "use_case"]
-        );
+        assert_eq!(errors.keys().collect::<Vec<_>>(), ["name", "owner", "use_case"]);
         assert_eq!(errors["owner"], "is required");
         assert_eq!(errors["use_case"], "must be at most 500 characters");
     }
 
     #[test]
     fn only_given_fields_are_checked_in_an_update() {
-        let changes = UpdateModelRequest {
-            owner: Some(" ML platform ".into()),
-            ..Default::default()
-        }
-        .validate()
-        .expect("valid");
-        assert_eq!(
-            changes,
-            ModelChanges {
-                owner: Some("ML platform".into()),
-                ..Default::default()
-            }
-        );
-        let errors = UpdateModelRequest {
-            name: Some(String::new()),
-            ..Default::default()
-        }
-        .validate()
-        .expect_err("invalid");
+        let changes =
+            UpdateModelRequest { owner: Some(" ML platform ".into()), ..Default::default() }.validate().expect("valid");
+        assert_eq!(changes, ModelChanges { owner: Some("ML platform".into()), ..Default::default() });
+        let errors =
+            UpdateModelRequest { name: Some(String::new()), ..Default::default() }.validate().expect_err("invalid");
         assert_eq!(errors["name"], "is required");
     }
 
     #[test]
     fn paging_is_bounded() {
-        let errors = ModelListQuery {
-            page: Some(0),
-            per_page: Some(500),
-            ..Default::default()
-        }
-        .validate()
-        .expect_err("invalid");
+        let errors = ModelListQuery { page: Some(0), per_page: Some(500), ..Default::default() }
+            .validate()
+            .expect_err("invalid");
         assert_eq!(errors.len(), 2);
-        let filter = ModelListQuery {
-            q: Some("  Churn ".into()),
-            ..Default::default()
-        }
-        .validate()
-        .expect("valid");
-        assert_eq!(
-            (filter.search.as_deref(), filter.page, filter.per_page),
-            (Some("churn"), 1, 50)
-        );
+        let filter = ModelListQuery { q: Some("  Churn ".into()), ..Default::default() }.validate().expect("valid");
+        assert_eq!((filter.search.as_deref(), filter.page, filter.per_page), (Some("churn"), 1, 50));
     }
 
     #[test]

@@ -13,10 +13,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 
 /// The repository root.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_owned()
 }
 
 /// A directory of its own for one test, removed when dropped.
@@ -24,9 +21,7 @@ pub struct Scratch(PathBuf);
 
 impl Scratch {
     pub fn new(prefix: &str) -> anyhow::Result<Self> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_nanos();
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos();
         let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&path)?;
         Ok(Self(path))
@@ -57,10 +52,7 @@ impl Keel {
     pub fn start(command: &str) -> anyhow::Result<Self> {
         let dist = workspace_root().join("dist");
         if !dist.join("index.html").exists() {
-            bail!(
-                "{} has no built console: run `trunk build --release` first",
-                dist.display()
-            );
+            bail!("{} has no built console: run `trunk build --release` first", dist.display());
         }
         let data = Scratch::new("keel-e2e-data")?;
         let binary = keel_binary()?;
@@ -87,11 +79,7 @@ impl Keel {
         };
         // Keep draining stdout so keel never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        Ok(Self {
-            child,
-            base_url,
-            _data: data,
-        })
+        Ok(Self { child, base_url, _data: data })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -130,17 +118,15 @@ impl Browser {
     pub async fn start() -> anyhow::Result<Self> {
         let profile = Scratch::new("keel-e2e-chromium")?;
         let port = free_port()?;
-        let driver = Command::new(
-            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into()),
-        )
-        .arg(format!("--port={port}"))
-        // Chromium writes under ~/.config and ~/.cache even with --user-data-dir.
-        .env("XDG_CONFIG_HOME", profile.path())
-        .env("XDG_CACHE_HOME", profile.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("cannot start chromedriver (scripts/setup installs it)")?;
+        let driver = Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into()))
+            .arg(format!("--port={port}"))
+            // Chromium writes under ~/.config and ~/.cache even with --user-data-dir.
+            .env("XDG_CONFIG_HOME", profile.path())
+            .env("XDG_CACHE_HOME", profile.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot start chromedriver (scripts/setup installs it)")?;
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
             "goog:chromeOptions".into(),
@@ -157,11 +143,7 @@ impl Browser {
         let url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
         let client = loop {
-            match ClientBuilder::rustls()?
-                .capabilities(capabilities.clone())
-                .connect(&url)
-                .await
-            {
+            match ClientBuilder::rustls()?.capabilities(capabilities.clone()).connect(&url).await {
                 Ok(client) => break client,
                 // chromedriver is still starting: try again shortly.
                 Err(_) if started.elapsed() < Duration::from_secs(20) => {
@@ -170,11 +152,7 @@ impl Browser {
                 Err(error) => return Err(error).context("chromedriver did not start a session"),
             }
         };
-        Ok(Self {
-            client,
-            driver,
-            _profile: profile,
-        })
+        Ok(Self { client, driver, _profile: profile })
     }
 
     /// Waits (up to 15 s) for an element matching `css`.

@@ -38,10 +38,7 @@ fn colour_tokens(block: &str) -> HashMap<String, [f64; 3]> {
             let (name, value) = line.trim().split_once(':')?;
             let hex = value.trim().trim_end_matches(';').strip_prefix('#')?;
             let channel = |at: usize| u8::from_str_radix(&hex[at..at + 2], 16).map(f64::from);
-            Some((
-                name.to_owned(),
-                [channel(0).ok()?, channel(2).ok()?, channel(4).ok()?],
-            ))
+            Some((name.to_owned(), [channel(0).ok()?, channel(2).ok()?, channel(4).ok()?]))
         })
         .collect()
 }
@@ -49,11 +46,7 @@ fn colour_tokens(block: &str) -> HashMap<String, [f64; 3]> {
 fn relative_luminance([r, g, b]: [f64; 3]) -> f64 {
     let linear = |c: f64| {
         let c = c / 255.0;
-        if c <= 0.03928 {
-            c / 12.92
-        } else {
-            ((c + 0.055) / 1.055).powf(2.4)
-        }
+        if c <= 0.03928 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
     };
     0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
 }
@@ -65,11 +58,8 @@ fn contrast(a: [f64; 3], b: [f64; 3]) -> f64 {
 
 #[test]
 fn text_meets_wcag_aa_contrast_in_both_themes() {
-    let css =
-        std::fs::read_to_string(workspace_root().join("style/tokens.css")).expect("tokens.css");
-    let (light, dark) = css
-        .split_once("@media (prefers-color-scheme: dark)")
-        .expect("a dark theme");
+    let css = std::fs::read_to_string(workspace_root().join("style/tokens.css")).expect("tokens.css");
+    let (light, dark) = css.split_once("@media (prefers-color-scheme: dark)").expect("a dark theme");
     let light = colour_tokens(light);
     let mut dark_theme = light.clone();
     dark_theme.extend(colour_tokens(dark));

@@ -1,15 +1,27 @@
-//! `GET /api/health`: 200 only when the store answers.
+//! `GET /api/health` (200 only when the store answers) and `GET /metrics`.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::http::{Method, header};
+use axum::response::IntoResponse;
 use keel_shared::models::HealthResponse;
 
+use super::Api;
 use crate::AppState;
+use crate::auth::Access;
 use crate::error::{ApiError, ApiResult};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/health", get(check_health))
+pub fn routes(api: Api) -> Api {
+    api.route(Method::GET, "/api/health", Access::Public, check_health).route(
+        Method::GET,
+        "/metrics",
+        Access::Public,
+        serve_metrics,
+    )
+}
+
+async fn serve_metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
 }
 
 async fn check_health(State(state): State<AppState>) -> ApiResult<Json<HealthResponse>> {

@@ -1,28 +1,31 @@
 //! The model registry: models and their versions.
 
+use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
 use keel_shared::ModelId;
+use keel_shared::auth::Permission;
 use keel_shared::models::{
-    CreateModelRequest, CreateVersionRequest, ModelListQuery, ModelListResponse, ModelResponse,
-    ModelSummary, UpdateModelRequest, VersionSummary,
+    CreateModelRequest, CreateVersionRequest, ModelListQuery, ModelListResponse, ModelResponse, ModelSummary,
+    UpdateModelRequest, VersionSummary,
 };
 
+use super::Api;
 use crate::AppState;
+use crate::auth::{Access, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/models", get(list_models).post(create_model))
-        .route("/models/{id}", get(get_model).patch(update_model))
-        .route(
-            "/models/{id}/versions",
-            get(list_versions).post(create_version),
-        )
+pub fn routes(api: Api) -> Api {
+    let read = Access::Permission(Permission::ReadModels);
+    let write = Access::Permission(Permission::WriteModels);
+    api.route(Method::GET, "/api/models", read, list_models)
+        .route(Method::POST, "/api/models", write, create_model)
+        .route(Method::GET, "/api/models/{id}", read, get_model)
+        .route(Method::PATCH, "/api/models/{id}", write, update_model)
+        .route(Method::GET, "/api/models/{id}/versions", read, list_versions)
+        .route(Method::POST, "/api/models/{id}/versions", write, create_version)
 }
 
 async fn list_models(
@@ -31,44 +34,32 @@ async fn list_models(
 ) -> ApiResult<Json<ModelListResponse>> {
     let filter = query.validate().map_err(ApiError::Validation)?;
     let (items, total) = state.store.list_models(&filter).await?;
-    Ok(Json(ModelListResponse {
-        items,
-        total,
-        page: filter.page,
-        per_page: filter.per_page,
-    }))
+    Ok(Json(ModelListResponse { items, total, page: filter.page, per_page: filter.per_page }))
 }
 
 async fn create_model(
     State(state): State<AppState>,
+    principal: Principal,
     ApiJson(request): ApiJson<CreateModelRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let model = request.validate().map_err(ApiError::Validation)?;
-    let created: ModelSummary = state.store.create_model(&model).await?;
+    let created: ModelSummary = state.store.create_model(&model, &principal.actor()).await?;
     let location = format!("/api/models/{}", created.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(created),
-    ))
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(created)))
 }
 
-async fn get_model(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<ModelResponse>> {
+async fn get_model(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<ModelResponse>> {
     Ok(Json(state.store.get_model(&ModelId(id)).await?))
 }
 
 async fn update_model(
     State(state): State<AppState>,
+    principal: Principal,
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<UpdateModelRequest>,
 ) -> ApiResult<Json<ModelSummary>> {
     let changes = request.validate().map_err(ApiError::Validation)?;
-    Ok(Json(
-        state.store.update_model(&ModelId(id), &changes).await?,
-    ))
+    Ok(Json(state.store.update_model(&ModelId(id), &changes, &principal.actor()).await?))
 }
 
 async fn list_versions(
@@ -80,10 +71,11 @@ async fn list_versions(
 
 async fn create_version(
     State(state): State<AppState>,
+    principal: Principal,
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<CreateVersionRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let version = request.validate().map_err(ApiError::Validation)?;
-    let created = state.store.create_version(&ModelId(id), &version).await?;
+    let created = state.store.create_version(&ModelId(id), &version, &principal.actor()).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }

@@ -4,6 +4,8 @@
 //! embedded default) and PostgreSQL (to scale out), run through sqlx's `Any` driver.
 //! Each dialect has its own migrations; the few other differences live here.
 
+pub mod audit;
+pub mod identity;
 mod models;
 
 use std::str::FromStr;
@@ -92,10 +94,7 @@ impl Store {
             Dialect::Sqlite => &SQLITE_MIGRATIONS,
             Dialect::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator
-            .run(&self.pool)
-            .await
-            .context("database migration failed")?;
+        migrator.run(&self.pool).await.context("database migration failed")?;
         Ok(())
     }
 
@@ -105,10 +104,7 @@ impl Store {
 
     /// Succeeds when the database answers a query.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
     }
 
     /// Starts a transaction that will write. SQLite takes the write lock at once, so two
@@ -127,10 +123,7 @@ fn create_sqlite_directory(url: &str) -> anyhow::Result<()> {
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    if let Some(parent) = std::path::Path::new(path)
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-    {
+    if let Some(parent) = std::path::Path::new(path).parent().filter(|parent| !parent.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create data directory {}", parent.display()))?;
     }

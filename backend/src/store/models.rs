@@ -1,13 +1,12 @@
 //! Models and their versions.
 
 use keel_shared::models::{ModelResponse, ModelSummary, RiskTier, Stage, VersionSummary};
-use keel_shared::validation::{
-    ModelChanges, ModelFilter, NewModel, NewVersion, PROHIBITED_IN_PRODUCTION,
-};
+use keel_shared::validation::{ModelChanges, ModelFilter, NewModel, NewVersion, PROHIBITED_IN_PRODUCTION};
 use keel_shared::{ModelId, VersionId};
 use sqlx::FromRow;
 
-use super::{Store, from_millis, is_unique_violation, new_id, now_millis};
+use super::audit::{Actor, AuditRecord, ChangeSet};
+use super::{Dialect, Store, from_millis, is_unique_violation, new_id, now_millis};
 use crate::error::{ApiError, ApiResult};
 
 #[derive(FromRow)]
@@ -31,10 +30,7 @@ impl TryFrom<ModelRow> for ModelSummary {
     fn try_from(row: ModelRow) -> ApiResult<Self> {
         Ok(Self {
             id: ModelId(row.id),
-            risk_tier: row
-                .risk_tier
-                .parse::<RiskTier>()
-                .map_err(|error| corrupt(&error))?,
+            risk_tier: row.risk_tier.parse::<RiskTier>().map_err(|error| corrupt(&error))?,
             name: row.name,
             description: row.description,
             owner: row.owner,
@@ -66,10 +62,7 @@ impl TryFrom<VersionRow> for VersionSummary {
         Ok(Self {
             id: VersionId(row.id),
             model_id: ModelId(row.model_id),
-            stage: row
-                .stage
-                .parse::<Stage>()
-                .map_err(|error| corrupt(&error))?,
+            stage: row.stage.parse::<Stage>().map_err(|error| corrupt(&error))?,
             tag: row.tag,
             training_data_ref: row.training_data_ref,
             notes: row.notes,
@@ -117,15 +110,12 @@ impl Store {
         let pattern = filter.search.as_deref().map(like_pattern);
         let risk_tier = filter.risk_tier.map(RiskTier::as_str);
         let stage = filter.stage.map(Stage::as_str);
-        let total: i64 = sqlx::query_scalar(concat!(
-            "SELECT COUNT(*) FROM models m WHERE ",
-            model_filter!()
-        ))
-        .bind(pattern.clone())
-        .bind(risk_tier)
-        .bind(stage)
-        .fetch_one(&self.pool)
-        .await?;
+        let total: i64 = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM models m WHERE ", model_filter!()))
+            .bind(pattern.clone())
+            .bind(risk_tier)
+            .bind(stage)
+            .fetch_one(&self.pool)
+            .await?;
         let rows: Vec<ModelRow> = sqlx::query_as(concat!(
             "SELECT ",
             model_columns!(),
@@ -140,15 +130,12 @@ impl Store {
         .bind(i64::from(filter.page - 1) * i64::from(filter.per_page))
         .fetch_all(&self.pool)
         .await?;
-        let models = rows
-            .into_iter()
-            .map(ModelSummary::try_from)
-            .collect::<ApiResult<_>>()?;
+        let models = rows.into_iter().map(ModelSummary::try_from).collect::<ApiResult<_>>()?;
         Ok((models, u64::try_from(total).unwrap_or_default()))
     }
 
     #[tracing::instrument(skip_all, fields(name = %model.name))]
-    pub async fn create_model(&self, model: &NewModel) -> ApiResult<ModelSummary> {
+    pub async fn create_model(&self, model: &NewModel, actor: &Actor) -> ApiResult<ModelSummary> {
         let id = new_id();
         let now = now_millis();
         let mut tx = self.begin_write().await?;
@@ -166,6 +153,18 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|error| name_conflict(error, &model.name))?;
+        let changes = ChangeSet::default()
+            .field("name", None, Some(&model.name))
+            .field("description", None, Some(&model.description))
+            .field("owner", None, Some(&model.owner))
+            .field("use_case", None, Some(&model.use_case))
+            .field("risk_tier", None, Some(model.risk_tier.as_str()))
+            .build();
+        self.append_audit(
+            &mut tx,
+            AuditRecord { actor, action: "model.create", target_type: "model", target_id: &id, changes },
+        )
+        .await?;
         tx.commit().await?;
         self.model_summary(&ModelId(id)).await
     }
@@ -173,21 +172,27 @@ impl Store {
     /// A model and its versions, newest first.
     #[tracing::instrument(skip_all, fields(model = %id))]
     pub async fn get_model(&self, id: &ModelId) -> ApiResult<ModelResponse> {
-        Ok(ModelResponse {
-            model: self.model_summary(id).await?,
-            versions: self.list_versions(id).await?,
-        })
+        Ok(ModelResponse { model: self.model_summary(id).await?, versions: self.list_versions(id).await? })
     }
 
     /// Changes the given fields. Moving a model with a production version into the
     /// prohibited risk tier is refused.
     #[tracing::instrument(skip_all, fields(model = %id))]
-    pub async fn update_model(
-        &self,
-        id: &ModelId,
-        changes: &ModelChanges,
-    ) -> ApiResult<ModelSummary> {
+    pub async fn update_model(&self, id: &ModelId, changes: &ModelChanges, actor: &Actor) -> ApiResult<ModelSummary> {
         let mut tx = self.begin_write().await?;
+        // The values before, for the audit entry; SQLite's write transaction already
+        // excludes other writers, PostgreSQL needs the row lock.
+        let select_before = match self.dialect {
+            Dialect::Sqlite => "SELECT name, description, owner, use_case, risk_tier FROM models WHERE id = $1",
+            Dialect::Postgres => {
+                "SELECT name, description, owner, use_case, risk_tier FROM models WHERE id = $1 FOR UPDATE"
+            }
+        };
+        let before: Option<(String, String, String, String, String)> =
+            sqlx::query_as(select_before).bind(&id.0).fetch_optional(&mut *tx).await?;
+        let Some((name, description, owner, use_case, old_tier)) = before else {
+            return Err(ApiError::NotFound(format!("no model with id '{id}'")));
+        };
         // The check and the change are one statement, so no version can be promoted in between.
         let updated = sqlx::query(
             "UPDATE models SET
@@ -211,12 +216,30 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|error| name_conflict(error, changes.name.as_deref().unwrap_or_default()))?;
-        tx.commit().await?;
         if updated.rows_affected() == 0 {
-            // Either the model does not exist (404 from the read) or the tier rule refused.
-            self.model_summary(id).await?;
             return Err(ApiError::field("risk_tier", PROHIBITED_IN_PRODUCTION));
         }
+        let after = |new: &Option<String>, old: &str| new.clone().unwrap_or_else(|| old.to_owned());
+        let audit_changes = ChangeSet::default()
+            .field("name", Some(&name), Some(&after(&changes.name, &name)))
+            .field("description", Some(&description), Some(&after(&changes.description, &description)))
+            .field("owner", Some(&owner), Some(&after(&changes.owner, &owner)))
+            .field("use_case", Some(&use_case), Some(&after(&changes.use_case, &use_case)))
+            .field(
+                "risk_tier",
+                Some(&old_tier),
+                Some(changes.risk_tier.map_or(old_tier.as_str(), |tier| tier.as_str())),
+            )
+            .build();
+        let record = AuditRecord {
+            actor,
+            action: "model.update",
+            target_type: "model",
+            target_id: &id.0,
+            changes: audit_changes,
+        };
+        self.append_audit(&mut tx, record).await?;
+        tx.commit().await?;
         self.model_summary(id).await
     }
 
@@ -245,6 +268,7 @@ impl Store {
         &self,
         model_id: &ModelId,
         version: &NewVersion,
+        actor: &Actor,
     ) -> ApiResult<VersionSummary> {
         let id = new_id();
         let mut tx = self.begin_write().await?;
@@ -271,19 +295,29 @@ impl Store {
             }
             Err(error) => return Err(error.into()),
         };
-        tx.commit().await?;
         if inserted.rows_affected() == 0 {
+            drop(tx);
             self.model_summary(model_id).await?;
             return Err(ApiError::field("stage", PROHIBITED_IN_PRODUCTION));
         }
-        let row: VersionRow = sqlx::query_as(concat!(
-            "SELECT ",
-            version_columns!(),
-            " FROM model_versions WHERE id = $1"
-        ))
-        .bind(&id)
-        .fetch_one(&self.pool)
+        let changes = ChangeSet::default()
+            .field("model_id", None, Some(&model_id.0))
+            .field("tag", None, Some(&version.tag))
+            .field("stage", None, Some(version.stage.as_str()))
+            .field("training_data_ref", None, Some(&version.training_data_ref))
+            .field("notes", None, Some(&version.notes))
+            .build();
+        self.append_audit(
+            &mut tx,
+            AuditRecord { actor, action: "version.create", target_type: "model_version", target_id: &id, changes },
+        )
         .await?;
+        tx.commit().await?;
+        let row: VersionRow =
+            sqlx::query_as(concat!("SELECT ", version_columns!(), " FROM model_versions WHERE id = $1"))
+                .bind(&id)
+                .fetch_one(&self.pool)
+                .await?;
         row.try_into()
     }
 
@@ -295,17 +329,13 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await;
         if let Ok(Some(_)) = same_tag {
-            return ApiError::Conflict(format!(
-                "this model already has a version tagged '{}'",
-                version.tag
-            ));
+            return ApiError::Conflict(format!("this model already has a version tagged '{}'", version.tag));
         }
-        let production: Result<Option<String>, _> = sqlx::query_scalar(
-            "SELECT tag FROM model_versions WHERE model_id = $1 AND stage = 'production'",
-        )
-        .bind(&model_id.0)
-        .fetch_optional(&self.pool)
-        .await;
+        let production: Result<Option<String>, _> =
+            sqlx::query_scalar("SELECT tag FROM model_versions WHERE model_id = $1 AND stage = 'production'")
+                .bind(&model_id.0)
+                .fetch_optional(&self.pool)
+                .await;
         match production {
             Ok(Some(tag)) => ApiError::Conflict(format!(
                 "version '{tag}' is already in production; a model has at most one production version"
@@ -316,16 +346,12 @@ impl Store {
     }
 
     async fn model_summary(&self, id: &ModelId) -> ApiResult<ModelSummary> {
-        let row: Option<ModelRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            model_columns!(),
-            " FROM models m WHERE m.id = $1"
-        ))
-        .bind(&id.0)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.ok_or_else(|| ApiError::NotFound(format!("no model with id '{id}'")))?
-            .try_into()
+        let row: Option<ModelRow> =
+            sqlx::query_as(concat!("SELECT ", model_columns!(), " FROM models m WHERE m.id = $1"))
+                .bind(&id.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.ok_or_else(|| ApiError::NotFound(format!("no model with id '{id}'")))?.try_into()
     }
 }
 
@@ -339,9 +365,6 @@ fn name_conflict(error: sqlx::Error, name: &str) -> ApiError {
 
 /// `LIKE` pattern matching `text` anywhere, with `%`, `_` and `\` taken literally.
 fn like_pattern(text: &str) -> String {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }

@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use keel_backend::Application;
 use keel_backend::config::Settings;
 use keel_shared::ErrorBody;
+use keel_shared::auth::Role;
 use keel_shared::models::{CreateModelRequest, ModelSummary, RiskTier};
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -13,8 +14,7 @@ use sqlx::Connection;
 /// The PostgreSQL server to create test databases on. Unreachable means failed tests,
 /// never skipped ones.
 fn postgres_admin_url() -> String {
-    std::env::var("KEEL_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("KEEL_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,28 +62,26 @@ pub async fn spawn_app(kind: StoreKind) -> TestApp {
         data_dir: scratch.join("data"),
         database_url: Some(database_url),
         dist_dir: scratch.join("dist"),
+        secure_cookies: false,
+        admin_password: Some(ADMIN_PASSWORD.into()),
     })
     .await
 }
 
+/// The first administrator's password in tests.
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
+
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
-    let scratch = settings
-        .dist_dir
-        .parent()
-        .expect("scratch directory")
-        .to_owned();
+    // Server errors show up in a failing test's output.
+    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
+    let scratch = settings.dist_dir.parent().expect("scratch directory").to_owned();
     let database_url = settings.database_url();
-    let application = Application::build(settings)
-        .await
-        .expect("the application starts");
+    let application = Application::build(settings).await.expect("the application starts");
     let address = format!("http://{}", application.local_addr());
     tokio::spawn(application.run_until_stopped());
-    TestApp {
-        address,
-        client: reqwest::Client::new(),
-        database_url,
-        scratch,
-    }
+    let mut app = TestApp { address, client: reqwest::Client::new(), database_url, scratch };
+    app.client = app.signed_in_client("admin", ADMIN_PASSWORD).await;
+    app
 }
 
 /// A new, empty database on the PostgreSQL server; databases of earlier runs older
@@ -92,30 +90,18 @@ async fn create_postgres_database() -> String {
     let admin_url = postgres_admin_url();
     let mut admin = sqlx::PgConnection::connect(&admin_url)
         .await
-        .unwrap_or_else(|error| {
-            panic!("PostgreSQL at {admin_url} is required for these tests: {error}")
-        });
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    let stale: Vec<String> =
-        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'keel_test_%'")
-            .fetch_all(&mut admin)
-            .await
-            .expect("list databases");
+        .unwrap_or_else(|error| panic!("PostgreSQL at {admin_url} is required for these tests: {error}"));
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs();
+    let stale: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'keel_test_%'")
+        .fetch_all(&mut admin)
+        .await
+        .expect("list databases");
     for name in stale {
-        let created = name
-            .split('_')
-            .nth(2)
-            .and_then(|secs| secs.parse::<u64>().ok())
-            .unwrap_or(now);
+        let created = name.split('_').nth(2).and_then(|secs| secs.parse::<u64>().ok()).unwrap_or(now);
         if now.saturating_sub(created) > 3600 {
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-            )))
-            .execute(&mut admin)
-            .await;
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
+                .execute(&mut admin)
+                .await;
         }
     }
     let name = format!("keel_test_{now}_{}", uuid::Uuid::now_v7().simple());
@@ -128,6 +114,42 @@ async fn create_postgres_database() -> String {
 }
 
 impl TestApp {
+    /// Logs in through the API and returns a client that sends the session cookie and,
+    /// like a browser on Keel's own pages, an `Origin` of this server.
+    pub async fn signed_in_client(&self, username: &str, password: &str) -> reqwest::Client {
+        let response = reqwest::Client::new()
+            .post(self.url("/api/auth/login"))
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .expect("login sent");
+        assert_eq!(response.status(), 200, "login as {username}");
+        let cookie =
+            response.headers()["set-cookie"].to_str().expect("cookie").split(';').next().expect("pair").to_owned();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("cookie", cookie.parse().expect("header"));
+        headers.insert("origin", self.address.parse().expect("header"));
+        reqwest::Client::builder().default_headers(headers).build().expect("client")
+    }
+
+    /// Creates a user of `role` (as the admin) and returns a client signed in as them.
+    pub async fn client_as(&self, role: Role) -> reqwest::Client {
+        let username = format!("{role}-{}", uuid::Uuid::now_v7().simple());
+        let password = "a-long-test-password";
+        let response =
+            self.post_json("/api/users", &json!({ "username": username, "role": role, "password": password })).await;
+        assert_eq!(response.status(), 201, "creating {username}");
+        self.signed_in_client(&username, password).await
+    }
+
+    /// Creates an API token (as the admin) for the admin with these scopes.
+    pub async fn token(&self, scopes: &[&str]) -> (String, String) {
+        let response = self.post_json("/api/tokens", &json!({ "name": "test token", "scopes": scopes })).await;
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.expect("token");
+        (body["token"].as_str().expect("secret").to_owned(), body["summary"]["id"].as_str().expect("id").to_owned())
+    }
+
     /// A directory only this test uses (the app's dist dir lives in it).
     pub fn scratch_dir(&self) -> &std::path::Path {
         &self.scratch
@@ -138,29 +160,15 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request sent")
+        self.client.get(self.url(path)).send().await.expect("request sent")
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .expect("request sent")
+        self.client.post(self.url(path)).json(body).send().await.expect("request sent")
     }
 
     pub async fn patch_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client
-            .patch(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .expect("request sent")
+        self.client.patch(self.url(path)).json(body).send().await.expect("request sent")
     }
 
     /// Registers a model (which must succeed) and returns it.
@@ -180,9 +188,7 @@ impl TestApp {
     /// Registers a version (which must succeed).
     pub async fn create_version(&self, model: &ModelSummary, tag: &str, stage: &str) {
         let path = format!("/api/models/{}/versions", model.id);
-        let response = self
-            .post_json(&path, &json!({ "tag": tag, "stage": stage }))
-            .await;
+        let response = self.post_json(&path, &json!({ "tag": tag, "stage": stage })).await;
         assert_eq!(response.status(), 201, "creating {tag}");
     }
 }
@@ -190,10 +196,7 @@ impl TestApp {
 /// Asserts the status and the problem-details shape, and returns the body.
 pub async fn expect_error(response: reqwest::Response, status: u16) -> ErrorBody {
     assert_eq!(response.status(), status);
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .expect("content type")
-        .to_owned();
+    let content_type = response.headers()["content-type"].to_str().expect("content type").to_owned();
     assert_eq!(content_type, "application/problem+json");
     let body: ErrorBody = response.json().await.expect("an ErrorBody");
     assert_eq!(body.status, status);

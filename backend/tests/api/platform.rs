@@ -17,10 +17,7 @@ async fn health_reports_the_store(store: StoreKind) {
         StoreKind::Sqlite => "sqlite",
         StoreKind::Postgres => "postgres",
     };
-    assert_eq!(
-        (health.status.as_str(), health.store.as_str()),
-        ("ok", expected)
-    );
+    assert_eq!((health.status.as_str(), health.store.as_str()), ("ok", expected));
 }
 
 async fn metrics_count_requests_by_route_template(store: StoreKind) {
@@ -30,58 +27,38 @@ async fn metrics_count_requests_by_route_template(store: StoreKind) {
     }
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), 200);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .expect("type")
-            .starts_with("text/plain; version=0.0.4")
-    );
+    assert!(response.headers()["content-type"].to_str().expect("type").starts_with("text/plain; version=0.0.4"));
     let text = response.text().await.expect("text");
     assert!(
-        text.contains(
-            r#"keel_http_requests_total{method="GET",route="/api/models/{id}",status="404"} 3"#
-        ),
+        text.contains(r#"keel_http_requests_total{method="GET",route="/api/models/{id}",status="404"} 3"#),
         "{text}"
     );
-    assert!(text.contains(
-        r#"keel_http_request_duration_seconds_count{method="GET",route="/api/models/{id}",status="404"} 3"#
-    ));
+    assert!(
+        text.contains(
+            r#"keel_http_request_duration_seconds_count{method="GET",route="/api/models/{id}",status="404"} 3"#
+        )
+    );
 }
 
 async fn deep_links_load_the_console_and_api_misses_stay_json(store: StoreKind) {
     let app = spawn_app(store).await;
     let dist = app.scratch_dir().join("dist");
     std::fs::create_dir_all(&dist).expect("dist");
-    std::fs::write(
-        dist.join("index.html"),
-        "<!DOCTYPE html><title>Keel console</title>",
-    )
-    .expect("index");
+    std::fs::write(dist.join("index.html"), "<!DOCTYPE html><title>Keel console</title>").expect("index");
     std::fs::write(dist.join("app.css"), "body{}").expect("css");
 
     for path in ["/", "/models/0190abc", "/models/new"] {
         let response = app.get(path).await;
         assert_eq!(response.status(), 200, "{path}");
-        assert!(
-            response
-                .text()
-                .await
-                .expect("html")
-                .contains("Keel console"),
-            "{path}"
-        );
+        assert!(response.text().await.expect("html").contains("Keel console"), "{path}");
     }
-    assert_eq!(
-        app.get("/app.css").await.text().await.expect("css"),
-        "body{}"
-    );
+    assert_eq!(app.get("/app.css").await.text().await.expect("css"), "body{}");
     expect_error(app.get("/api/models/0190abc/nothing").await, 404).await;
 }
 
 async fn migrating_twice_changes_nothing(store: StoreKind) {
     let app = spawn_app(store).await;
-    app.create_model("churn", keel_shared::models::RiskTier::Limited)
-        .await;
+    app.create_model("churn", keel_shared::models::RiskTier::Limited).await;
     let again = Store::connect(&app.database_url).await.expect("connect");
     again.migrate().await.expect("second migration");
     let list: ModelListResponse = app.get("/api/models").await.json().await.expect("list");
@@ -91,25 +68,13 @@ async fn migrating_twice_changes_nothing(store: StoreKind) {
 async fn the_demo_fleet_loads_once(store: StoreKind) {
     let app = spawn_app(store).await;
     let store = Store::connect(&app.database_url).await.expect("connect");
-    let added = keel_backend::demo::load_demo_fleet(&store)
-        .await
-        .expect("demo");
+    let added = keel_backend::demo::load_demo_fleet(&store).await.expect("demo");
     assert!(added >= 5, "a fleet of at least five models, got {added}");
-    assert_eq!(
-        keel_backend::demo::load_demo_fleet(&store)
-            .await
-            .expect("demo again"),
-        0
-    );
+    assert_eq!(keel_backend::demo::load_demo_fleet(&store).await.expect("demo again"), 0);
     let list: ModelListResponse = app.get("/api/models").await.json().await.expect("list");
     assert_eq!(list.total, added as u64);
     assert!(list.items.iter().all(|model| model.version_count >= 1));
-    let production: ModelListResponse = app
-        .get("/api/models?stage=production")
-        .await
-        .json()
-        .await
-        .expect("list");
+    let production: ModelListResponse = app.get("/api/models?stage=production").await.json().await.expect("list");
     assert!(production.total >= 4, "most demo models are in production");
 }
 
@@ -130,6 +95,8 @@ async fn the_default_store_is_a_sqlite_file_in_the_data_directory() {
         data_dir: scratch.join("data").join("nested"),
         database_url: None,
         dist_dir: scratch.join("dist"),
+        secure_cookies: false,
+        admin_password: Some(crate::helpers::ADMIN_PASSWORD.into()),
     };
     let app = spawn_app_with(settings).await;
     assert!(scratch.join("data/nested/keel.db").exists());
@@ -142,15 +109,11 @@ async fn health_is_unavailable_when_the_store_does_not_answer() {
     let app = spawn_app(StoreKind::Postgres).await;
     assert_eq!(app.get("/api/health").await.status(), 200);
     let (admin_url, name) = app.database_url.rsplit_once('/').expect("database name");
-    let mut admin = sqlx::PgConnection::connect(&format!("{admin_url}/postgres"))
+    let mut admin = sqlx::PgConnection::connect(&format!("{admin_url}/postgres")).await.expect("admin");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE \"{name}\" WITH (FORCE)")))
+        .execute(&mut admin)
         .await
-        .expect("admin");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE \"{name}\" WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await
-    .expect("drop");
+        .expect("drop");
     let error = expect_error(app.get("/api/health").await, 503).await;
     assert_eq!(error.detail, "the store does not answer");
 }

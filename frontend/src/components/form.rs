@@ -4,10 +4,7 @@ use keel_shared::ErrorBody;
 use leptos::prelude::*;
 
 /// The server's message for `field`, if the last submission failed on it.
-pub fn field_message(
-    error: Signal<Option<ErrorBody>>,
-    field: &'static str,
-) -> Signal<Option<String>> {
+pub fn field_message(error: Signal<Option<ErrorBody>>, field: &'static str) -> Signal<Option<String>> {
     Signal::derive(move || error.get().and_then(|body| body.fields.get(field).cloned()))
 }
 
@@ -26,11 +23,8 @@ pub fn FieldError(#[prop(into)] id: String, message: Signal<Option<String>>) -> 
 pub fn FormAlert(error: Signal<Option<ErrorBody>>) -> impl IntoView {
     move || {
         error.get().map(|body| {
-            let summary = if body.fields.is_empty() {
-                body.detail
-            } else {
-                "Please correct the highlighted fields.".to_owned()
-            };
+            let summary =
+                if body.fields.is_empty() { body.detail } else { "Please correct the highlighted fields.".to_owned() };
             view! {
                 <div class="alert alert-error" role="alert">
                     <strong>{body.title}</strong>

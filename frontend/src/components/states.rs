@@ -14,11 +14,7 @@ pub fn Loading(what: &'static str) -> impl IntoView {
 }
 
 #[component]
-pub fn EmptyState(
-    #[prop(into)] title: String,
-    #[prop(into)] message: String,
-    children: Children,
-) -> impl IntoView {
+pub fn EmptyState(#[prop(into)] title: String, #[prop(into)] message: String, children: Children) -> impl IntoView {
     view! {
         <div class="state state-empty">
             <h2>{title}</h2>

@@ -7,9 +7,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::api;
-use crate::components::{
-    ErrorState, FieldError, FormAlert, Loading, RiskBadge, StageBadge, field_message,
-};
+use crate::components::{ErrorState, FieldError, FormAlert, Loading, RiskBadge, StageBadge, field_message};
 use crate::format;
 
 #[component]
@@ -34,10 +32,7 @@ pub fn ModelPage() -> impl IntoView {
 }
 
 #[component]
-fn ModelDetails(
-    response: ModelResponse,
-    on_version_added: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+fn ModelDetails(response: ModelResponse, on_version_added: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let ModelResponse { model, versions } = response;
     let model_id = model.id.clone();
     view! {
@@ -124,8 +119,7 @@ fn NewVersionForm(
         let model_id = model_id.clone();
         async move { api::create_version(&model_id, &request).await }
     });
-    let error: Signal<Option<ErrorBody>> =
-        Signal::derive(move || create.value().get().and_then(Result::err));
+    let error: Signal<Option<ErrorBody>> = Signal::derive(move || create.value().get().and_then(Result::err));
     Effect::new(move || {
         if let Some(Ok(_)) = create.value().get() {
             on_added();
@@ -141,10 +135,8 @@ fn NewVersionForm(
         });
     };
     let invalid = move |field: &'static str| field_message(error, field);
-    let stages: Vec<Stage> = Stage::ALL
-        .into_iter()
-        .filter(|stage| risk_tier.allows_production() || *stage != Stage::Production)
-        .collect();
+    let stages: Vec<Stage> =
+        Stage::ALL.into_iter().filter(|stage| risk_tier.allows_production() || *stage != Stage::Production).collect();
 
     view! {
         <form class="form form-inline" on:submit=submit aria-labelledby="new-version-heading">

@@ -15,9 +15,7 @@ pub fn ModelsPage() -> impl IntoView {
     let stage = RwSignal::new(None::<Stage>);
     let risk_tier = RwSignal::new(None::<RiskTier>);
     let page = RwSignal::new(1_u32);
-    let filtered = move || {
-        !search.get().trim().is_empty() || stage.get().is_some() || risk_tier.get().is_some()
-    };
+    let filtered = move || !search.get().trim().is_empty() || stage.get().is_some() || risk_tier.get().is_some();
     let clear_filters = move |_| {
         search.set(String::new());
         stage.set(None);

@@ -21,8 +21,7 @@ pub fn NewModelPage() -> impl IntoView {
         let request = request.clone();
         async move { api::create_model(&request).await }
     });
-    let error: Signal<Option<ErrorBody>> =
-        Signal::derive(move || create.value().get().and_then(Result::err));
+    let error: Signal<Option<ErrorBody>> = Signal::derive(move || create.value().get().and_then(Result::err));
     let navigate = use_navigate();
     Effect::new(move || {
         if let Some(Ok(model)) = create.value().get() {

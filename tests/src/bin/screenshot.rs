@@ -10,9 +10,7 @@ use keel_e2e::{Browser, Keel, workspace_root};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let output = args
-        .next()
-        .map_or_else(|| workspace_root().join("docs/screenshot.png"), Into::into);
+    let output = args.next().map_or_else(|| workspace_root().join("docs/screenshot.png"), Into::into);
     let page = args.next().unwrap_or_else(|| "/models".to_owned());
     let keel = Keel::start("demo")?;
     let browser = Browser::start().await?;

@@ -1,0 +1,88 @@
+//! Signing in and out, and who the caller is.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keel_shared::auth::{LoginRequest, MeResponse, Permission};
+
+use super::Api;
+use crate::AppState;
+use crate::auth::principal::Credential;
+use crate::auth::secrets::{random_secret, secret_hash};
+use crate::auth::{Access, Principal, SESSION_COOKIE, SESSION_LIFETIME_HOURS, passwords};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::store::audit::{Actor, AuditRecord};
+
+pub fn routes(api: Api) -> Api {
+    api.route(Method::POST, "/api/auth/login", Access::Public, log_in)
+        .route(Method::POST, "/api/auth/logout", Access::Authenticated, log_out)
+        .route(Method::GET, "/api/auth/me", Access::Authenticated, who_am_i)
+}
+
+const BAD_CREDENTIALS: &str = "unknown username or wrong password";
+
+async fn log_in(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> ApiResult<Response> {
+    let address = client.ip().to_string();
+    let username = request.username.trim().to_owned();
+    if let Err(wait) = state.login_limiter.check(&username, &address) {
+        return Err(ApiError::TooManyRequests { retry_after_secs: wait.as_secs() });
+    }
+    let found = state.store.user_by_username(&username).await?;
+    // Verify against a dummy hash for unknown users, so timing does not reveal who exists.
+    let phc = found.as_ref().map_or_else(|| passwords::dummy_hash().to_owned(), |user| user.password_hash.clone());
+    let password = request.password;
+    let matches = tokio::task::spawn_blocking(move || passwords::verify_password(&password, &phc))
+        .await
+        .map_err(anyhow::Error::from)?;
+    let Some(user) = found.filter(|_| matches).map(|credentials| credentials.user) else {
+        state.login_limiter.record_failure(&username, &address);
+        let actor = Actor { id: None, name: username.clone() };
+        let record = AuditRecord {
+            actor: &actor,
+            action: "session.login_failed",
+            target_type: "user",
+            target_id: &username,
+            changes: Default::default(),
+        };
+        state.store.record_audit(record).await?;
+        return Err(ApiError::Unauthorized(BAD_CREDENTIALS.into()));
+    };
+    state.login_limiter.record_success(&username);
+    let secret = random_secret();
+    let lifetime = chrono::Duration::hours(SESSION_LIFETIME_HOURS);
+    state
+        .store
+        .create_session(&user, &secret_hash(&secret), (chrono::Utc::now() + lifetime).timestamp_millis())
+        .await?;
+    let cookie = session_cookie(&secret, lifetime.num_seconds(), state.settings.secure_cookies);
+    let body = MeResponse { permissions: user.role.permissions().to_vec(), user };
+    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+async fn log_out(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
+    if let Credential::Session { secret_hash } = &principal.credential {
+        state.store.revoke_session(secret_hash, &principal.actor()).await?;
+    }
+    let expired = session_cookie("", 0, state.settings.secure_cookies);
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, expired)]).into_response())
+}
+
+async fn who_am_i(principal: Principal) -> Json<MeResponse> {
+    let permissions = Permission::ALL.into_iter().filter(|permission| principal.can(*permission)).collect();
+    Json(MeResponse { user: principal.user, permissions })
+}
+
+fn session_cookie(secret: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let cookie =
+        format!("{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}");
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static("keel_session=; Max-Age=0"))
+}

@@ -1,0 +1,338 @@
+//! Users, browser sessions and API tokens. Secrets are stored only as SHA-256 hashes.
+
+use keel_shared::auth::{Role, TokenScope, TokenSummary, UserSummary};
+use sqlx::FromRow;
+
+use super::audit::{Actor, AuditRecord, ChangeSet};
+use super::{Store, from_millis, is_unique_violation, new_id, now_millis};
+use crate::error::{ApiError, ApiResult};
+
+/// A user who passed validation, with the argon2id hash of their password.
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub password_hash: String,
+}
+
+/// A user as the server needs them to authenticate.
+pub struct UserCredentials {
+    pub user: UserSummary,
+    pub password_hash: String,
+}
+
+/// Who a session or token belongs to, and (for tokens) what it may do.
+pub struct Authenticated {
+    pub user: UserSummary,
+    /// `None` for a browser session; the token's scopes otherwise.
+    pub token_scopes: Option<Vec<TokenScope>>,
+}
+
+#[derive(FromRow)]
+struct UserRow {
+    id: String,
+    username: String,
+    display_name: String,
+    role: String,
+    password_hash: String,
+    created_at: i64,
+}
+
+impl UserRow {
+    fn into_credentials(self) -> ApiResult<UserCredentials> {
+        let role = self
+            .role
+            .parse::<Role>()
+            .map_err(|error| ApiError::Internal(anyhow::anyhow!("unexpected role in the store: {error}")))?;
+        Ok(UserCredentials {
+            user: UserSummary {
+                id: self.id,
+                username: self.username,
+                display_name: self.display_name,
+                role,
+                created_at: from_millis(self.created_at),
+            },
+            password_hash: self.password_hash,
+        })
+    }
+}
+
+#[derive(FromRow)]
+struct TokenDbRow {
+    id: String,
+    username: String,
+    name: String,
+    prefix: String,
+    scopes: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl From<TokenDbRow> for TokenSummary {
+    fn from(row: TokenDbRow) -> Self {
+        Self {
+            id: row.id,
+            name: row.name,
+            owner: row.username,
+            prefix: row.prefix,
+            scopes: parse_scopes(&row.scopes),
+            created_at: from_millis(row.created_at),
+            last_used_at: row.last_used_at.map(from_millis),
+            revoked_at: row.revoked_at.map(from_millis),
+        }
+    }
+}
+
+fn parse_scopes(text: &str) -> Vec<TokenScope> {
+    text.split(',').filter_map(|scope| scope.parse().ok()).collect()
+}
+
+macro_rules! user_columns {
+    () => {
+        "id, username, display_name, role, password_hash, created_at"
+    };
+}
+
+macro_rules! token_columns {
+    () => {
+        "t.id, u.username, t.name, t.prefix, t.scopes, t.created_at, t.last_used_at, t.revoked_at"
+    };
+}
+
+impl Store {
+    pub async fn count_users(&self) -> ApiResult<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
+    #[tracing::instrument(skip_all, fields(username = %user.username))]
+    pub async fn create_user(&self, user: &NewUser, actor: &Actor) -> ApiResult<UserSummary> {
+        let id = new_id();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO users (id, username, display_name, role, password_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&id)
+        .bind(&user.username)
+        .bind(&user.display_name)
+        .bind(user.role.as_str())
+        .bind(&user.password_hash)
+        .bind(now_millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(|error| {
+            if is_unique_violation(&error) {
+                ApiError::Conflict(format!("a user named '{}' already exists", user.username))
+            } else {
+                error.into()
+            }
+        })?;
+        let changes = ChangeSet::default()
+            .field("username", None, Some(&user.username))
+            .field("display_name", None, Some(&user.display_name))
+            .field("role", None, Some(user.role.as_str()))
+            .build();
+        self.append_audit(
+            &mut tx,
+            AuditRecord { actor, action: "user.create", target_type: "user", target_id: &id, changes },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(self.user_by_id(&id).await?.user)
+    }
+
+    pub async fn list_users(&self) -> ApiResult<Vec<UserSummary>> {
+        let rows: Vec<UserRow> =
+            sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users ORDER BY lower(username)"))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter().map(|row| row.into_credentials().map(|credentials| credentials.user)).collect()
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> ApiResult<Option<UserCredentials>> {
+        let row: Option<UserRow> =
+            sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users WHERE lower(username) = lower($1)"))
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(UserRow::into_credentials).transpose()
+    }
+
+    async fn user_by_id(&self, id: &str) -> ApiResult<UserCredentials> {
+        let row: Option<UserRow> = sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.ok_or_else(|| ApiError::NotFound(format!("no user with id '{id}'")))?.into_credentials()
+    }
+
+    /// Opens a session whose secret hashes to `secret_hash`, recording the login.
+    pub async fn create_session(&self, user: &UserSummary, secret_hash: &str, expires_at: i64) -> ApiResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO sessions (secret_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(secret_hash)
+            .bind(&user.id)
+            .bind(now_millis())
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        let actor = Actor { id: Some(user.id.clone()), name: user.username.clone() };
+        let record = AuditRecord {
+            actor: &actor,
+            action: "session.login",
+            target_type: "user",
+            target_id: &user.id,
+            changes: Default::default(),
+        };
+        self.append_audit(&mut tx, record).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends a session for good, recording the logout.
+    pub async fn revoke_session(&self, secret_hash: &str, actor: &Actor) -> ApiResult<()> {
+        let mut tx = self.begin_write().await?;
+        let revoked = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE secret_hash = $1 AND revoked_at IS NULL")
+            .bind(secret_hash)
+            .bind(now_millis())
+            .execute(&mut *tx)
+            .await?;
+        if revoked.rows_affected() > 0 {
+            let target = actor.id.clone().unwrap_or_default();
+            let record = AuditRecord {
+                actor,
+                action: "session.logout",
+                target_type: "user",
+                target_id: &target,
+                changes: Default::default(),
+            };
+            self.append_audit(&mut tx, record).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The user of a live (unexpired, unrevoked) session.
+    pub async fn session_user(&self, secret_hash: &str) -> ApiResult<Option<UserSummary>> {
+        let user_id: Option<String> = sqlx::query_scalar(
+            "SELECT user_id FROM sessions WHERE secret_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
+        )
+        .bind(secret_hash)
+        .bind(now_millis())
+        .fetch_optional(&self.pool)
+        .await?;
+        match user_id {
+            Some(id) => Ok(Some(self.user_by_id(&id).await?.user)),
+            None => Ok(None),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(name = %name))]
+    pub async fn create_token(
+        &self,
+        owner: &UserSummary,
+        name: &str,
+        scopes: &[TokenScope],
+        secret_hash: &str,
+        prefix: &str,
+        actor: &Actor,
+    ) -> ApiResult<TokenSummary> {
+        let id = new_id();
+        let scope_text = scopes.iter().map(|scope| scope.as_str()).collect::<Vec<_>>().join(",");
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO api_tokens (id, user_id, name, secret_hash, prefix, scopes, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&id)
+        .bind(&owner.id)
+        .bind(name)
+        .bind(secret_hash)
+        .bind(prefix)
+        .bind(&scope_text)
+        .bind(now_millis())
+        .execute(&mut *tx)
+        .await?;
+        let changes = ChangeSet::default()
+            .field("name", None, Some(name))
+            .field("owner", None, Some(&owner.username))
+            .field("scopes", None, Some(&scope_text))
+            .build();
+        self.append_audit(
+            &mut tx,
+            AuditRecord { actor, action: "token.create", target_type: "api_token", target_id: &id, changes },
+        )
+        .await?;
+        tx.commit().await?;
+        self.token(&id).await
+    }
+
+    pub async fn list_tokens(&self) -> ApiResult<Vec<TokenSummary>> {
+        let rows: Vec<TokenDbRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM api_tokens t JOIN users u ON u.id = t.user_id ORDER BY t.created_at DESC, t.id DESC"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(TokenSummary::from).collect())
+    }
+
+    async fn token(&self, id: &str) -> ApiResult<TokenSummary> {
+        let row: Option<TokenDbRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(TokenSummary::from).ok_or_else(|| ApiError::NotFound(format!("no API token with id '{id}'")))
+    }
+
+    /// Revokes a token; revoking a revoked token changes nothing.
+    pub async fn revoke_token(&self, id: &str, actor: &Actor) -> ApiResult<TokenSummary> {
+        let mut tx = self.begin_write().await?;
+        let revoked = sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(now_millis())
+            .execute(&mut *tx)
+            .await?;
+        if revoked.rows_affected() > 0 {
+            let changes = ChangeSet::default().field("revoked", Some("false"), Some("true")).build();
+            self.append_audit(
+                &mut tx,
+                AuditRecord { actor, action: "token.revoke", target_type: "api_token", target_id: id, changes },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        self.token(id).await
+    }
+
+    /// The owner and scopes of a live token, noting its use.
+    pub async fn token_user(&self, secret_hash: &str) -> ApiResult<Option<Authenticated>> {
+        let row: Option<(String, String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT id, user_id, scopes, last_used_at FROM api_tokens WHERE secret_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(secret_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((token_id, user_id, scopes, last_used_at)) = row else {
+            return Ok(None);
+        };
+        // A write per request would cost the ingest path dearly: minute precision is enough.
+        let now = now_millis();
+        if last_used_at.is_none_or(|at| now - at > 60_000) {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
+                .bind(&token_id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+        }
+        let user = self.user_by_id(&user_id).await?.user;
+        Ok(Some(Authenticated { user, token_scopes: Some(parse_scopes(&scopes)) }))
+    }
+}
