@@ -3,6 +3,9 @@
 
 mod helpers;
 
+mod access;
+mod audit;
+mod auth;
 mod errors;
 mod models;
 mod platform;

@@ -1,0 +1,133 @@
+//! Every route × every kind of caller against an explicit table of expected outcomes.
+//! A route added to the router without a row here makes this test fail.
+
+use std::collections::BTreeSet;
+
+use keel_shared::auth::Role;
+use keel_shared::models::RiskTier;
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_PASSWORD, StoreKind, spawn_app};
+use crate::on_both_stores;
+
+/// Expected outcome for one caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Any 2xx.
+    Ok,
+    /// 401 Unauthorized.
+    Unauth,
+    /// 403 Forbidden.
+    Denied,
+}
+use Outcome::{Denied as D, Ok as A, Unauth as U};
+
+/// The callers, in the column order of `TABLE`.
+const CALLERS: [&str; 8] =
+    ["admin", "approver", "engineer", "viewer", "read token", "ingest token", "revoked token", "anonymous"];
+
+/// method, path, outcome per caller (columns as `CALLERS`). Logout comes last: it ends sessions.
+const TABLE: &[(&str, &str, [Outcome; 8])] = &[
+    ("GET", "/api/health", [A, A, A, A, A, A, A, A]),
+    ("GET", "/metrics", [A, A, A, A, A, A, A, A]),
+    ("POST", "/api/auth/login", [A, A, A, A, A, A, A, A]),
+    ("GET", "/api/auth/me", [A, A, A, A, A, A, U, U]),
+    ("GET", "/api/models", [A, A, A, A, A, D, U, U]),
+    ("POST", "/api/models", [A, D, A, D, D, D, U, U]),
+    ("GET", "/api/models/{id}", [A, A, A, A, A, D, U, U]),
+    ("PATCH", "/api/models/{id}", [A, D, A, D, D, D, U, U]),
+    ("GET", "/api/models/{id}/versions", [A, A, A, A, A, D, U, U]),
+    ("POST", "/api/models/{id}/versions", [A, D, A, D, D, D, U, U]),
+    ("GET", "/api/users", [A, D, D, D, D, D, U, U]),
+    ("POST", "/api/users", [A, D, D, D, D, D, U, U]),
+    ("GET", "/api/tokens", [A, D, D, D, D, D, U, U]),
+    ("POST", "/api/tokens", [A, D, D, D, D, D, U, U]),
+    ("POST", "/api/tokens/{id}/revoke", [A, D, D, D, D, D, U, U]),
+    ("GET", "/api/audit", [A, A, D, D, D, D, U, U]),
+    ("GET", "/api/audit/verify", [A, A, D, D, D, D, U, U]),
+    ("GET", "/api/audit/export.csv", [A, A, D, D, D, D, U, U]),
+    ("POST", "/api/auth/logout", [A, A, A, A, A, A, U, U]),
+];
+
+fn bearer_client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {token}").parse().expect("header"));
+    reqwest::Client::builder().default_headers(headers).build().expect("client")
+}
+
+/// A request body that the route accepts, unique per call where uniqueness matters.
+fn body_for(method: &str, path: &str, call: usize) -> Option<Value> {
+    match (method, path) {
+        ("POST", "/api/auth/login") => Some(json!({ "username": "admin", "password": ADMIN_PASSWORD })),
+        ("POST", "/api/models") => Some(json!({
+            "name": format!("model-{call}"), "owner": "o", "use_case": "u", "risk_tier": "minimal"
+        })),
+        ("PATCH", "/api/models/{id}") => Some(json!({ "description": format!("edit {call}") })),
+        ("POST", "/api/models/{id}/versions") => Some(json!({ "tag": format!("v{call}") })),
+        ("POST", "/api/users") => Some(json!({
+            "username": format!("user-{call}"), "role": "viewer", "password": "a-long-password"
+        })),
+        ("POST", "/api/tokens") => Some(json!({ "name": format!("token {call}"), "scopes": ["read"] })),
+        _ => None,
+    }
+}
+
+async fn every_route_answers_each_caller_as_the_table_says(store: StoreKind) {
+    let app = spawn_app(store).await;
+
+    let listed: BTreeSet<(String, String)> = keel_backend::routes::route_table()
+        .into_iter()
+        .map(|route| (route.method.to_string(), route.path.to_owned()))
+        .collect();
+    let tabled: BTreeSet<(String, String)> =
+        TABLE.iter().map(|(method, path, _)| ((*method).to_owned(), (*path).to_owned())).collect();
+    assert_eq!(listed, tabled, "the table must have exactly one row per route in the router");
+
+    let model = app.create_model("access-check", RiskTier::Limited).await;
+    let (read_token, _) = app.token(&["read"]).await;
+    let (ingest_token, _) = app.token(&["ingest"]).await;
+    let (revoked_token, revoked_id) = app.token(&["read", "ingest"]).await;
+    let revoked = app.post_json(&format!("/api/tokens/{revoked_id}/revoke"), &json!({})).await;
+    assert_eq!(revoked.status(), 200);
+    let callers: [reqwest::Client; 8] = [
+        app.client.clone(),
+        app.client_as(Role::Approver).await,
+        app.client_as(Role::Engineer).await,
+        app.client_as(Role::Viewer).await,
+        bearer_client(&read_token),
+        bearer_client(&ingest_token),
+        bearer_client(&revoked_token),
+        reqwest::Client::new(),
+    ];
+
+    let mut call = 0;
+    let mut mismatches = Vec::new();
+    for (method, path, expected) in TABLE {
+        for (caller, (client, outcome)) in callers.iter().zip(expected).enumerate() {
+            call += 1;
+            let concrete = if *path == "/api/tokens/{id}/revoke" {
+                let (_, id) = app.token(&["read"]).await;
+                path.replace("{id}", &id)
+            } else {
+                path.replace("{id}", &model.id.0)
+            };
+            let mut request = client.request(method.parse().expect("method"), app.url(&concrete));
+            if let Some(body) = body_for(method, path, call) {
+                request = request.json(&body);
+            }
+            let status = request.send().await.expect("sent").status().as_u16();
+            let actual = match status {
+                200..=299 => A,
+                401 => U,
+                403 => D,
+                other => panic!("{method} {path} as {}: unexpected status {other}", CALLERS[caller]),
+            };
+            if actual != *outcome {
+                mismatches.push(format!("{method} {path} as {}: expected {outcome:?}, got {status}", CALLERS[caller]));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+on_both_stores!(every_route_answers_each_caller_as_the_table_says);

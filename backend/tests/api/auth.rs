@@ -1,0 +1,155 @@
+//! Sessions, API tokens, CSRF, login limits and security headers.
+
+use keel_shared::auth::{MeResponse, Role, TokenSummary};
+use serde_json::json;
+
+use crate::helpers::{ADMIN_PASSWORD, StoreKind, expect_error, spawn_app};
+use crate::on_both_stores;
+
+async fn a_login_sets_a_strict_http_only_cookie_and_logout_ends_the_session(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let response = reqwest::Client::new()
+        .post(app.url("/api/auth/login"))
+        .json(&json!({ "username": "ADMIN", "password": ADMIN_PASSWORD }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers()["set-cookie"].to_str().expect("cookie").to_owned();
+    assert!(cookie.starts_with("keel_session="), "{cookie}");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    assert!(!cookie.contains("Secure"), "Secure only when configured");
+    let me: MeResponse = response.json().await.expect("me");
+    assert_eq!((me.user.username.as_str(), me.user.role), ("admin", Role::Admin));
+
+    let client = app.signed_in_client("admin", ADMIN_PASSWORD).await;
+    assert_eq!(client.get(app.url("/api/auth/me")).send().await.expect("sent").status(), 200);
+    let logout = client.post(app.url("/api/auth/logout")).send().await.expect("sent");
+    assert_eq!(logout.status(), 204);
+    assert!(logout.headers()["set-cookie"].to_str().expect("cookie").contains("Max-Age=0"));
+    // The same cookie, replayed after logout, no longer opens anything.
+    let error = expect_error(client.get(app.url("/api/auth/me")).send().await.expect("sent"), 401).await;
+    assert_eq!(error.detail, "your session has expired or ended: sign in again");
+}
+
+async fn a_wrong_password_is_refused_and_repeated_failures_are_limited(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let attempt = |password: &'static str| {
+        let url = app.url("/api/auth/login");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&json!({ "username": "admin", "password": password }))
+                .send()
+                .await
+                .expect("sent")
+        }
+    };
+    let error = expect_error(attempt("wrong").await, 401).await;
+    assert_eq!(error.detail, "unknown username or wrong password");
+    for _ in 0..4 {
+        assert_eq!(attempt("wrong").await.status(), 401);
+    }
+    let limited = attempt(ADMIN_PASSWORD).await;
+    let retry_after: u64 = limited.headers()["retry-after"].to_str().expect("header").parse().expect("seconds");
+    assert!(retry_after > 800 && retry_after <= 900, "{retry_after}");
+    expect_error(limited, 429).await;
+    let failures = app.get("/api/audit?action=session.login_failed").await.json::<serde_json::Value>().await;
+    assert_eq!(failures.expect("audit")["total"], 5, "each failure is in the audit log");
+}
+
+async fn a_signed_in_browser_cannot_be_made_to_write_from_another_site(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let session = app.client.get(app.url("/api/auth/me")).send().await.expect("sent");
+    assert_eq!(session.status(), 200);
+    let body = json!({ "name": "forged", "owner": "x", "use_case": "y", "risk_tier": "high" });
+    let forged =
+        app.client.post(app.url("/api/models")).header("origin", "http://evil.example").json(&body).send().await;
+    let error = expect_error(forged.expect("sent"), 403).await;
+    assert!(error.detail.starts_with("cross-site request refused"), "{error:?}");
+    // Reading from another origin is harmless (and CORS keeps the answer from the page).
+    let read = app.client.get(app.url("/api/models")).header("origin", "http://evil.example").send().await;
+    assert_eq!(read.expect("sent").status(), 200);
+    let list: serde_json::Value = app.get("/api/models").await.json().await.expect("list");
+    assert_eq!(list["total"], 0, "nothing was created");
+}
+
+async fn a_token_is_shown_once_works_by_scope_and_dies_when_revoked(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let response = app.post_json("/api/tokens", &json!({ "name": "fraud-model-server", "scopes": ["read"] })).await;
+    assert_eq!(response.status(), 201);
+    let created: serde_json::Value = response.json().await.expect("token");
+    let secret = created["token"].as_str().expect("secret").to_owned();
+    assert!(secret.starts_with("keel_") && secret.len() == 69);
+
+    let listed_text = app.get("/api/tokens").await.text().await.expect("list");
+    assert!(!listed_text.contains(&secret), "the secret is never listed");
+    let listed: Vec<TokenSummary> = serde_json::from_str(&listed_text).expect("tokens");
+    assert_eq!(listed.len(), 1);
+    assert!(secret.starts_with(&listed[0].prefix));
+    assert_eq!(listed[0].owner, "admin");
+
+    let machine = reqwest::Client::new();
+    let read = machine.get(app.url("/api/models")).bearer_auth(&secret).send().await.expect("sent");
+    assert_eq!(read.status(), 200);
+    let write = machine
+        .post(app.url("/api/models"))
+        .bearer_auth(&secret)
+        .json(&json!({ "name": "x", "owner": "x", "use_case": "y", "risk_tier": "high" }))
+        .send()
+        .await
+        .expect("sent");
+    let error = expect_error(write, 403).await;
+    assert_eq!(error.detail, "this API token's scopes do not include the WriteModels permission");
+
+    let revoked = app.post_json(&format!("/api/tokens/{}/revoke", listed[0].id), &json!({})).await;
+    assert_eq!(revoked.status(), 200);
+    let summary: TokenSummary = revoked.json().await.expect("summary");
+    assert!(summary.revoked_at.is_some());
+    let after = machine.get(app.url("/api/models")).bearer_auth(&secret).send().await.expect("sent");
+    let error = expect_error(after, 401).await;
+    assert_eq!(error.detail, "the API token is invalid or has been revoked");
+
+    let error = expect_error(app.post_json("/api/tokens", &json!({ "name": " ", "scopes": [] })).await, 422).await;
+    assert_eq!(error.fields.keys().collect::<Vec<_>>(), ["name", "scopes"]);
+}
+
+async fn responses_carry_security_headers(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let response = app.get("/api/health").await;
+    let headers = response.headers();
+    let csp = headers["content-security-policy"].to_str().expect("csp");
+    assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+}
+
+async fn users_are_validated_and_unique(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let error =
+        expect_error(app.post_json("/api/users", &json!({ "username": "x y", "password": "short" })).await, 422).await;
+    assert_eq!(error.fields.keys().collect::<Vec<_>>(), ["password", "role", "username"]);
+    let body = json!({ "username": "vera", "role": "viewer", "password": "a-long-password" });
+    assert_eq!(app.post_json("/api/users", &body).await.status(), 201);
+    expect_error(
+        app.post_json("/api/users", &json!({ "username": "VERA", "role": "admin", "password": "a-long-password" }))
+            .await,
+        409,
+    )
+    .await;
+    let users: Vec<keel_shared::auth::UserSummary> = app.get("/api/users").await.json().await.expect("users");
+    let names: Vec<_> = users.iter().map(|user| (user.username.as_str(), user.role)).collect();
+    assert_eq!(names, [("admin", Role::Admin), ("vera", Role::Viewer)]);
+}
+
+on_both_stores!(
+    a_login_sets_a_strict_http_only_cookie_and_logout_ends_the_session,
+    a_wrong_password_is_refused_and_repeated_failures_are_limited,
+    a_signed_in_browser_cannot_be_made_to_write_from_another_site,
+    a_token_is_shown_once_works_by_scope_and_dies_when_revoked,
+    responses_carry_security_headers,
+    users_are_validated_and_unique,
+);
