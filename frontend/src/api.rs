@@ -2,18 +2,22 @@
 //! decoded into the server's `ErrorBody`; a failure to reach the server becomes one too.
 
 use gloo_net::http::{Request, Response};
+use keel_shared::audit::{AuditListResponse, AuditQuery, AuditVerifyResponse};
+use keel_shared::auth::{
+    CreateTokenRequest, CreateUserRequest, CreatedTokenResponse, LoginRequest, MeResponse, TokenSummary, UserSummary,
+};
 use keel_shared::models::{
     CreateModelRequest, CreateVersionRequest, ModelListQuery, ModelListResponse, ModelResponse, ModelSummary,
     VersionSummary,
 };
 use keel_shared::{ErrorBody, ModelId};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub type ApiResult<T> = Result<T, ErrorBody>;
 
 pub async fn list_models(query: &ModelListQuery) -> ApiResult<ModelListResponse> {
-    let query = serde_urlencoded::to_string(query).map_err(|error| client_error(&error.to_string()))?;
-    receive(Request::get(&format!("/api/models?{query}")).send().await).await
+    receive(Request::get(&format!("/api/models?{}", query_string(query)?)).send().await).await
 }
 
 pub async fn get_model(id: &ModelId) -> ApiResult<ModelResponse> {
@@ -21,14 +25,68 @@ pub async fn get_model(id: &ModelId) -> ApiResult<ModelResponse> {
 }
 
 pub async fn create_model(request: &CreateModelRequest) -> ApiResult<ModelSummary> {
-    let request = Request::post("/api/models").json(request).map_err(|error| client_error(&error.to_string()))?;
-    receive(request.send().await).await
+    post("/api/models", request).await
 }
 
 pub async fn create_version(model: &ModelId, request: &CreateVersionRequest) -> ApiResult<VersionSummary> {
-    let request = Request::post(&format!("/api/models/{}/versions", encode(&model.0)))
-        .json(request)
-        .map_err(|error| client_error(&error.to_string()))?;
+    post(&format!("/api/models/{}/versions", encode(&model.0)), request).await
+}
+
+pub async fn me() -> ApiResult<MeResponse> {
+    receive(Request::get("/api/auth/me").send().await).await
+}
+
+pub async fn log_in(request: &LoginRequest) -> ApiResult<MeResponse> {
+    post("/api/auth/login", request).await
+}
+
+pub async fn log_out() -> ApiResult<()> {
+    let response = Request::post("/api/auth/logout").send().await;
+    match response {
+        Ok(response) if response.ok() => Ok(()),
+        other => receive::<serde::de::IgnoredAny>(other).await.map(|_| ()),
+    }
+}
+
+pub async fn list_users() -> ApiResult<Vec<UserSummary>> {
+    receive(Request::get("/api/users").send().await).await
+}
+
+pub async fn create_user(request: &CreateUserRequest) -> ApiResult<UserSummary> {
+    post("/api/users", request).await
+}
+
+pub async fn list_tokens() -> ApiResult<Vec<TokenSummary>> {
+    receive(Request::get("/api/tokens").send().await).await
+}
+
+pub async fn create_token(request: &CreateTokenRequest) -> ApiResult<CreatedTokenResponse> {
+    post("/api/tokens", request).await
+}
+
+pub async fn revoke_token(id: &str) -> ApiResult<TokenSummary> {
+    receive(Request::post(&format!("/api/tokens/{}/revoke", encode(id))).send().await).await
+}
+
+pub async fn list_audit(query: &AuditQuery) -> ApiResult<AuditListResponse> {
+    receive(Request::get(&format!("/api/audit?{}", query_string(query)?)).send().await).await
+}
+
+pub async fn verify_audit() -> ApiResult<AuditVerifyResponse> {
+    receive(Request::get("/api/audit/verify").send().await).await
+}
+
+/// The CSV download of every entry matching `query` (a plain link: the browser downloads it).
+pub fn audit_export_url(query: &AuditQuery) -> String {
+    format!("/api/audit/export.csv?{}", query_string(query).unwrap_or_default())
+}
+
+fn query_string<Q: Serialize>(query: &Q) -> ApiResult<String> {
+    serde_urlencoded::to_string(query).map_err(|error| client_error(&error.to_string()))
+}
+
+async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> ApiResult<T> {
+    let request = Request::post(url).json(body).map_err(|error| client_error(&error.to_string()))?;
     receive(request.send().await).await
 }
 

@@ -1,39 +1,104 @@
-//! The router and the layout every page sits in.
+//! The router, the sign-in gate and the layout every page sits in.
 
+use keel_shared::auth::Permission;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_router::components::{A, Redirect, Route, Router, Routes};
 use leptos_router::path;
 
-use crate::pages::{ModelPage, ModelsPage, NewModelPage, NotFoundPage};
+use crate::api;
+use crate::auth::{Auth, use_auth};
+use crate::components::Loading;
+use crate::pages::{AuditPage, LoginPage, ModelPage, ModelsPage, NewModelPage, NotFoundPage, TokensPage, UsersPage};
 
 #[component]
 pub fn App() -> impl IntoView {
+    let auth = Auth { me: RwSignal::new(None) };
+    provide_context(auth);
+    let checked = RwSignal::new(false);
+    spawn_local(async move {
+        if let Ok(me) = api::me().await {
+            auth.me.set(Some(me));
+        }
+        checked.set(true);
+    });
     view! {
         <Router>
-            <a class="skip-link" href="#main">"Skip to content"</a>
-            <div class="shell">
-                <header class="sidebar">
-                    <a class="brand" href="/" aria-label="Keel home">
-                        <span class="brand-mark" aria-hidden="true">"◆"</span>
-                        <span class="brand-name">"Keel"</span>
-                    </a>
-                    <nav aria-label="Main">
-                        <ul class="nav-list">
-                            <li>
-                                <A href="/models">"Models"</A>
-                            </li>
-                        </ul>
-                    </nav>
-                </header>
-                <main id="main" class="content" tabindex="-1">
-                    <Routes fallback=NotFoundPage>
-                        <Route path=path!("/") view=|| view! { <Redirect path="/models" /> } />
-                        <Route path=path!("/models") view=ModelsPage />
-                        <Route path=path!("/models/new") view=NewModelPage />
-                        <Route path=path!("/models/:id") view=ModelPage />
-                    </Routes>
-                </main>
-            </div>
+            {move || {
+                if !checked.get() {
+                    view! { <Loading what="Keel" /> }.into_any()
+                } else if auth.me.with(Option::is_none) {
+                    view! { <LoginPage /> }.into_any()
+                } else {
+                    view! { <Shell /> }.into_any()
+                }
+            }}
         </Router>
+    }
+}
+
+/// Navigation, the user menu and the page.
+#[component]
+fn Shell() -> impl IntoView {
+    let auth = use_auth();
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <div class="shell">
+            <header class="sidebar">
+                <a class="brand" href="/" aria-label="Keel home">
+                    <span class="brand-mark" aria-hidden="true">"◆"</span>
+                    <span class="brand-name">"Keel"</span>
+                </a>
+                <nav aria-label="Main">
+                    <ul class="nav-list">
+                        <li><A href="/models">"Models"</A></li>
+                        <Show when=move || auth.can(Permission::ReadAudit)>
+                            <li><A href="/audit">"Audit log"</A></li>
+                        </Show>
+                        <Show when=move || auth.can(Permission::ManageUsers)>
+                            <li><A href="/users">"Users"</A></li>
+                        </Show>
+                        <Show when=move || auth.can(Permission::ManageTokens)>
+                            <li><A href="/tokens">"API tokens"</A></li>
+                        </Show>
+                    </ul>
+                </nav>
+                <UserMenu />
+            </header>
+            <main id="main" class="content" tabindex="-1">
+                <Routes fallback=NotFoundPage>
+                    <Route path=path!("/") view=|| view! { <Redirect path="/models" /> } />
+                    <Route path=path!("/models") view=ModelsPage />
+                    <Route path=path!("/models/new") view=NewModelPage />
+                    <Route path=path!("/models/:id") view=ModelPage />
+                    <Route path=path!("/audit") view=AuditPage />
+                    <Route path=path!("/users") view=UsersPage />
+                    <Route path=path!("/tokens") view=TokensPage />
+                </Routes>
+            </main>
+        </div>
+    }
+}
+
+#[component]
+fn UserMenu() -> impl IntoView {
+    let auth = use_auth();
+    let sign_out = Action::new_local(move |_: &()| async move {
+        // Signed out locally even if the server could not be reached.
+        let _ = api::log_out().await;
+        auth.me.set(None);
+    });
+    move || {
+        auth.me.get().map(|me| {
+            view! {
+                <div class="user-menu">
+                    <span class="user-name">{me.user.display_name}</span>
+                    <span class="user-role">{me.user.role.label()}</span>
+                    <button type="button" class="button button-sidebar" on:click=move |_| { sign_out.dispatch(()); }>
+                        "Sign out"
+                    </button>
+                </div>
+            }
+        })
     }
 }

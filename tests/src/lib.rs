@@ -38,6 +38,9 @@ impl Drop for Scratch {
     }
 }
 
+/// The first administrator's password in these tests (`keel demo` uses its own; see `demo.rs`).
+pub const ADMIN_PASSWORD: &str = "e2e-admin-password";
+
 /// A running `keel` process, stopped when dropped.
 pub struct Keel {
     child: Child,
@@ -61,6 +64,7 @@ impl Keel {
             .env("KEEL_ADDR", "127.0.0.1:0")
             .env("KEEL_DATA_DIR", data.path())
             .env("KEEL_DIST_DIR", &dist)
+            .env("KEEL_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env_remove("KEEL_DATABASE_URL")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -180,6 +184,16 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         bail!("no {css:?} shows {expected:?}; saw {seen:?}")
+    }
+
+    /// Opens `url` and signs in through the console's login form.
+    pub async fn sign_in(&self, url: &str, username: &str, password: &str) -> anyhow::Result<()> {
+        self.client.goto(url).await?;
+        self.wait_for("#login-username").await?.send_keys(username).await?;
+        self.client.find(Locator::Css("#login-password")).await?.send_keys(password).await?;
+        self.client.find(Locator::Css("button[type=submit]")).await?.click().await?;
+        self.wait_for(".user-menu").await?;
+        Ok(())
     }
 
     /// Waits (up to 15 s) until no element matches `css`.

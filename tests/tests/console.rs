@@ -1,7 +1,7 @@
 //! The console in a real browser against the real `keel` binary.
 
 use fantoccini::Locator;
-use keel_e2e::{Browser, Keel};
+use keel_e2e::{ADMIN_PASSWORD, Browser, Keel};
 
 /// Fills the registration form; `name` decides whether the server accepts it.
 async fn fill_model_form(browser: &Browser, name: &str) -> anyhow::Result<()> {
@@ -23,7 +23,7 @@ async fn a_model_registered_in_the_form_is_listed_and_deep_linkable() -> anyhow:
     let keel = Keel::start("serve")?;
     let browser = Browser::start().await?;
 
-    browser.client.goto(&keel.url("/")).await?;
+    browser.sign_in(&keel.url("/"), "admin", ADMIN_PASSWORD).await?;
     browser.wait_for_text("h1", "Models").await?;
     browser.wait_for_text(".state-empty h2", "No models yet").await?;
 
@@ -46,7 +46,7 @@ async fn a_model_registered_in_the_form_is_listed_and_deep_linkable() -> anyhow:
     browser.wait_for_text("h1", "churn-propensity").await?;
     browser.wait_for_text(".facts dd", "Retention analytics").await?;
     browser.wait_for_text(".facts dd", "Limited risk").await?;
-    browser.wait_for_text(".muted", "No versions registered yet. Register the first one below.").await?;
+    browser.wait_for_text(".muted", "No versions registered yet.").await?;
 
     browser.close().await
 }
@@ -56,7 +56,7 @@ async fn an_invalid_form_shows_the_servers_messages() -> anyhow::Result<()> {
     let keel = Keel::start("serve")?;
     let browser = Browser::start().await?;
 
-    browser.client.goto(&keel.url("/models/new")).await?;
+    browser.sign_in(&keel.url("/models/new"), "admin", ADMIN_PASSWORD).await?;
     fill_model_form(&browser, "churn model!").await?;
     browser
         .wait_for_text(
@@ -78,7 +78,7 @@ async fn the_demo_fleet_is_shown_and_filterable() -> anyhow::Result<()> {
     let keel = Keel::start("demo")?;
     let browser = Browser::start().await?;
 
-    browser.client.goto(&keel.url("/models")).await?;
+    browser.sign_in(&keel.url("/models"), "eva.engineer", "keel-engineer-demo").await?;
     browser.wait_for_text("table a.table-link", "credit-risk-scoring").await?;
     browser.wait_for_text(".pager span", "1–7 of 7 models").await?;
 
@@ -88,6 +88,74 @@ async fn the_demo_fleet_is_shown_and_filterable() -> anyhow::Result<()> {
     browser.wait_for_text(".state-empty h2", "No matching models").await?;
     browser.client.find(Locator::Css(".state-empty button")).await?.click().await?;
     browser.wait_for_text(".pager span", "1–7 of 7 models").await?;
+
+    browser.close().await
+}
+
+#[tokio::test]
+async fn a_viewer_sees_no_controls_to_change_anything_and_cannot_forge_one() -> anyhow::Result<()> {
+    let keel = Keel::start("demo")?;
+    let browser = Browser::start().await?;
+
+    browser.sign_in(&keel.url("/models"), "vera.viewer", "keel-viewer-demo").await?;
+    browser.wait_for_text(".user-role", "Viewer").await?;
+    browser.wait_for_text("table a.table-link", "credit-risk-scoring").await?;
+    assert!(browser.client.find_all(Locator::Css("a[href='/models/new']")).await?.is_empty());
+    let nav = browser.client.find(Locator::Css("nav")).await?.text().await?;
+    assert_eq!(nav.trim(), "Models", "no audit, users or tokens for a viewer");
+    browser.client.find(Locator::Css("table a.table-link")).await?.click().await?;
+    browser.wait_for(".facts").await?;
+    assert!(browser.client.find_all(Locator::Css("form")).await?.is_empty(), "no version form");
+
+    // The same request the hidden form would send, forged from the page, is refused.
+    let status = browser
+        .client
+        .execute_async(
+            r#"const done = arguments[0];
+               fetch('/api/models', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+                 body: JSON.stringify({ name: 'forged', owner: 'x', use_case: 'y', risk_tier: 'high' }) })
+                 .then(response => done(response.status));"#,
+            vec![],
+        )
+        .await?;
+    assert_eq!(status, serde_json::json!(403));
+
+    browser.client.find(Locator::Css(".user-menu button")).await?.click().await?;
+    browser.wait_for("#login-username").await?;
+    browser.close().await
+}
+
+#[tokio::test]
+async fn an_admin_creates_a_token_and_sees_it_once() -> anyhow::Result<()> {
+    let keel = Keel::start("serve")?;
+    let browser = Browser::start().await?;
+
+    browser.sign_in(&keel.url("/tokens"), "admin", ADMIN_PASSWORD).await?;
+    browser.wait_for_text("h1", "API tokens").await?;
+    browser.wait_for_text(".muted", "No API tokens yet.").await?;
+    browser.wait_for("#token-name").await?.send_keys("fraud-model-server").await?;
+    browser.client.find(Locator::Css("form button[type=submit]")).await?.click().await?;
+    let secret = browser.wait_for("#new-token-secret").await?.text().await?;
+    assert!(secret.starts_with("keel_") && secret.len() == 69, "{secret}");
+    browser.wait_for_text("table td", "fraud-model-server").await?;
+
+    // The secret works as a bearer token...
+    let status = browser
+        .client
+        .execute_async(
+            "const [token, done] = arguments;
+             fetch('/api/auth/me', { headers: { Authorization: 'Bearer ' + token }, credentials: 'omit' })
+               .then(response => done(response.status));",
+            vec![serde_json::json!(secret)],
+        )
+        .await?;
+    assert_eq!(status, serde_json::json!(200));
+    // ...and is not shown again after a reload.
+    browser.client.refresh().await?;
+    browser.wait_for_text("table td", "fraud-model-server").await?;
+    let page = browser.client.find(Locator::Css("main")).await?.text().await?;
+    assert!(!page.contains(&secret), "the secret is gone after reload");
+    assert!(page.contains(&secret[..11]), "only its prefix is listed");
 
     browser.close().await
 }

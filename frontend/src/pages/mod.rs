@@ -1,11 +1,19 @@
 //! One component per route.
 
+mod audit;
+mod login;
 mod model;
 mod models;
 mod new_model;
 mod not_found;
+mod tokens;
+mod users;
 
+pub use audit::AuditPage;
+pub use login::LoginPage;
 pub use model::ModelPage;
 pub use models::ModelsPage;
 pub use new_model::NewModelPage;
 pub use not_found::NotFoundPage;
+pub use tokens::TokensPage;
+pub use users::UsersPage;

@@ -1,5 +1,6 @@
 //! One model: what it is for, who owns it, and its versions by stage.
 
+use keel_shared::auth::Permission;
 use keel_shared::models::{CreateVersionRequest, ModelResponse, RiskTier, Stage, VersionSummary};
 use keel_shared::validation::{NOTES_MAX, TRAINING_DATA_REF_MAX, VERSION_TAG_MAX};
 use keel_shared::{ErrorBody, ModelId};
@@ -7,6 +8,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::api;
+use crate::auth::use_auth;
 use crate::components::{ErrorState, FieldError, FormAlert, Loading, RiskBadge, StageBadge, field_message};
 use crate::format;
 
@@ -64,7 +66,9 @@ fn ModelDetails(response: ModelResponse, on_version_added: impl Fn() + Copy + Se
         <section class="card" aria-labelledby="versions-heading">
             <h2 id="versions-heading">"Versions"</h2>
             <VersionsTable versions />
-            <NewVersionForm model_id risk_tier=model.risk_tier on_added=on_version_added />
+            {use_auth().can(Permission::WriteModels).then(|| view! {
+                <NewVersionForm model_id risk_tier=model.risk_tier on_added=on_version_added />
+            })}
         </section>
     }
 }
@@ -72,7 +76,7 @@ fn ModelDetails(response: ModelResponse, on_version_added: impl Fn() + Copy + Se
 #[component]
 fn VersionsTable(versions: Vec<VersionSummary>) -> impl IntoView {
     if versions.is_empty() {
-        return view! { <p class="muted">"No versions registered yet. Register the first one below."</p> }.into_any();
+        return view! { <p class="muted">"No versions registered yet."</p> }.into_any();
     }
     view! {
         <div class="table-wrap">

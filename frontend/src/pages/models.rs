@@ -1,9 +1,11 @@
 //! The model registry: every model, searchable and filterable by stage and risk tier.
 
+use keel_shared::auth::Permission;
 use keel_shared::models::{ModelListQuery, ModelSummary, RiskTier, Stage};
 use leptos::prelude::*;
 
 use crate::api;
+use crate::auth::use_auth;
 use crate::components::{EmptyState, ErrorState, Loading, RiskBadge};
 use crate::format;
 
@@ -11,6 +13,7 @@ const PER_PAGE: u32 = 25;
 
 #[component]
 pub fn ModelsPage() -> impl IntoView {
+    let can_write = use_auth().can(Permission::WriteModels);
     let search = RwSignal::new(String::new());
     let stage = RwSignal::new(None::<Stage>);
     let risk_tier = RwSignal::new(None::<RiskTier>);
@@ -40,7 +43,9 @@ pub fn ModelsPage() -> impl IntoView {
                 <h1>"Models"</h1>
                 <p class="page-lede">"Every model the organisation runs or plans to run, with its risk tier and what is in production."</p>
             </div>
-            <a class="button button-primary" href="/models/new">"Register model"</a>
+            <Show when=move || can_write>
+                <a class="button button-primary" href="/models/new">"Register model"</a>
+            </Show>
         </div>
         <form class="filters" role="search" on:submit=|event| event.prevent_default()>
             <label class="filter">
@@ -98,7 +103,9 @@ pub fn ModelsPage() -> impl IntoView {
             }.into_any(),
             Some(Ok(list)) if list.items.is_empty() => view! {
                 <EmptyState title="No models yet" message="Register the first model to start governing it.">
-                    <a class="button button-primary" href="/models/new">"Register model"</a>
+                    <Show when=move || can_write>
+                        <a class="button button-primary" href="/models/new">"Register model"</a>
+                    </Show>
                 </EmptyState>
             }.into_any(),
             Some(Ok(list)) => {

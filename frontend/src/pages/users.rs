@@ -1,0 +1,111 @@
+//! User management (admins): who can sign in, with which role.
+
+use keel_shared::ErrorBody;
+use keel_shared::auth::{CreateUserRequest, Role};
+use leptos::prelude::*;
+
+use crate::api;
+use crate::components::{ErrorState, FieldError, FormAlert, Loading, field_message};
+use crate::format;
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let users = LocalResource::new(api::list_users);
+    let username = RwSignal::new(String::new());
+    let display_name = RwSignal::new(String::new());
+    let role = RwSignal::new(Role::Viewer);
+    let password = RwSignal::new(String::new());
+    let create = Action::new_local(|request: &CreateUserRequest| {
+        let request = request.clone();
+        async move { api::create_user(&request).await }
+    });
+    let error: Signal<Option<ErrorBody>> = Signal::derive(move || create.value().get().and_then(Result::err));
+    Effect::new(move || {
+        if let Some(Ok(_)) = create.value().get() {
+            username.set(String::new());
+            display_name.set(String::new());
+            password.set(String::new());
+            users.refetch();
+        }
+    });
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        create.dispatch(CreateUserRequest {
+            username: username.get(),
+            display_name: display_name.get(),
+            role: Some(role.get()),
+            password: password.get(),
+        });
+    };
+    let invalid = move |field: &'static str| field_message(error, field);
+
+    view! {
+        <div class="page-header">
+            <div>
+                <h1>"Users"</h1>
+                <p class="page-lede">"People who can sign in. Roles decide what they may do; approvals need people other than the requester."</p>
+            </div>
+        </div>
+        {move || match users.get() {
+            None => view! { <Loading what="users" /> }.into_any(),
+            Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
+            Some(Ok(list)) => view! {
+                <div class="table-wrap">
+                    <table class="table" aria-label="Users">
+                        <thead><tr><th scope="col">"Username"</th><th scope="col">"Name"</th><th scope="col">"Role"</th><th scope="col">"Added"</th></tr></thead>
+                        <tbody>
+                            {list.into_iter().map(|user| view! {
+                                <tr>
+                                    <td class="mono">{user.username}</td>
+                                    <td>{user.display_name}</td>
+                                    <td>{user.role.label()}</td>
+                                    <td>{format::timestamp(&user.created_at)}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }.into_any(),
+        }}
+        <form class="card form form-spaced" on:submit=submit aria-labelledby="new-user-heading">
+            <h2 id="new-user-heading">"Add a user"</h2>
+            <FormAlert error />
+            <div class="form-row">
+                <div class="field">
+                    <label for="user-username">"Username"</label>
+                    <input id="user-username" name="username" required autocomplete="off"
+                        aria-describedby="user-username-error"
+                        aria-invalid=move || invalid("username").get().is_some().to_string()
+                        prop:value=username on:input=move |event| username.set(event_target_value(&event)) />
+                    <FieldError id="user-username-error" message=invalid("username") />
+                </div>
+                <div class="field field-grow">
+                    <label for="user-display-name">"Full name " <span class="optional">"(optional)"</span></label>
+                    <input id="user-display-name" name="display_name" autocomplete="off"
+                        aria-describedby="user-display-name-error"
+                        prop:value=display_name on:input=move |event| display_name.set(event_target_value(&event)) />
+                    <FieldError id="user-display-name-error" message=invalid("display_name") />
+                </div>
+                <div class="field">
+                    <label for="user-role">"Role"</label>
+                    <select id="user-role" name="role"
+                        on:change=move |event| { if let Ok(chosen) = event_target_value(&event).parse() { role.set(chosen); } }
+                        prop:value=move || role.get().as_str()>
+                        {Role::ALL.map(|option| view! { <option value=option.as_str()>{option.label()}</option> })}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="user-password">"Password"</label>
+                    <input id="user-password" name="password" type="password" required autocomplete="new-password"
+                        aria-describedby="user-password-error"
+                        aria-invalid=move || invalid("password").get().is_some().to_string()
+                        prop:value=password on:input=move |event| password.set(event_target_value(&event)) />
+                    <FieldError id="user-password-error" message=invalid("password") />
+                </div>
+            </div>
+            <div class="form-actions">
+                <button type="submit" class="button button-primary" disabled=move || create.pending().get()>"Add user"</button>
+            </div>
+        </form>
+    }
+}
