@@ -1,11 +1,11 @@
-//! Takes the README's screenshot: `keel demo` on a fresh store, the models page in
-//! headless Chromium, saved as a PNG.
+//! Takes the README's screenshot: `keel demo` on a fresh store, signed in as the
+//! administrator, the models page in headless Chromium, saved as a PNG.
 //!
 //! Usage: `cargo run -p keel-e2e --bin screenshot -- [PATH] [CONSOLE-PATH]`
 //! (defaults: `docs/screenshot.png`, `/models`). Needs the `keel` binary and `dist/` built.
 
 use anyhow::Context;
-use keel_e2e::{Browser, Keel, workspace_root};
+use keel_e2e::{ADMIN_PASSWORD, Browser, Keel, workspace_root};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -14,7 +14,7 @@ async fn main() -> anyhow::Result<()> {
     let page = args.next().unwrap_or_else(|| "/models".to_owned());
     let keel = Keel::start("demo")?;
     let browser = Browser::start().await?;
-    browser.client.goto(&keel.url(&page)).await?;
+    browser.sign_in(&keel.url(&page), "admin", ADMIN_PASSWORD).await?;
     // Every page ends loading with its heading and no loading indicator.
     browser.wait_for("main h1").await?;
     browser.wait_for_gone(".state-loading").await?;
