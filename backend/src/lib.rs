@@ -118,10 +118,10 @@ pub fn router(state: AppState) -> Router {
 /// Username of the administrator created on first start.
 pub const FIRST_ADMIN: &str = "admin";
 
-/// On a store without users, creates `admin` with the configured password, or with a
-/// random one printed once.
+/// On a store without an administrator (a first start, also after `keel user add` of
+/// other roles), creates `admin` with the configured password, or a random one printed once.
 async fn bootstrap_admin(store: &Store, configured_password: Option<&str>) -> anyhow::Result<()> {
-    if store.count_users().await? > 0 {
+    if store.count_admins().await? > 0 {
         return Ok(());
     }
     let password = match configured_password {

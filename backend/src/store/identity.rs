@@ -101,8 +101,10 @@ macro_rules! token_columns {
 }
 
 impl Store {
-    pub async fn count_users(&self) -> ApiResult<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;
+    /// How many users hold the admin role.
+    pub async fn count_admins(&self) -> ApiResult<u64> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'").fetch_one(&self.pool).await?;
         Ok(u64::try_from(count).unwrap_or_default())
     }
 
