@@ -37,6 +37,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub metrics: Arc<RequestMetrics>,
     pub login_limiter: Arc<LoginLimiter>,
+    /// SHA-256 of the one-time setup secret, while the store has no administrator.
+    pub setup_secret_hash: Arc<std::sync::Mutex<Option<String>>>,
     /// Computed once at start from the console's index.html.
     pub content_security_policy: Arc<str>,
 }
@@ -45,6 +47,7 @@ pub struct AppState {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    setup_secret: Option<String>,
 }
 
 impl Application {
@@ -61,7 +64,7 @@ impl Application {
                 "the console is not built there (run `trunk build --release`); only the API is served"
             );
         }
-        bootstrap_admin(&store, settings.admin_password.as_deref()).await?;
+        let setup_secret = bootstrap_admin(&store, settings.admin_password.as_deref()).await?;
         let index_html = std::fs::read_to_string(settings.dist_dir.join("index.html")).ok();
         let state = AppState {
             store,
@@ -69,8 +72,9 @@ impl Application {
             settings: Arc::new(settings),
             metrics: Arc::default(),
             login_limiter: Arc::default(),
+            setup_secret_hash: Arc::new(std::sync::Mutex::new(setup_secret.as_deref().map(auth::secrets::secret_hash))),
         };
-        Ok(Self { listener, state })
+        Ok(Self { listener, state, setup_secret })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -79,6 +83,12 @@ impl Application {
 
     pub fn store(&self) -> &Store {
         &self.state.store
+    }
+
+    /// When the store has no administrator and no password was configured: the path of
+    /// the one-time link (`/setup#<secret>`) that creates one. `main` prints it.
+    pub fn setup_path(&self) -> Option<String> {
+        self.setup_secret.as_ref().map(|secret| format!("/setup#{secret}"))
     }
 
     /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish.
@@ -119,34 +129,19 @@ pub fn router(state: AppState) -> Router {
 pub const FIRST_ADMIN: &str = "admin";
 
 /// On a store without an administrator (a first start, also after `keel user add` of
-/// other roles), creates `admin` with the configured password, or a random one printed once.
-async fn bootstrap_admin(store: &Store, configured_password: Option<&str>) -> anyhow::Result<()> {
+/// other roles): creates `admin` with the configured password, or else returns the
+/// secret of a one-time setup link through which the first visitor chooses it.
+async fn bootstrap_admin(store: &Store, configured_password: Option<&str>) -> anyhow::Result<Option<String>> {
     if store.count_admins().await? > 0 {
-        return Ok(());
+        return Ok(None);
     }
-    let password = match configured_password {
-        Some(password) => {
-            auth::passwords::check_new_password(password)
-                .map_err(|message| anyhow::anyhow!("KEEL_ADMIN_PASSWORD {message}"))?;
-            password.to_owned()
-        }
-        None => {
-            let generated = auth::secrets::random_secret()[..20].to_owned();
-            println!(
-                "Created the first administrator: username '{FIRST_ADMIN}', password '{generated}'. \
-                 It is shown only now; set KEEL_ADMIN_PASSWORD before the first start to choose it."
-            );
-            generated
-        }
+    let Some(password) = configured_password else {
+        return Ok(Some(auth::secrets::random_secret()));
     };
-    let user = store::identity::NewUser {
-        username: FIRST_ADMIN.into(),
-        display_name: "Administrator".into(),
-        role: keel_shared::auth::Role::Admin,
-        password_hash: auth::passwords::hash_password(&password)?,
-    };
-    store.create_user(&user, &store::audit::Actor::system()).await?;
-    Ok(())
+    auth::passwords::check_new_password(password)
+        .map_err(|message| anyhow::anyhow!("KEEL_ADMIN_PASSWORD {message}"))?;
+    store.create_first_admin(&auth::passwords::hash_password(password)?).await?;
+    Ok(None)
 }
 
 async fn shutdown_signal() {

@@ -189,6 +189,14 @@ async fn serve(settings: Settings, with_demo_data: bool) -> anyhow::Result<()> {
             println!("  {role:<9} {username:<14} {password}");
         }
     }
+    if let Some(path) = application.setup_path() {
+        println!(
+            "No administrator yet. Open http://{}{path} to choose the password of '{}' (the link works once; \
+             or set KEEL_ADMIN_PASSWORD before starting).",
+            application.local_addr(),
+            keel_backend::FIRST_ADMIN
+        );
+    }
     // Printed (not logged) so scripts and people find it; tests read it to learn the port.
     println!("Keel console: http://{}/", application.local_addr());
     application.run_until_stopped().await

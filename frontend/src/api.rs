@@ -4,7 +4,8 @@
 use gloo_net::http::{Request, Response};
 use keel_shared::audit::{AuditListResponse, AuditQuery, AuditVerifyResponse};
 use keel_shared::auth::{
-    CreateTokenRequest, CreateUserRequest, CreatedTokenResponse, LoginRequest, MeResponse, TokenSummary, UserSummary,
+    CreateTokenRequest, CreateUserRequest, CreatedTokenResponse, LoginRequest, MeResponse, SetupRequest, TokenSummary,
+    UserSummary,
 };
 use keel_shared::models::{
     CreateModelRequest, CreateVersionRequest, ModelListQuery, ModelListResponse, ModelResponse, ModelSummary,
@@ -38,6 +39,10 @@ pub async fn me() -> ApiResult<MeResponse> {
 
 pub async fn log_in(request: &LoginRequest) -> ApiResult<MeResponse> {
     post("/api/auth/login", request).await
+}
+
+pub async fn set_up(request: &SetupRequest) -> ApiResult<MeResponse> {
+    post("/api/auth/setup", request).await
 }
 
 pub async fn log_out() -> ApiResult<()> {

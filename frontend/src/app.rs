@@ -4,12 +4,15 @@ use keel_shared::auth::Permission;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::{A, Redirect, Route, Router, Routes};
+use leptos_router::hooks::use_location;
 use leptos_router::path;
 
 use crate::api;
 use crate::auth::{Auth, use_auth};
 use crate::components::Loading;
-use crate::pages::{AuditPage, LoginPage, ModelPage, ModelsPage, NewModelPage, NotFoundPage, TokensPage, UsersPage};
+use crate::pages::{
+    AuditPage, LoginPage, ModelPage, ModelsPage, NewModelPage, NotFoundPage, SetupPage, TokensPage, UsersPage,
+};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -28,12 +31,26 @@ pub fn App() -> impl IntoView {
                 if !checked.get() {
                     view! { <Loading what="Keel" /> }.into_any()
                 } else if auth.me.with(Option::is_none) {
-                    view! { <LoginPage /> }.into_any()
+                    view! { <SignedOut /> }.into_any()
                 } else {
                     view! { <Shell /> }.into_any()
                 }
             }}
         </Router>
+    }
+}
+
+/// The one-time setup page at `/setup`, the sign-in page everywhere else (the address
+/// stays, so a deep link opens its page after signing in).
+#[component]
+fn SignedOut() -> impl IntoView {
+    let location = use_location();
+    move || {
+        if location.pathname.get() == "/setup" {
+            view! { <SetupPage /> }.into_any()
+        } else {
+            view! { <LoginPage /> }.into_any()
+        }
     }
 }
 

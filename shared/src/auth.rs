@@ -218,3 +218,14 @@ pub struct CreatedTokenResponse {
     pub token: String,
     pub summary: TokenSummary,
 }
+
+/// `POST /api/auth/setup`: choose the first administrator's password through the
+/// one-time link printed at first start.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SetupRequest {
+    /// The secret after `#` in the setup link.
+    pub token: String,
+    /// At least 12 characters.
+    pub password: String,
+}

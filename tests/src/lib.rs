@@ -46,6 +46,8 @@ pub struct Keel {
     child: Child,
     /// `http://127.0.0.1:PORT`
     pub base_url: String,
+    /// The one-time setup link keel printed, if the store had no administrator.
+    pub setup_url: Option<String>,
     _data: Scratch,
 }
 
@@ -53,6 +55,12 @@ impl Keel {
     /// Starts `keel <command>` (`serve` or `demo`) on a free port with a fresh SQLite
     /// store, serving the console from the workspace's `dist/`.
     pub fn start(command: &str) -> anyhow::Result<Self> {
+        Self::start_with_admin_password(command, ADMIN_PASSWORD)
+    }
+
+    /// Like `start`; an empty `admin_password` leaves the store without an administrator,
+    /// so keel prints a one-time setup link (`setup_url`).
+    pub fn start_with_admin_password(command: &str, admin_password: &str) -> anyhow::Result<Self> {
         let dist = workspace_root().join("dist");
         if !dist.join("index.html").exists() {
             bail!("{} has no built console: run `trunk build --release` first", dist.display());
@@ -64,7 +72,7 @@ impl Keel {
             .env("KEEL_ADDR", "127.0.0.1:0")
             .env("KEEL_DATA_DIR", data.path())
             .env("KEEL_DIST_DIR", &dist)
-            .env("KEEL_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("KEEL_ADMIN_PASSWORD", admin_password)
             .env_remove("KEEL_DATABASE_URL")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -72,18 +80,23 @@ impl Keel {
             .with_context(|| format!("cannot start {}", binary.display()))?;
         let stdout = child.stdout.take().context("keel's stdout")?;
         let mut lines = BufReader::new(stdout).lines();
+        let mut setup_url = None;
         let base_url = loop {
             let Some(line) = lines.next() else {
                 let status = child.wait()?;
                 bail!("keel exited ({status}) before printing its URL");
             };
-            if let Some(url) = line?.strip_prefix("Keel console: ") {
+            let line = line?;
+            if let Some(url) = line.strip_prefix("Keel console: ") {
                 break url.trim_end_matches('/').to_owned();
+            }
+            if let Some(rest) = line.strip_prefix("No administrator yet. Open ") {
+                setup_url = rest.split_whitespace().next().map(str::to_owned);
             }
         };
         // Keep draining stdout so keel never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        Ok(Self { child, base_url, _data: data })
+        Ok(Self { child, base_url, setup_url, _data: data })
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -159,3 +159,28 @@ async fn an_admin_creates_a_token_and_sees_it_once() -> anyhow::Result<()> {
 
     browser.close().await
 }
+
+#[tokio::test]
+async fn the_first_administrator_is_set_up_through_the_printed_link() -> anyhow::Result<()> {
+    let keel = Keel::start_with_admin_password("serve", "")?;
+    let setup_url = keel.setup_url.clone().expect("keel printed a setup link");
+    let browser = Browser::start().await?;
+
+    browser.client.goto(&setup_url).await?;
+    browser.wait_for_text("h1", "Set up Keel").await?;
+    browser.wait_for("#setup-password").await?.send_keys("short").await?;
+    browser.client.find(Locator::Css("button[type=submit]")).await?.click().await?;
+    browser.wait_for_text("#setup-password-error", "must be at least 12 characters").await?;
+    browser.client.find(Locator::Css("#setup-password")).await?.send_keys("-and-now-long-enough").await?;
+    browser.client.find(Locator::Css("button[type=submit]")).await?.click().await?;
+    browser.wait_for_text("h1", "Models").await?;
+    browser.wait_for_text(".user-role", "Admin").await?;
+
+    // The link works once.
+    browser.client.find(Locator::Css(".user-menu button")).await?.click().await?;
+    browser.client.goto(&setup_url).await?;
+    browser.wait_for("#setup-password").await?.send_keys("yet-another-password").await?;
+    browser.client.find(Locator::Css("button[type=submit]")).await?.click().await?;
+    browser.wait_for_text(".alert-error", "Keel already has an administrator: sign in instead").await?;
+    browser.close().await
+}

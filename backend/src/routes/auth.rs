@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use keel_shared::auth::{LoginRequest, MeResponse, Permission};
+use keel_shared::auth::{LoginRequest, MeResponse, Permission, SetupRequest, UserSummary};
 
 use super::Api;
 use crate::AppState;
@@ -21,6 +21,7 @@ pub fn routes(api: Api) -> Api {
     api.route(Method::POST, "/api/auth/login", Access::Public, log_in)
         .route(Method::POST, "/api/auth/logout", Access::Authenticated, log_out)
         .route(Method::GET, "/api/auth/me", Access::Authenticated, who_am_i)
+        .route(Method::POST, "/api/auth/setup", Access::Public, set_up_first_admin)
 }
 
 const BAD_CREDENTIALS: &str = "unknown username or wrong password";
@@ -56,6 +57,11 @@ async fn log_in(
         return Err(ApiError::Unauthorized(BAD_CREDENTIALS.into()));
     };
     state.login_limiter.record_success(&username);
+    start_session(&state, user).await
+}
+
+/// Opens a session for `user`: the cookie, and who they are.
+async fn start_session(state: &AppState, user: UserSummary) -> ApiResult<Response> {
     let secret = random_secret();
     let lifetime = chrono::Duration::hours(SESSION_LIFETIME_HOURS);
     state
@@ -65,6 +71,29 @@ async fn log_in(
     let cookie = session_cookie(&secret, lifetime.num_seconds(), state.settings.secure_cookies);
     let body = MeResponse { permissions: user.role.permissions().to_vec(), user };
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+/// Creates `admin` with the chosen password, once, for the holder of the setup link.
+async fn set_up_first_admin(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<SetupRequest>,
+) -> ApiResult<Response> {
+    let expected = state.setup_secret_hash.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let Some(expected) = expected else {
+        return Err(ApiError::Conflict("Keel already has an administrator: sign in instead".into()));
+    };
+    if secret_hash(request.token.trim()) != expected {
+        return Err(ApiError::Forbidden("this setup link is not valid; use the one printed at start-up".into()));
+    }
+    passwords::check_new_password(&request.password).map_err(|message| ApiError::field("password", message))?;
+    let password = request.password;
+    let hash = tokio::task::spawn_blocking(move || passwords::hash_password(&password))
+        .await
+        .map_err(anyhow::Error::from)??;
+    let admin = state.store.create_first_admin(&hash).await?;
+    // The link works once.
+    *state.setup_secret_hash.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    start_session(&state, admin).await
 }
 
 async fn log_out(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {

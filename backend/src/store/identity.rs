@@ -145,6 +145,20 @@ impl Store {
         Ok(self.user_by_id(&id).await?.user)
     }
 
+    /// Creates the first administrator, `admin`, unless an administrator exists by now.
+    pub async fn create_first_admin(&self, password_hash: &str) -> ApiResult<UserSummary> {
+        if self.count_admins().await? > 0 {
+            return Err(ApiError::Conflict("Keel already has an administrator: sign in instead".into()));
+        }
+        let user = NewUser {
+            username: crate::FIRST_ADMIN.into(),
+            display_name: "Administrator".into(),
+            role: Role::Admin,
+            password_hash: password_hash.to_owned(),
+        };
+        self.create_user(&user, &Actor::system()).await
+    }
+
     pub async fn list_users(&self) -> ApiResult<Vec<UserSummary>> {
         let rows: Vec<UserRow> =
             sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users ORDER BY lower(username)"))

@@ -145,7 +145,49 @@ async fn users_are_validated_and_unique(store: StoreKind) {
     assert_eq!(names, [("admin", Role::Admin), ("vera", Role::Viewer)]);
 }
 
+async fn without_a_configured_password_a_one_time_link_creates_the_administrator(store: StoreKind) {
+    let scratch = std::env::temp_dir().join(format!("keel-test-{}", uuid::Uuid::now_v7().simple()));
+    let database_url = match store {
+        StoreKind::Sqlite => None,
+        StoreKind::Postgres => Some(crate::helpers::create_postgres_database().await),
+    };
+    let app = crate::helpers::spawn_app_with(keel_backend::config::Settings {
+        addr: "127.0.0.1:0".parse().expect("address"),
+        data_dir: scratch.join("data"),
+        database_url,
+        dist_dir: scratch.join("dist"),
+        secure_cookies: false,
+        admin_password: None,
+    })
+    .await;
+    let path = app.setup_path.clone().expect("a setup link");
+    let secret = path.strip_prefix("/setup#").expect("/setup#<secret>").to_owned();
+    let setup = |token: String, password: &'static str| {
+        let url = app.url("/api/auth/setup");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&json!({ "token": token, "password": password }))
+                .send()
+                .await
+                .expect("sent")
+        }
+    };
+    expect_error(setup("not-the-secret".into(), "a-long-password").await, 403).await;
+    let error = expect_error(setup(secret.clone(), "short").await, 422).await;
+    assert_eq!(error.fields["password"], "must be at least 12 characters");
+    let created = setup(secret.clone(), "the-chosen-password").await;
+    assert_eq!(created.status(), 200);
+    assert!(created.headers()["set-cookie"].to_str().expect("cookie").starts_with("keel_session="));
+    let me: MeResponse = created.json().await.expect("me");
+    assert_eq!((me.user.username.as_str(), me.user.role), ("admin", Role::Admin));
+    let again = expect_error(setup(secret, "another-password").await, 409).await;
+    assert_eq!(again.detail, "Keel already has an administrator: sign in instead");
+    app.signed_in_client("admin", "the-chosen-password").await;
+}
+
 on_both_stores!(
+    without_a_configured_password_a_one_time_link_creates_the_administrator,
     a_login_sets_a_strict_http_only_cookie_and_logout_ends_the_session,
     a_wrong_password_is_refused_and_repeated_failures_are_limited,
     a_signed_in_browser_cannot_be_made_to_write_from_another_site,

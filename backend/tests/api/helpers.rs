@@ -41,6 +41,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub database_url: String,
+    /// The one-time setup link's path, when started without an administrator.
+    pub setup_path: Option<String>,
     scratch: PathBuf,
 }
 
@@ -76,17 +78,21 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
     let scratch = settings.dist_dir.parent().expect("scratch directory").to_owned();
     let database_url = settings.database_url();
+    let admin_password = settings.admin_password.clone();
     let application = Application::build(settings).await.expect("the application starts");
     let address = format!("http://{}", application.local_addr());
+    let setup_path = application.setup_path();
     tokio::spawn(application.run_until_stopped());
-    let mut app = TestApp { address, client: reqwest::Client::new(), database_url, scratch };
-    app.client = app.signed_in_client("admin", ADMIN_PASSWORD).await;
+    let mut app = TestApp { address, client: reqwest::Client::new(), database_url, setup_path, scratch };
+    if let Some(password) = admin_password {
+        app.client = app.signed_in_client("admin", &password).await;
+    }
     app
 }
 
 /// A new, empty database on the PostgreSQL server; databases of earlier runs older
 /// than an hour are dropped on the way.
-async fn create_postgres_database() -> String {
+pub async fn create_postgres_database() -> String {
     let admin_url = postgres_admin_url();
     let mut admin = sqlx::PgConnection::connect(&admin_url)
         .await

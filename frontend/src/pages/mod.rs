@@ -6,6 +6,7 @@ mod model;
 mod models;
 mod new_model;
 mod not_found;
+mod setup;
 mod tokens;
 mod users;
 
@@ -15,5 +16,6 @@ pub use model::ModelPage;
 pub use models::ModelsPage;
 pub use new_model::NewModelPage;
 pub use not_found::NotFoundPage;
+pub use setup::SetupPage;
 pub use tokens::TokensPage;
 pub use users::UsersPage;
