@@ -107,6 +107,9 @@ async fn receive<T: DeserializeOwned>(sent: Result<Response, gloo_net::Error>) -
         return response.json::<T>().await.map_err(|error| client_error(&error.to_string()));
     }
     let status = response.status();
+    if status == 401 {
+        crate::auth::session_ended();
+    }
     Err(response.json::<ErrorBody>().await.unwrap_or_else(|_| ErrorBody {
         kind: "about:blank".into(),
         title: response.status_text(),

@@ -18,6 +18,7 @@ use crate::pages::{
 pub fn App() -> impl IntoView {
     let auth = Auth { me: RwSignal::new(None) };
     provide_context(auth);
+    crate::auth::register(auth);
     let checked = RwSignal::new(false);
     spawn_local(async move {
         if let Ok(me) = api::me().await {

@@ -48,7 +48,8 @@ pub struct Keel {
     pub base_url: String,
     /// The one-time setup link keel printed, if the store had no administrator.
     pub setup_url: Option<String>,
-    _data: Scratch,
+    /// The store's directory, when this process owns it.
+    data: Option<Scratch>,
 }
 
 impl Keel {
@@ -61,16 +62,27 @@ impl Keel {
     /// Like `start`; an empty `admin_password` leaves the store without an administrator,
     /// so keel prints a one-time setup link (`setup_url`).
     pub fn start_with_admin_password(command: &str, admin_password: &str) -> anyhow::Result<Self> {
+        let data = Scratch::new("keel-e2e-data")?;
+        let mut keel = Self::spawn(data.path(), command, admin_password)?;
+        keel.data = Some(data);
+        Ok(keel)
+    }
+
+    /// Starts `keel <command>` on a store that already exists in `data` (kept after stop).
+    pub fn start_in(data: &Scratch, command: &str) -> anyhow::Result<Self> {
+        Self::spawn(data.path(), command, ADMIN_PASSWORD)
+    }
+
+    fn spawn(data_dir: &Path, command: &str, admin_password: &str) -> anyhow::Result<Self> {
         let dist = workspace_root().join("dist");
         if !dist.join("index.html").exists() {
             bail!("{} has no built console: run `trunk build --release` first", dist.display());
         }
-        let data = Scratch::new("keel-e2e-data")?;
         let binary = keel_binary()?;
         let mut child = Command::new(&binary)
             .arg(command)
             .env("KEEL_ADDR", "127.0.0.1:0")
-            .env("KEEL_DATA_DIR", data.path())
+            .env("KEEL_DATA_DIR", data_dir)
             .env("KEEL_DIST_DIR", &dist)
             .env("KEEL_ADMIN_PASSWORD", admin_password)
             .env_remove("KEEL_DATABASE_URL")
@@ -96,7 +108,7 @@ impl Keel {
         };
         // Keep draining stdout so keel never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        Ok(Self { child, base_url, setup_url, _data: data })
+        Ok(Self { child, base_url, setup_url, data: None })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -112,7 +124,7 @@ impl Drop for Keel {
 }
 
 /// `KEEL_BIN`, or the `keel` built next to this test binary (`target/<profile>/keel`).
-fn keel_binary() -> anyhow::Result<PathBuf> {
+pub fn keel_binary() -> anyhow::Result<PathBuf> {
     if let Some(path) = std::env::var_os("KEEL_BIN") {
         return Ok(PathBuf::from(path));
     }
