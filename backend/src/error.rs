@@ -34,6 +34,9 @@ pub enum ApiError {
     Validation(FieldErrors),
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     TooManyRequests { retry_after_secs: u64 },
+    /// The ingest queue is full: retry shortly.
+    #[error("Keel is busy storing earlier data; retry in {retry_after_secs} s")]
+    Overloaded { retry_after_secs: u64 },
     /// A dependency (the store) does not answer.
     #[error("{0}")]
     Unavailable(String),
@@ -61,7 +64,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -79,6 +82,7 @@ impl ApiError {
             Self::Validation(_) => "validation",
             Self::TooManyRequests { .. } => "too-many-requests",
             Self::Unavailable(_) => "unavailable",
+            Self::Overloaded { .. } => "overloaded",
             Self::Database(_) | Self::Internal(_) => "internal",
         }
     }
@@ -119,7 +123,7 @@ impl IntoResponse for ApiError {
         let mut response = (self.status(), axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        if let Self::TooManyRequests { retry_after_secs } = self {
+        if let Self::TooManyRequests { retry_after_secs } | Self::Overloaded { retry_after_secs } = self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
         if self.status() == StatusCode::UNAUTHORIZED {

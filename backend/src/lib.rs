@@ -1,11 +1,13 @@
 //! Keel's server as a library: `Application::build(settings)` gives a bound, migrated
 //! server that `main` runs and the tests start on port 0.
 
+pub mod analysis;
 pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod ingest;
 pub mod metrics;
 pub mod routes;
 pub mod security;
@@ -24,6 +26,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Settings;
+use crate::ingest::IngestWriter;
 use crate::metrics::RequestMetrics;
 use crate::store::Store;
 
@@ -37,6 +40,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub metrics: Arc<RequestMetrics>,
     pub login_limiter: Arc<LoginLimiter>,
+    /// The telemetry writer task's queue.
+    pub ingest: IngestWriter,
     /// SHA-256 of the one-time setup secret, while the store has no administrator.
     pub setup_secret_hash: Arc<std::sync::Mutex<Option<String>>>,
     /// Computed once at start from the console's index.html.
@@ -67,11 +72,12 @@ impl Application {
         let setup_secret = bootstrap_admin(&store, settings.admin_password.as_deref()).await?;
         let index_html = std::fs::read_to_string(settings.dist_dir.join("index.html")).ok();
         let state = AppState {
-            store,
             content_security_policy: security::content_security_policy(index_html.as_deref()).into(),
             settings: Arc::new(settings),
             metrics: Arc::default(),
             login_limiter: Arc::default(),
+            ingest: IngestWriter::spawn(store.clone()),
+            store,
             setup_secret_hash: Arc::new(std::sync::Mutex::new(setup_secret.as_deref().map(auth::secrets::secret_hash))),
         };
         Ok(Self { listener, state, setup_secret })

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod ids;
 pub mod models;
+pub mod telemetry;
 pub mod validation;
 
 pub use error::ErrorBody;

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod health;
 mod models;
+mod telemetry;
 mod tokens;
 mod users;
 
@@ -60,6 +61,7 @@ fn api() -> Api {
     let api = models::routes(api);
     let api = users::routes(api);
     let api = tokens::routes(api);
+    let api = telemetry::routes(api);
     audit::routes(api)
 }
 

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod identity;
 mod models;
+pub mod telemetry;
 
 use std::str::FromStr;
 use std::time::Duration;

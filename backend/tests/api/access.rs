@@ -42,6 +42,8 @@ const TABLE: &[(&str, &str, [Outcome; 8])] = &[
     ("PATCH", "/api/models/{id}", [A, D, A, D, D, D, U, U]),
     ("GET", "/api/models/{id}/versions", [A, A, A, A, A, D, U, U]),
     ("POST", "/api/models/{id}/versions", [A, D, A, D, D, D, U, U]),
+    ("GET", "/api/models/{id}/series", [A, A, A, A, A, D, U, U]),
+    ("POST", "/api/ingest", [A, D, A, D, D, A, U, U]),
     ("GET", "/api/users", [A, D, D, D, D, D, U, U]),
     ("POST", "/api/users", [A, D, D, D, D, D, U, U]),
     ("GET", "/api/tokens", [A, D, D, D, D, D, U, U]),
@@ -72,6 +74,7 @@ fn body_for(method: &str, path: &str, call: usize) -> Option<Value> {
         ("POST", "/api/users") => Some(json!({
             "username": format!("user-{call}"), "role": "viewer", "password": "a-long-password"
         })),
+        ("POST", "/api/ingest") => Some(json!({ "points": [] })),
         ("POST", "/api/tokens") => Some(json!({ "name": format!("token {call}"), "scopes": ["read"] })),
         _ => None,
     }
@@ -116,6 +119,8 @@ async fn every_route_answers_each_caller_as_the_table_says(store: StoreKind) {
             } else {
                 path.replace("{id}", &model.id.0)
             };
+            let concrete =
+                if *path == "/api/models/{id}/series" { format!("{concrete}?metric=latency_ms") } else { concrete };
             let mut request = client.request(method.parse().expect("method"), app.url(&concrete));
             if let Some(body) = body_for(method, path, call) {
                 request = request.json(&body);

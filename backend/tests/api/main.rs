@@ -9,4 +9,5 @@ mod auth;
 mod errors;
 mod models;
 mod platform;
+mod telemetry;
 mod versions;

@@ -1,0 +1,3 @@
+//! Pure, benchmarked maths: no I/O, no clock.
+
+pub mod sketch;

@@ -1,0 +1,79 @@
+//! The one writer task per store: requests queue on a bounded channel (a full queue is
+//! answered 503 with Retry-After), and every batch the task takes is committed in one
+//! transaction before any of its requests is acknowledged.
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::ValidPoint;
+use crate::error::{ApiError, ApiResult};
+use crate::store::Store;
+
+/// Requests waiting for the writer before new ones are turned away.
+const QUEUE_DEPTH: usize = 256;
+/// Requests committed together at most.
+const MAX_GROUP: usize = 64;
+
+/// An answer to store with the points, replayed to retries with the same key.
+pub struct IdempotentAnswer {
+    pub key: String,
+    pub response: String,
+}
+
+struct WriteJob {
+    points: Vec<ValidPoint>,
+    answer: Option<IdempotentAnswer>,
+    done: oneshot::Sender<ApiResult<()>>,
+}
+
+/// Hands points to the writer task.
+#[derive(Clone)]
+pub struct IngestWriter {
+    sender: mpsc::Sender<WriteJob>,
+}
+
+impl IngestWriter {
+    /// Starts the writer task for `store`; it ends when every `IngestWriter` is dropped.
+    pub fn spawn(store: Store) -> Self {
+        let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
+        tokio::spawn(run(store, receiver));
+        Self { sender }
+    }
+
+    /// Returns once the points (and the answer, if any) are committed.
+    pub async fn write(&self, points: Vec<ValidPoint>, answer: Option<IdempotentAnswer>) -> ApiResult<()> {
+        let (done, acknowledged) = oneshot::channel();
+        self.sender.try_send(WriteJob { points, answer, done }).map_err(|error| match error {
+            mpsc::error::TrySendError::Full(_) => ApiError::Overloaded { retry_after_secs: 1 },
+            mpsc::error::TrySendError::Closed(_) => {
+                ApiError::Internal(anyhow::anyhow!("the ingest writer has stopped"))
+            }
+        })?;
+        acknowledged.await.map_err(|_| ApiError::Internal(anyhow::anyhow!("the ingest writer dropped a request")))?
+    }
+}
+
+async fn run(store: Store, mut receiver: mpsc::Receiver<WriteJob>) {
+    while let Some(first) = receiver.recv().await {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match receiver.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let points: Vec<&ValidPoint> = group.iter().flat_map(|job| &job.points).collect();
+        let answers: Vec<&IdempotentAnswer> = group.iter().filter_map(|job| job.answer.as_ref()).collect();
+        let result = store.write_points(&points, &answers).await;
+        if let Err(error) = &result {
+            tracing::error!(%error, requests = group.len(), "ingest group commit failed");
+        }
+        for job in group {
+            let outcome = match &result {
+                Ok(()) => Ok(()),
+                Err(_) => Err(ApiError::Unavailable("the points could not be stored; retry the request".into())),
+            };
+            // The client may have gone; its points are stored all the same.
+            let _ = job.done.send(outcome);
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Telemetry in (`POST /api/ingest`, JSON batches for scripts) and out (bucketed series).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, Utc};
+use keel_shared::ModelId;
+use keel_shared::auth::Permission;
+use keel_shared::telemetry::{IngestResponse, SeriesBucket, SeriesQuery, SeriesResponse};
+use keel_shared::validation::FieldErrors;
+use serde::Deserialize;
+
+use super::Api;
+use crate::AppState;
+use crate::analysis::sketch::QuantileSketch;
+use crate::auth::Access;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiPath, ApiQuery, parse_json};
+use crate::ingest::validate_points;
+use crate::ingest::writer::IdempotentAnswer;
+
+pub fn routes(api: Api) -> Api {
+    api.route(Method::POST, "/api/ingest", Access::Permission(Permission::IngestTelemetry), ingest_json).route(
+        Method::GET,
+        "/api/models/{id}/series",
+        Access::Permission(Permission::ReadModels),
+        query_series,
+    )
+}
+
+/// Longest accepted Idempotency-Key.
+const MAX_IDEMPOTENCY_KEY: usize = 200;
+pub const MAX_BUCKETS: u32 = 1000;
+
+#[derive(Deserialize)]
+struct IngestBody {
+    /// Parsed one by one, so one bad point cannot sink the batch.
+    points: Vec<serde_json::Value>,
+}
+
+async fn ingest_json(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+    let key = match headers.get("idempotency-key") {
+        Some(value) => {
+            let key =
+                value.to_str().ok().map(str::trim).filter(|key| !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY);
+            Some(
+                key.ok_or_else(|| {
+                    ApiError::BadRequest(format!("Idempotency-Key must be 1–{MAX_IDEMPOTENCY_KEY} visible characters"))
+                })?
+                .to_owned(),
+            )
+        }
+        None => None,
+    };
+    if let Some(key) = &key
+        && let Some(stored) = state.store.idempotent_response(key).await?
+    {
+        return Ok(replayed(stored));
+    }
+    let IngestBody { points } = parse_json(&body)?;
+    let mut references: Vec<String> =
+        points.iter().filter_map(|point| point.get("model")?.as_str().map(str::to_owned)).collect();
+    references.sort();
+    references.dedup();
+    let models = state.store.resolve_models(&references).await?;
+    let (valid, rejected) = validate_points(points, &models, Utc::now().timestamp_millis());
+    let response = IngestResponse { accepted: valid.len() as u64, rejected };
+    let answer =
+        key.map(|key| IdempotentAnswer { key, response: serde_json::to_string(&response).unwrap_or_default() });
+    state.ingest.write(valid, answer).await?;
+    Ok(Json(response).into_response())
+}
+
+/// The stored answer of an earlier request with the same Idempotency-Key.
+fn replayed(stored: String) -> Response {
+    let mut response = ([(axum::http::header::CONTENT_TYPE, "application/json")], stored).into_response();
+    response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}
+
+async fn query_series(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<SeriesQuery>,
+) -> ApiResult<Json<SeriesResponse>> {
+    let mut errors = FieldErrors::new();
+    if query.metric.trim().is_empty() {
+        errors.insert("metric".into(), "is required".into());
+    }
+    let to = query.to.unwrap_or_else(Utc::now);
+    let from = query.from.unwrap_or(to - Duration::hours(1));
+    if from >= to {
+        errors.insert("from".into(), "must be before `to`".into());
+    }
+    let buckets = query.buckets.unwrap_or(60);
+    if !(1..=MAX_BUCKETS).contains(&buckets) {
+        errors.insert("buckets".into(), format!("must be between 1 and {MAX_BUCKETS}"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    // 404 for an unknown model, rather than an empty chart.
+    let model = state.store.get_model(&ModelId(id)).await?.model;
+    let (from_ms, to_ms) = (from.timestamp_millis(), to.timestamp_millis());
+    let rollups = state.store.metric_rollups(&model.id.0, &query.metric, from_ms, to_ms).await?;
+    let width = (to_ms - from_ms) as f64 / f64::from(buckets);
+    let mut merged: Vec<(u64, f64, f64, f64, QuantileSketch)> =
+        (0..buckets).map(|_| (0, 0.0, f64::INFINITY, f64::NEG_INFINITY, QuantileSketch::new())).collect();
+    for rollup in rollups {
+        // A minute belongs to the bucket holding its start (or the first, if it began earlier).
+        let position = ((rollup.minute.max(from_ms) - from_ms) as f64 / width) as usize;
+        let Some(bucket) = merged.get_mut(position) else { continue };
+        bucket.0 += rollup.count;
+        bucket.1 += rollup.sum;
+        bucket.2 = bucket.2.min(rollup.min);
+        bucket.3 = bucket.3.max(rollup.max);
+        bucket.4.merge(&rollup.sketch);
+    }
+    let buckets = merged
+        .into_iter()
+        .enumerate()
+        .map(|(index, (count, sum, min, max, sketch))| {
+            let start = from_ms + (width * index as f64) as i64;
+            let filled = count > 0;
+            SeriesBucket {
+                start: DateTime::from_timestamp_millis(start).unwrap_or_default(),
+                count,
+                avg: filled.then(|| sum / count as f64),
+                min: filled.then_some(min),
+                max: filled.then_some(max),
+                p50: sketch.quantile(0.5),
+                p95: sketch.quantile(0.95),
+                p99: sketch.quantile(0.99),
+            }
+        })
+        .collect();
+    Ok(Json(SeriesResponse { metric: query.metric, from, to, buckets }))
+}
