@@ -1,0 +1,107 @@
+//! Telemetry benchmarks: the quantile sketch, and durable ingest into the embedded store.
+//! Run with `cargo bench -p keel-backend --bench telemetry`; results in docs/benchmarks.md.
+
+use std::collections::HashMap;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use keel_backend::analysis::sketch::QuantileSketch;
+use keel_backend::ingest::{SeriesKey, ValidPoint, validate_points};
+use keel_backend::store::Store;
+use keel_backend::store::audit::Actor;
+use keel_shared::models::RiskTier;
+use keel_shared::validation::NewModel;
+use serde_json::json;
+
+fn sketch(c: &mut Criterion) {
+    let values: Vec<f64> = (0..100_000).map(|i| ((i * 7919) % 100_000) as f64 / 10.0 + 0.1).collect();
+    let mut group = c.benchmark_group("sketch");
+    group.throughput(Throughput::Elements(values.len() as u64));
+    group.bench_function("add 100k values", |b| {
+        b.iter(|| {
+            let mut sketch = QuantileSketch::new();
+            values.iter().for_each(|value| sketch.add(*value));
+            sketch
+        });
+    });
+    let mut full = QuantileSketch::new();
+    values.iter().for_each(|value| full.add(*value));
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("merge two sketches", |b| b.iter(|| full.clone().merge(&full)));
+    group.bench_function("p99 of a sketch", |b| b.iter(|| full.quantile(0.99)));
+    let bytes = full.to_bytes();
+    group.bench_function("decode a sketch", |b| b.iter(|| QuantileSketch::from_bytes(&bytes)));
+    group.finish();
+}
+
+/// Batches of 10,000 points over 10 series, spread over 10 minutes, as one request.
+fn batch(model_id: &str, round: i64) -> Vec<ValidPoint> {
+    (0..10_000)
+        .map(|i| ValidPoint {
+            series: SeriesKey {
+                model_id: model_id.to_owned(),
+                metric: "latency_ms".into(),
+                labels: format!(r#"{{"replica":"{}"}}"#, i % 10),
+            },
+            ts: 1_800_000_000_000 + round * 600_000 + i64::from(i) * 60,
+            value: f64::from(i % 500) + 0.5,
+        })
+        .collect()
+}
+
+fn ingest(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let directory = std::env::temp_dir().join(format!("keel-bench-{}", std::process::id()));
+    let store = runtime.block_on(async {
+        let store = Store::connect(&format!("sqlite://{}/keel.db?mode=rwc", directory.display())).await.expect("store");
+        store.migrate().await.expect("migrate");
+        store
+    });
+    let model = runtime
+        .block_on(store.create_model(
+            &NewModel {
+                name: "bench".into(),
+                description: String::new(),
+                owner: "bench".into(),
+                use_case: "bench".into(),
+                risk_tier: RiskTier::Minimal,
+            },
+            &Actor::system(),
+        ))
+        .expect("model");
+
+    let mut group = c.benchmark_group("ingest");
+    group.throughput(Throughput::Elements(10_000));
+    group.sample_size(20);
+    let mut round = 0;
+    group.bench_function("write 10k points (SQLite, durable)", |b| {
+        b.to_async(&runtime).iter_batched(
+            || {
+                round += 1;
+                batch(&model.id.0, round)
+            },
+            |points| {
+                let store = store.clone();
+                async move {
+                    let refs: Vec<&ValidPoint> = points.iter().collect();
+                    store.write_points(&refs, &[]).await.expect("write");
+                }
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    let models = HashMap::from([("bench".to_owned(), model.id.0.clone())]);
+    let raw: Vec<serde_json::Value> = (0..10_000)
+        .map(|i| {
+            json!({ "model": "bench", "metric": "latency_ms", "labels": { "replica": (i % 10).to_string() },
+                         "ts": 1_800_000_000_000_i64 + i * 60, "value": 12.5 })
+        })
+        .collect();
+    group.bench_function("validate 10k JSON points", |b| {
+        b.iter_batched(|| raw.clone(), |raw| validate_points(raw, &models, 1_800_000_000_000), BatchSize::LargeInput);
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(directory);
+}
+
+criterion_group!(benches, sketch, ingest);
+criterion_main!(benches);
