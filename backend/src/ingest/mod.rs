@@ -2,6 +2,7 @@
 //! single writer task, which commits many requests in one transaction (group commit)
 //! and acknowledges each only once its points are durable.
 
+pub mod prometheus;
 pub mod writer;
 
 use std::collections::{BTreeMap, HashMap};
@@ -57,7 +58,12 @@ pub fn validate_points(
     (valid, rejected)
 }
 
-fn validate_point(point: PointInput, models: &HashMap<String, String>, now_millis: i64) -> Result<ValidPoint, String> {
+/// Checks one point; `models` maps known model names and ids to ids.
+pub fn validate_point(
+    point: PointInput,
+    models: &HashMap<String, String>,
+    now_millis: i64,
+) -> Result<ValidPoint, String> {
     let model_id = models.get(&point.model).ok_or_else(|| format!("unknown model '{}'", point.model))?.clone();
     check_name("metric", &point.metric, MAX_METRIC_NAME)?;
     if !point.value.is_finite() {

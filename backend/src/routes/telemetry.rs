@@ -1,14 +1,19 @@
-//! Telemetry in (`POST /api/ingest`, JSON batches for scripts) and out (bucketed series).
+//! Telemetry in (`POST /api/ingest` JSON batches for scripts; the Pushgateway API for
+//! Prometheus clients) and out (bucketed series).
 
 use axum::Json;
+use std::collections::BTreeMap;
+
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use keel_shared::ModelId;
 use keel_shared::auth::Permission;
-use keel_shared::telemetry::{IngestResponse, SeriesBucket, SeriesQuery, SeriesResponse};
+use keel_shared::telemetry::{
+    IngestResponse, PointInput, RejectedPoint, SeriesBucket, SeriesQuery, SeriesResponse, TimestampInput,
+};
 use keel_shared::validation::FieldErrors;
 use serde::Deserialize;
 
@@ -18,16 +23,18 @@ use crate::analysis::sketch::QuantileSketch;
 use crate::auth::Access;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, parse_json};
-use crate::ingest::validate_points;
 use crate::ingest::writer::IdempotentAnswer;
+use crate::ingest::{prometheus, validate_point, validate_points};
 
 pub fn routes(api: Api) -> Api {
-    api.route(Method::POST, "/api/ingest", Access::Permission(Permission::IngestTelemetry), ingest_json).route(
-        Method::GET,
-        "/api/models/{id}/series",
-        Access::Permission(Permission::ReadModels),
-        query_series,
-    )
+    let ingest = Access::Permission(Permission::IngestTelemetry);
+    api.route(Method::POST, "/api/ingest", ingest, ingest_json)
+        // The Pushgateway API: PUT and POST, with grouping labels as path segments.
+        .route(Method::PUT, "/metrics/job/{job}", ingest, push_prometheus)
+        .route(Method::POST, "/metrics/job/{job}", ingest, push_prometheus)
+        .route(Method::PUT, "/metrics/job/{job}/{*grouping}", ingest, push_prometheus_grouped)
+        .route(Method::POST, "/metrics/job/{job}/{*grouping}", ingest, push_prometheus_grouped)
+        .route(Method::GET, "/api/models/{id}/series", Access::Permission(Permission::ReadModels), query_series)
 }
 
 /// Longest accepted Idempotency-Key.
@@ -71,6 +78,79 @@ async fn ingest_json(State(state): State<AppState>, headers: HeaderMap, body: By
         key.map(|key| IdempotentAnswer { key, response: serde_json::to_string(&response).unwrap_or_default() });
     state.ingest.write(valid, answer).await?;
     Ok(Json(response).into_response())
+}
+
+async fn push_prometheus(
+    State(state): State<AppState>,
+    ApiPath(job): ApiPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<IngestResponse>> {
+    ingest_prometheus(&state, job, BTreeMap::new(), &headers, &body).await
+}
+
+async fn push_prometheus_grouped(
+    State(state): State<AppState>,
+    ApiPath((job, grouping)): ApiPath<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<IngestResponse>> {
+    let segments: Vec<&str> = grouping.split('/').filter(|segment| !segment.is_empty()).collect();
+    if segments.len() % 2 != 0 {
+        return Err(ApiError::BadRequest("grouping labels come in pairs: /metrics/job/<job>/<name>/<value>/…".into()));
+    }
+    let labels = segments.chunks(2).map(|pair| (pair[0].to_owned(), pair[1].to_owned())).collect();
+    ingest_prometheus(&state, job, labels, &headers, &body).await
+}
+
+/// Samples become points of the model named by their `model_id` label, else by the job;
+/// a `model_version` label names the version. Line numbers identify rejected samples.
+async fn ingest_prometheus(
+    state: &AppState,
+    job: String,
+    grouping: BTreeMap<String, String>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> ApiResult<Json<IngestResponse>> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("text/plain");
+    if !content_type.starts_with("text/plain") {
+        return Err(ApiError::UnsupportedMediaType(
+            "expected the Prometheus text format (Content-Type: text/plain; version=0.0.4)".into(),
+        ));
+    }
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::BadRequest("the body is not UTF-8 text".into()))?;
+    let now = Utc::now().timestamp_millis();
+    let mut rejected = Vec::new();
+    let mut inputs = Vec::new();
+    for (line, sample) in prometheus::parse(text) {
+        match sample {
+            Ok(sample) => {
+                let mut labels = grouping.clone();
+                labels.extend(sample.labels);
+                let model = labels.remove("model_id").unwrap_or_else(|| job.clone());
+                let version = labels.remove("model_version");
+                let ts = TimestampInput::Millis(sample.timestamp.unwrap_or(now));
+                inputs
+                    .push((line, PointInput { model, version, metric: sample.name, labels, ts, value: sample.value }));
+            }
+            Err(reason) => rejected.push(RejectedPoint { index: line, reason }),
+        }
+    }
+    let mut references: Vec<String> = inputs.iter().map(|(_, input)| input.model.clone()).collect();
+    references.sort();
+    references.dedup();
+    let models = state.store.resolve_models(&references).await?;
+    let mut valid = Vec::with_capacity(inputs.len());
+    for (line, input) in inputs {
+        match validate_point(input, &models, now) {
+            Ok(point) => valid.push(point),
+            Err(reason) => rejected.push(RejectedPoint { index: line, reason }),
+        }
+    }
+    rejected.sort_by_key(|rejected| rejected.index);
+    let response = IngestResponse { accepted: valid.len() as u64, rejected };
+    state.ingest.write(valid, None).await?;
+    Ok(Json(response))
 }
 
 /// The stored answer of an earlier request with the same Idempotency-Key.

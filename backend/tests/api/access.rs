@@ -44,6 +44,10 @@ const TABLE: &[(&str, &str, [Outcome; 8])] = &[
     ("POST", "/api/models/{id}/versions", [A, D, A, D, D, D, U, U]),
     ("GET", "/api/models/{id}/series", [A, A, A, A, A, D, U, U]),
     ("POST", "/api/ingest", [A, D, A, D, D, A, U, U]),
+    ("PUT", "/metrics/job/{job}", [A, D, A, D, D, A, U, U]),
+    ("POST", "/metrics/job/{job}", [A, D, A, D, D, A, U, U]),
+    ("PUT", "/metrics/job/{job}/{*grouping}", [A, D, A, D, D, A, U, U]),
+    ("POST", "/metrics/job/{job}/{*grouping}", [A, D, A, D, D, A, U, U]),
     ("GET", "/api/users", [A, D, D, D, D, D, U, U]),
     ("POST", "/api/users", [A, D, D, D, D, D, U, U]),
     ("GET", "/api/tokens", [A, D, D, D, D, D, U, U]),
@@ -119,11 +123,15 @@ async fn every_route_answers_each_caller_as_the_table_says(store: StoreKind) {
             } else {
                 path.replace("{id}", &model.id.0)
             };
+            let concrete = concrete.replace("{job}", "access-check").replace("{*grouping}", "region/cz");
             let concrete =
                 if *path == "/api/models/{id}/series" { format!("{concrete}?metric=latency_ms") } else { concrete };
             let mut request = client.request(method.parse().expect("method"), app.url(&concrete));
             if let Some(body) = body_for(method, path, call) {
                 request = request.json(&body);
+            }
+            if path.starts_with("/metrics/job/") {
+                request = request.header("content-type", "text/plain; version=0.0.4").body("up 1\n");
             }
             let status = request.send().await.expect("sent").status().as_u16();
             let actual = match status {

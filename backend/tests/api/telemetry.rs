@@ -156,7 +156,57 @@ async fn bad_points_are_rejected_one_by_one_and_the_rest_kept(store: StoreKind) 
     expect_error(app.get("/api/models/missing/series?metric=accuracy").await, 404).await;
 }
 
+async fn prometheus_pushes_are_stored_per_sample(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let model = app.create_model("fraud-detection", RiskTier::High).await;
+    let client = ingest_client(&app).await;
+    let start = hour_start();
+    let ts = start.timestamp_millis();
+    // What prometheus_client's push_to_gateway sends, with explicit timestamps.
+    let text = format!(
+        "# HELP predictions_total Predictions served\n# TYPE predictions_total counter\n\
+         predictions_total{{model_version=\"v2\"}} 1027.0 {ts}\n\
+         predictions_created{{model_version=\"v2\"}} 1.7e9 {ts}\n\
+         score{{model_id=\"ghost\"}} 0.5 {ts}\n\
+         drift_score NaN {ts}\n\
+         broken{{x=1}} 2\n"
+    );
+    let response = client
+        .put(app.url("/metrics/job/fraud-detection/region/cz"))
+        .header("content-type", "text/plain; version=0.0.4")
+        .body(text)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let body: IngestResponse = response.json().await.expect("answer");
+    assert_eq!(body.accepted, 2);
+    let rejected: Vec<(usize, &str)> = body.rejected.iter().map(|r| (r.index, r.reason.as_str())).collect();
+    assert_eq!(
+        rejected,
+        [
+            (5, "unknown model 'ghost'"),
+            (6, "value NaN is not a finite number"),
+            (7, "the value of label 'x' must be quoted"),
+        ]
+    );
+    let stored = series(&app, &model, &format!("metric=predictions_total&{}", window(start, 1))).await;
+    assert_eq!((stored.buckets[0].count, stored.buckets[0].max), (1, Some(1027.0)));
+
+    let protobuf = client
+        .post(app.url("/metrics/job/fraud-detection"))
+        .header("content-type", "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily")
+        .body(vec![1_u8, 2, 3])
+        .send()
+        .await
+        .expect("sent");
+    expect_error(protobuf, 415).await;
+    let odd = client.post(app.url("/metrics/job/fraud-detection/region")).body("up 1\n").send().await.expect("sent");
+    expect_error(odd, 400).await;
+}
+
 on_both_stores!(
+    prometheus_pushes_are_stored_per_sample,
     pushed_points_come_back_as_bucketed_statistics,
     resent_points_and_retried_requests_do_not_count_twice,
     bad_points_are_rejected_one_by_one_and_the_rest_kept,
