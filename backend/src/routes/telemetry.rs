@@ -96,7 +96,7 @@ async fn push_prometheus_grouped(
     body: Bytes,
 ) -> ApiResult<Json<IngestResponse>> {
     let segments: Vec<&str> = grouping.split('/').filter(|segment| !segment.is_empty()).collect();
-    if segments.len() % 2 != 0 {
+    if !segments.len().is_multiple_of(2) {
         return Err(ApiError::BadRequest("grouping labels come in pairs: /metrics/job/<job>/<name>/<value>/…".into()));
     }
     let labels = segments.chunks(2).map(|pair| (pair[0].to_owned(), pair[1].to_owned())).collect();
