@@ -1,12 +1,15 @@
 //! The demo fleet: models a mid-size Central European company might run, at every
 //! stage and EU AI Act risk tier, so a new user sees a populated console.
 
+use std::collections::HashMap;
+
 use keel_shared::auth::Role;
 use keel_shared::models::{RiskTier, Stage};
 use keel_shared::validation::{NewModel, NewVersion};
 
 use crate::auth::passwords;
 use crate::error::ApiError;
+use crate::ingest::{IngestWriter, SeriesKey, ValidPoint};
 use crate::store::Store;
 use crate::store::audit::Actor;
 use crate::store::identity::NewUser;
@@ -186,4 +189,88 @@ pub async fn load_demo_users(store: &Store) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// How the simulator's models behave: (model name, typical latency in ms, baseline
+/// accuracy, accuracy lost per day — the one slowly degrading model drifts).
+const SIMULATED: &[(&str, f64, f64, f64)] = &[
+    ("credit-risk-scoring", 42.0, 0.912, 0.0),
+    ("invoice-field-extraction", 380.0, 0.957, 0.0),
+    ("churn-propensity", 18.0, 0.861, 0.035),
+    ("demand-forecast-cz", 95.0, 0.884, 0.0),
+    ("support-ticket-router", 27.0, 0.903, 0.0),
+];
+
+/// Keeps telemetry flowing for the demo fleet: the last 24 hours at start, then a new
+/// point set every 10 seconds. Values are a pure function of model and time, so a
+/// restart rewrites the same points instead of adding more.
+pub async fn run_simulator(store: Store, writer: IngestWriter) -> anyhow::Result<()> {
+    let names: Vec<String> = SIMULATED.iter().map(|(name, ..)| (*name).to_owned()).collect();
+    let models = store.resolve_models(&names).await?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let day_ago = now - 24 * 60 * 60_000;
+    for chunk_start in (day_ago..now).step_by(60 * 60_000) {
+        let points = simulate(&models, chunk_start, (chunk_start + 60 * 60_000).min(now), now);
+        writer.write(points, None).await?;
+    }
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(10));
+    let mut last = now;
+    loop {
+        ticker.tick().await;
+        let now = chrono::Utc::now().timestamp_millis();
+        if let Err(error) = writer.write(simulate(&models, last, now, now), None).await {
+            tracing::warn!(%error, "the demo simulator could not store its points");
+        }
+        last = now;
+    }
+}
+
+/// Points for every simulated model on the 10-second grid in `[from, to)`.
+fn simulate(models: &HashMap<String, String>, from: i64, to: i64, now: i64) -> Vec<ValidPoint> {
+    const STEP: i64 = 10_000;
+    let mut points = Vec::new();
+    let first = from.div_euclid(STEP) * STEP + if from % STEP == 0 { 0 } else { STEP };
+    for (name, latency, accuracy, drift_per_day) in SIMULATED {
+        let Some(model_id) = models.get(*name) else { continue };
+        let series = |metric: &str| SeriesKey {
+            model_id: model_id.clone(),
+            metric: metric.to_owned(),
+            labels: r#"{"source":"demo"}"#.to_owned(),
+        };
+        for ts in (first..to).step_by(STEP as usize) {
+            let noise = |salt: u64| unit_noise(ts as u64 ^ salt ^ name.len() as u64 * 0x9e37_79b9);
+            let days_old = (now - ts) as f64 / 86_400_000.0;
+            // Traffic follows the working day (UTC+1).
+            let hour = ((ts / 3_600_000 + 1) % 24) as f64;
+            let load = 0.35 + 0.65 * (std::f64::consts::PI * (hour - 3.0) / 24.0).sin().powi(2);
+            let drifted = accuracy - drift_per_day * (1.0 - days_old);
+            points.extend([
+                ValidPoint {
+                    series: series("latency_ms"),
+                    ts,
+                    value: latency * (0.6 + load * 0.5 + noise(1).powi(3) * 2.0),
+                },
+                ValidPoint {
+                    series: series("accuracy"),
+                    ts,
+                    value: (drifted + (noise(2) - 0.5) * 0.01).clamp(0.0, 1.0),
+                },
+                ValidPoint {
+                    series: series("error_rate"),
+                    ts,
+                    value: (0.002 + noise(3).powi(8) * 0.03) * (1.0 + load),
+                },
+                ValidPoint { series: series("requests_per_second"), ts, value: 40.0 * load * (0.9 + noise(4) * 0.2) },
+            ]);
+        }
+    }
+    points
+}
+
+/// A value in [0, 1) determined by `seed` (splitmix64).
+fn unit_noise(seed: u64) -> f64 {
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (z ^ (z >> 31)) as f64 / u64::MAX as f64
 }

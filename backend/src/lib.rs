@@ -91,6 +91,11 @@ impl Application {
         &self.state.store
     }
 
+    /// A handle on the telemetry writer (the demo simulator writes through it).
+    pub fn ingest_writer(&self) -> IngestWriter {
+        self.state.ingest.clone()
+    }
+
     /// When the store has no administrator and no password was configured: the path of
     /// the one-time link (`/setup#<secret>`) that creates one. `main` prints it.
     pub fn setup_path(&self) -> Option<String> {

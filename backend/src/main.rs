@@ -184,6 +184,12 @@ async fn serve(settings: Settings, with_demo_data: bool) -> anyhow::Result<()> {
         let added = keel_backend::demo::load_demo_fleet(application.store()).await?;
         keel_backend::demo::load_demo_users(application.store()).await?;
         tracing::info!(added, "demo fleet loaded");
+        let simulator = keel_backend::demo::run_simulator(application.store().clone(), application.ingest_writer());
+        tokio::spawn(async move {
+            if let Err(error) = simulator.await {
+                tracing::error!(%error, "the demo simulator stopped");
+            }
+        });
         println!("Demo users (username / password):");
         for (username, _, role, password) in keel_backend::demo::DEMO_USERS {
             println!("  {role:<9} {username:<14} {password}");
