@@ -238,7 +238,7 @@ fn simulate(models: &HashMap<String, String>, from: i64, to: i64, now: i64) -> V
             labels: r#"{"source":"demo"}"#.to_owned(),
         };
         for ts in (first..to).step_by(STEP as usize) {
-            let noise = |salt: u64| unit_noise(ts as u64 ^ salt ^ name.len() as u64 * 0x9e37_79b9);
+            let noise = |salt: u64| unit_noise(ts as u64 ^ salt ^ (name.len() as u64 * 0x9e37_79b9));
             let days_old = (now - ts) as f64 / 86_400_000.0;
             // Traffic follows the working day (UTC+1).
             let hour = ((ts / 3_600_000 + 1) % 24) as f64;
