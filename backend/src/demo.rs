@@ -201,20 +201,24 @@ const SIMULATED: &[(&str, f64, f64, f64)] = &[
     ("support-ticket-router", 27.0, 0.903, 0.0),
 ];
 
-/// Keeps telemetry flowing for the demo fleet: the last 24 hours at start, then a new
-/// point set every 10 seconds. Values are a pure function of model and time, so a
-/// restart rewrites the same points instead of adding more.
-pub async fn run_simulator(store: Store, writer: IngestWriter) -> anyhow::Result<()> {
-    let names: Vec<String> = SIMULATED.iter().map(|(name, ..)| (*name).to_owned()).collect();
-    let models = store.resolve_models(&names).await?;
+/// Writes the demo fleet's last 24 hours of telemetry, so charts are full from the
+/// first page load. Values are a pure function of model and time, so a restart rewrites
+/// the same points instead of adding more. Returns when they are stored.
+pub async fn backfill_telemetry(store: &Store, writer: &IngestWriter) -> anyhow::Result<()> {
+    let models = simulated_models(store).await?;
     let now = chrono::Utc::now().timestamp_millis();
     let day_ago = now - 24 * 60 * 60_000;
     for chunk_start in (day_ago..now).step_by(60 * 60_000) {
-        let points = simulate(&models, chunk_start, (chunk_start + 60 * 60_000).min(now), now);
-        writer.write(points, None).await?;
+        writer.write(simulate(&models, chunk_start, (chunk_start + 60 * 60_000).min(now), now), None).await?;
     }
+    Ok(())
+}
+
+/// Keeps telemetry flowing for the demo fleet: a new point set every 10 seconds.
+pub async fn run_simulator(store: Store, writer: IngestWriter) -> anyhow::Result<()> {
+    let models = simulated_models(&store).await?;
     let mut ticker = tokio::time::interval(std::time::Duration::from_secs(10));
-    let mut last = now;
+    let mut last = chrono::Utc::now().timestamp_millis();
     loop {
         ticker.tick().await;
         let now = chrono::Utc::now().timestamp_millis();
@@ -223,6 +227,11 @@ pub async fn run_simulator(store: Store, writer: IngestWriter) -> anyhow::Result
         }
         last = now;
     }
+}
+
+async fn simulated_models(store: &Store) -> anyhow::Result<HashMap<String, String>> {
+    let names: Vec<String> = SIMULATED.iter().map(|(name, ..)| (*name).to_owned()).collect();
+    Ok(store.resolve_models(&names).await?)
 }
 
 /// Points for every simulated model on the 10-second grid in `[from, to)`.

@@ -11,6 +11,7 @@ use keel_shared::models::{
     CreateModelRequest, CreateVersionRequest, ModelListQuery, ModelListResponse, ModelResponse, ModelSummary,
     VersionSummary,
 };
+use keel_shared::telemetry::{SeriesQuery, SeriesResponse};
 use keel_shared::{ErrorBody, ModelId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -31,6 +32,11 @@ pub async fn create_model(request: &CreateModelRequest) -> ApiResult<ModelSummar
 
 pub async fn create_version(model: &ModelId, request: &CreateVersionRequest) -> ApiResult<VersionSummary> {
     post(&format!("/api/models/{}/versions", encode(&model.0)), request).await
+}
+
+pub async fn series(model: &ModelId, query: &SeriesQuery) -> ApiResult<SeriesResponse> {
+    let url = format!("/api/models/{}/series?{}", encode(&model.0), query_string(query)?);
+    receive(Request::get(&url).send().await).await
 }
 
 pub async fn me() -> ApiResult<MeResponse> {

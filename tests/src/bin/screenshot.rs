@@ -1,7 +1,7 @@
 //! Takes the README's screenshot: `keel demo` on a fresh store, signed in as the
 //! administrator, the models page in headless Chromium, saved as a PNG.
 //!
-//! Usage: `cargo run -p keel-e2e --bin screenshot -- [PATH] [CONSOLE-PATH]`
+//! Usage: `cargo run -p keel-e2e --bin screenshot -- [PATH] [CONSOLE-PATH | model:NAME]`
 //! (defaults: `docs/screenshot.png`, `/models`). Needs the `keel` binary and `dist/` built.
 
 use anyhow::Context;
@@ -14,7 +14,16 @@ async fn main() -> anyhow::Result<()> {
     let page = args.next().unwrap_or_else(|| "/models".to_owned());
     let keel = Keel::start("demo")?;
     let browser = Browser::start().await?;
-    browser.sign_in(&keel.url(&page), "admin", ADMIN_PASSWORD).await?;
+    // `model:<name>` opens that model's page from the list.
+    match page.strip_prefix("model:") {
+        Some(name) => {
+            browser.sign_in(&keel.url("/models"), "admin", ADMIN_PASSWORD).await?;
+            browser.wait_for_text("table a.table-link", name).await?;
+            browser.client.find(fantoccini::Locator::LinkText(name)).await?.click().await?;
+            browser.wait_for(".chart-svg svg").await?;
+        }
+        None => browser.sign_in(&keel.url(&page), "admin", ADMIN_PASSWORD).await?,
+    }
     // Every page ends loading with its heading and no loading indicator.
     browser.wait_for("main h1").await?;
     browser.wait_for_gone(".state-loading").await?;
