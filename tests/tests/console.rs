@@ -184,3 +184,28 @@ async fn the_first_administrator_is_set_up_through_the_printed_link() -> anyhow:
     browser.wait_for_text(".alert-error", "Keel already has an administrator: sign in instead").await?;
     browser.close().await
 }
+
+#[tokio::test]
+async fn the_model_page_charts_the_models_telemetry() -> anyhow::Result<()> {
+    let keel = Keel::start("demo")?;
+    let browser = Browser::start().await?;
+
+    browser.sign_in(&keel.url("/models"), "eva.engineer", "keel-engineer-demo").await?;
+    browser.wait_for_text("table a.table-link", "churn-propensity").await?;
+    browser.client.find(Locator::LinkText("churn-propensity")).await?.click().await?;
+    browser.wait_for_text("h2", "Health").await?;
+    // The demo's 24 hours of latency: three quantile lines and a latest value.
+    browser.wait_for(".chart-svg svg").await?;
+    let latency = browser.client.find(Locator::Css(".chart")).await?;
+    let caption = latency.find(Locator::Css(".chart-latest")).await?.text().await?;
+    assert!(caption.ends_with(" ms latest"), "{caption}");
+    let legend = latency.find(Locator::Css(".chart-legend")).await?.text().await?;
+    assert_eq!(legend.split_whitespace().collect::<Vec<_>>(), ["p50", "p95", "p99"]);
+
+    // A model without telemetry says so instead of drawing an empty chart.
+    browser.client.find(Locator::Css(".breadcrumb a")).await?.click().await?;
+    browser.wait_for_text("table a.table-link", "cv-screening-assistant").await?;
+    browser.client.find(Locator::LinkText("cv-screening-assistant")).await?.click().await?;
+    browser.wait_for_text(".chart-empty", "No data in this range.").await?;
+    browser.close().await
+}
