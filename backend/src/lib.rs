@@ -117,10 +117,9 @@ pub fn router(state: AppState) -> Router {
     let dist = &state.settings.dist_dir;
     // Deep links such as /models/<id> get index.html (200), and the console's router shows the page.
     let console = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
-    routes::api_router()
+    routes::api_router(&state)
         .fallback_service(console)
         // Layers run bottom-up: the last added sees the request first.
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::add_security_headers))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track_requests))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))

@@ -7,7 +7,7 @@ pub mod principal;
 pub mod rate_limit;
 pub mod secrets;
 
-pub use principal::{Access, Principal, authenticate};
+pub use principal::{Access, Principal};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "keel_session";

@@ -1,7 +1,7 @@
 //! Who is making a request: resolved once per request from a session cookie or a
 //! bearer token, then checked against each route's `Access`.
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
@@ -60,47 +60,19 @@ enum Unauthenticated {
     Missing,
     BadToken,
     BadSession,
-    /// The store could not be asked: public routes still work, the others answer 503.
-    StoreUnavailable,
 }
 
 impl Unauthenticated {
     fn error(self) -> ApiError {
-        if let Self::StoreUnavailable = self {
-            return ApiError::Unavailable("the store does not answer".into());
-        }
         ApiError::Unauthorized(
             match self {
                 Self::Missing => "sign in, or send an API token as `Authorization: Bearer …`",
                 Self::BadToken => "the API token is invalid or has been revoked",
-                Self::BadSession | Self::StoreUnavailable => "your session has expired or ended: sign in again",
+                Self::BadSession => "your session has expired or ended: sign in again",
             }
             .into(),
         )
     }
-}
-
-/// Middleware: resolves the caller and refuses cross-site writes made with a session cookie.
-pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    match resolve(&state, request.headers()).await {
-        Ok(Ok(principal)) => {
-            if matches!(principal.credential, Credential::Session { .. }) && is_cross_site_write(&request) {
-                return ApiError::Forbidden(
-                    "cross-site request refused: a signed-in browser may change data only from Keel's own pages".into(),
-                )
-                .into_response();
-            }
-            request.extensions_mut().insert(principal);
-        }
-        Ok(Err(reason)) => {
-            request.extensions_mut().insert(reason);
-        }
-        Err(error) => {
-            tracing::warn!(%error, "cannot authenticate the request");
-            request.extensions_mut().insert(Unauthenticated::StoreUnavailable);
-        }
-    }
-    next.run(request).await
 }
 
 async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Result<Principal, Unauthenticated>, ApiError> {
@@ -155,28 +127,40 @@ fn is_cross_site_write(request: &Request) -> bool {
     !matches!((host, origin_host), (Some(host), Some(origin)) if host.eq_ignore_ascii_case(origin))
 }
 
-/// Route layer: refuses callers who do not satisfy `access`.
-pub async fn check_access(access: Access, request: Request, next: Next) -> Response {
-    let principal = request.extensions().get::<Principal>();
-    let allowed = match (access, principal) {
-        (Access::Public, _) => Ok(()),
-        (_, None) => {
-            let reason = request.extensions().get::<Unauthenticated>().copied().unwrap_or(Unauthenticated::Missing);
-            Err(reason.error())
+/// Route layer: resolves the caller (only on routes that need one, so static files and
+/// public routes cost no store lookup), refuses cross-site writes made with a session
+/// cookie, and refuses callers who do not satisfy `access`.
+pub async fn check_access(state: AppState, access: Access, mut request: Request, next: Next) -> Response {
+    if access == Access::Public {
+        return next.run(request).await;
+    }
+    let principal = match resolve(&state, request.headers()).await {
+        Ok(Ok(principal)) => principal,
+        Ok(Err(reason)) => return reason.error().into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "cannot authenticate the request");
+            return ApiError::Unavailable("the store does not answer".into()).into_response();
         }
-        (Access::Authenticated, Some(_)) => Ok(()),
-        (Access::Permission(permission), Some(principal)) if principal.can(permission) => Ok(()),
-        (Access::Permission(permission), Some(principal)) => Err(ApiError::Forbidden(match principal.credential {
+    };
+    if matches!(principal.credential, Credential::Session { .. }) && is_cross_site_write(&request) {
+        return ApiError::Forbidden(
+            "cross-site request refused: a signed-in browser may change data only from Keel's own pages".into(),
+        )
+        .into_response();
+    }
+    if let Access::Permission(permission) = access
+        && !principal.can(permission)
+    {
+        return ApiError::Forbidden(match principal.credential {
             Credential::Session { .. } => {
                 format!("the {} role does not have the {permission:?} permission", principal.user.role)
             }
             Credential::Token { .. } => format!("this API token's scopes do not include the {permission:?} permission"),
-        })),
-    };
-    match allowed {
-        Ok(()) => next.run(request).await,
-        Err(error) => error.into_response(),
+        })
+        .into_response();
     }
+    request.extensions_mut().insert(principal);
+    next.run(request).await
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Principal {

@@ -1,6 +1,6 @@
 //! The HTTP API. Every route is registered through `Api::route` with the access it
-//! requires, so the router and the route table (`route_table`, which the tests check
-//! for every role) can never disagree.
+//! requires; the router and the route table (`route_table`, which the tests check for
+//! every role) are both built from that one list, so they can never disagree.
 
 mod audit;
 mod auth;
@@ -11,9 +11,11 @@ mod tokens;
 mod users;
 
 use axum::Router;
+use axum::extract::{Request, State};
 use axum::handler::Handler;
 use axum::http::Method;
-use axum::routing::{MethodFilter, on};
+use axum::middleware::Next;
+use axum::routing::{MethodFilter, MethodRouter, on};
 
 use crate::AppState;
 use crate::auth::Access;
@@ -28,15 +30,15 @@ pub struct RouteAccess {
     pub access: Access,
 }
 
-/// The router under construction and the table of what it holds.
+/// The routes under construction: each endpoint with its access rule, applied when the
+/// router is built (`api_router`), and listed by `route_table`.
 pub struct Api {
-    router: Router<AppState>,
-    table: Vec<RouteAccess>,
+    routes: Vec<(RouteAccess, MethodRouter<AppState>)>,
 }
 
 impl Api {
     fn new() -> Self {
-        Self { router: Router::new(), table: Vec::new() }
+        Self { routes: Vec::new() }
     }
 
     /// Adds `handler` for `method` on `path`, reachable only by callers satisfying `access`.
@@ -46,10 +48,7 @@ impl Api {
         T: 'static,
     {
         let filter = MethodFilter::try_from(method.clone()).unwrap_or_else(|_| panic!("unsupported method {method}"));
-        let endpoint = on(filter, handler)
-            .route_layer(axum::middleware::from_fn(move |request, next| check_access(access, request, next)));
-        self.router = self.router.route(path, endpoint);
-        self.table.push(RouteAccess { method, path, access });
+        self.routes.push((RouteAccess { method, path, access }, on(filter, handler)));
         self
     }
 }
@@ -67,13 +66,23 @@ fn api() -> Api {
 
 /// Every route with its access rule.
 pub fn route_table() -> Vec<RouteAccess> {
-    api().table
+    api().routes.into_iter().map(|(route, _)| route).collect()
 }
 
 /// The API router; unknown `/api` paths and methods answer with an `ErrorBody`.
-pub fn api_router() -> Router<AppState> {
-    api()
-        .router
+pub fn api_router(state: &AppState) -> Router<AppState> {
+    let mut router = Router::new();
+    for (route, endpoint) in api().routes {
+        let access = route.access;
+        let guard = axum::middleware::from_fn_with_state(
+            state.clone(),
+            move |State(state): State<AppState>, request: Request, next: Next| {
+                check_access(state, access, request, next)
+            },
+        );
+        router = router.route(route.path, endpoint.route_layer(guard));
+    }
+    router
         .route("/api/{*rest}", axum::routing::any(|| async { ApiError::NotFound("no such API endpoint".into()) }))
         .method_not_allowed_fallback(|| async {
             ApiError::MethodNotAllowed("this endpoint does not accept that method".into())
