@@ -230,8 +230,7 @@ pub async fn run_simulator(store: Store, writer: IngestWriter) -> anyhow::Result
 }
 
 async fn simulated_models(store: &Store) -> anyhow::Result<HashMap<String, String>> {
-    let names: Vec<String> = SIMULATED.iter().map(|(name, ..)| (*name).to_owned()).collect();
-    Ok(store.resolve_models(&names).await?)
+    Ok(store.resolve_models(SIMULATED.iter().map(|(name, ..)| *name)).await?)
 }
 
 /// Points for every simulated model on the 10-second grid in `[from, to)`.

@@ -82,10 +82,7 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Result<Princip
             return Ok(Err(Unauthenticated::BadToken));
         };
         return Ok(match state.store.token_user(&secret_hash(token)).await? {
-            Some(found) => Ok(Principal {
-                user: found.user,
-                credential: Credential::Token { scopes: found.token_scopes.unwrap_or_default() },
-            }),
+            Some(found) => Ok(Principal { user: found.user, credential: Credential::Token { scopes: found.scopes } }),
             None => Err(Unauthenticated::BadToken),
         });
     }

@@ -67,11 +67,7 @@ async fn ingest_json(State(state): State<AppState>, headers: HeaderMap, body: By
         return Ok(replayed(stored));
     }
     let IngestBody { points } = parse_json(&body)?;
-    let mut references: Vec<String> =
-        points.iter().filter_map(|point| point.get("model")?.as_str().map(str::to_owned)).collect();
-    references.sort();
-    references.dedup();
-    let models = state.store.resolve_models(&references).await?;
+    let models = state.store.resolve_models(points.iter().filter_map(|point| point.get("model")?.as_str())).await?;
     let (valid, rejected) = validate_points(points, &models, Utc::now().timestamp_millis());
     let response = IngestResponse { accepted: valid.len() as u64, rejected };
     let answer =
@@ -136,10 +132,7 @@ async fn ingest_prometheus(
             Err(reason) => rejected.push(RejectedPoint { index: line, reason }),
         }
     }
-    let mut references: Vec<String> = inputs.iter().map(|(_, input)| input.model.clone()).collect();
-    references.sort();
-    references.dedup();
-    let models = state.store.resolve_models(&references).await?;
+    let models = state.store.resolve_models(inputs.iter().map(|(_, input)| input.model.as_str())).await?;
     let mut valid = Vec::with_capacity(inputs.len());
     for (line, input) in inputs {
         match validate_point(input, &models, now) {

@@ -21,11 +21,10 @@ pub struct UserCredentials {
     pub password_hash: String,
 }
 
-/// Who a session or token belongs to, and (for tokens) what it may do.
-pub struct Authenticated {
+/// The owner of an API token and what the token may be used for.
+pub struct TokenOwner {
     pub user: UserSummary,
-    /// `None` for a browser session; the token's scopes otherwise.
-    pub token_scopes: Option<Vec<TokenScope>>,
+    pub scopes: Vec<TokenScope>,
 }
 
 #[derive(FromRow)]
@@ -329,7 +328,7 @@ impl Store {
     }
 
     /// The owner and scopes of a live token, noting its use.
-    pub async fn token_user(&self, secret_hash: &str) -> ApiResult<Option<Authenticated>> {
+    pub async fn token_user(&self, secret_hash: &str) -> ApiResult<Option<TokenOwner>> {
         let row: Option<(String, String, String, Option<i64>)> = sqlx::query_as(
             "SELECT id, user_id, scopes, last_used_at FROM api_tokens WHERE secret_hash = $1 AND revoked_at IS NULL",
         )
@@ -349,6 +348,6 @@ impl Store {
                 .await?;
         }
         let user = self.user_by_id(&user_id).await?.user;
-        Ok(Some(Authenticated { user, token_scopes: Some(parse_scopes(&scopes)) }))
+        Ok(Some(TokenOwner { user, scopes: parse_scopes(&scopes) }))
     }
 }

@@ -1,6 +1,6 @@
 //! Series, their per-minute points and rollups, and idempotent ingest answers.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sqlx::{Any, Transaction};
 
@@ -44,17 +44,22 @@ fn decode_points(bytes: &[u8]) -> BTreeMap<i64, f64> {
 }
 
 impl Store {
-    /// Model ids by every name and id in `references` that the store knows.
-    pub async fn resolve_models(&self, references: &[String]) -> ApiResult<HashMap<String, String>> {
+    /// Model ids by every name and id in `references` that the store knows (each
+    /// distinct reference is looked up once).
+    pub async fn resolve_models<'a>(
+        &self,
+        references: impl IntoIterator<Item = &'a str>,
+    ) -> ApiResult<HashMap<String, String>> {
+        let distinct: BTreeSet<&str> = references.into_iter().collect();
         let mut found = HashMap::new();
-        for reference in references {
+        for reference in distinct {
             let id: Option<String> =
                 sqlx::query_scalar("SELECT id FROM models WHERE id = $1 OR lower(name) = lower($1)")
                     .bind(reference)
                     .fetch_optional(&self.pool)
                     .await?;
             if let Some(id) = id {
-                found.insert(reference.clone(), id);
+                found.insert(reference.to_owned(), id);
             }
         }
         Ok(found)
