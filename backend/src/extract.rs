@@ -39,6 +39,39 @@ where
     }
 }
 
+/// A raw body, inflated when sent with `Content-Encoding: gzip`. Over the body limit
+/// (before or after inflating) is a 413, a broken gzip stream a 400.
+pub struct ApiBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let encoding =
+            request.headers().get(header::CONTENT_ENCODING).map(|value| value.as_bytes().to_ascii_lowercase());
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| body_error(&rejection))?;
+        match encoding.as_deref() {
+            None | Some(b"identity") => Ok(Self(bytes)),
+            Some(b"gzip") => gunzip(&bytes).map(|inflated| Self(inflated.into())),
+            Some(_) => Err(ApiError::UnsupportedMediaType("Content-Encoding must be gzip or identity".into())),
+        }
+    }
+}
+
+fn gunzip(compressed: &[u8]) -> Result<Vec<u8>, ApiError> {
+    use std::io::Read;
+    let limit = crate::BODY_LIMIT_BYTES;
+    let mut inflated = Vec::new();
+    flate2::read::GzDecoder::new(compressed)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut inflated)
+        .map_err(|error| ApiError::BadRequest(format!("the gzip body cannot be inflated: {error}")))?;
+    if inflated.len() > limit {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    Ok(inflated)
+}
+
 /// Decodes JSON, telling syntax errors (400) from shape errors (422 naming the field).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
@@ -64,7 +97,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 /// Maps a failure to read the body (too large, broken connection) to an `ApiError`.
-pub fn body_error(rejection: &BytesRejection) -> ApiError {
+fn body_error(rejection: &BytesRejection) -> ApiError {
     if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::PayloadTooLarge { limit: crate::BODY_LIMIT_BYTES }
     } else {

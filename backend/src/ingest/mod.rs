@@ -2,6 +2,7 @@
 //! single writer task, which commits many requests in one transaction (group commit)
 //! and acknowledges each only once its points are durable.
 
+pub mod otlp;
 pub mod prometheus;
 pub mod writer;
 

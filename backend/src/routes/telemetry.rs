@@ -1,10 +1,9 @@
-//! Telemetry in (`POST /api/ingest` JSON batches for scripts; the Pushgateway API for
-//! Prometheus clients) and out (bucketed series).
+//! Telemetry in (`POST /api/ingest` JSON batches for scripts; OTLP/HTTP at `/v1/metrics`;
+//! the Pushgateway API for Prometheus clients) and out (bucketed series).
 
 use axum::Json;
 use std::collections::BTreeMap;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
@@ -22,13 +21,15 @@ use crate::AppState;
 use crate::analysis::sketch::QuantileSketch;
 use crate::auth::Access;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiPath, ApiQuery, parse_json};
+use crate::extract::{ApiBytes, ApiPath, ApiQuery, parse_json};
+use crate::ingest::otlp::{self, Encoding};
 use crate::ingest::writer::IdempotentAnswer;
 use crate::ingest::{prometheus, validate_point, validate_points};
 
 pub fn routes(api: Api) -> Api {
     let ingest = Access::Permission(Permission::IngestTelemetry);
     api.route(Method::POST, "/api/ingest", ingest, ingest_json)
+        .route(Method::POST, "/v1/metrics", ingest, ingest_otlp)
         // The Pushgateway API: PUT and POST, with grouping labels as path segments.
         .route(Method::PUT, "/metrics/job/{job}", ingest, push_prometheus)
         .route(Method::POST, "/metrics/job/{job}", ingest, push_prometheus)
@@ -47,7 +48,11 @@ struct IngestBody {
     points: Vec<serde_json::Value>,
 }
 
-async fn ingest_json(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+async fn ingest_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiBytes(body): ApiBytes,
+) -> ApiResult<Response> {
     let key = match headers.get("idempotency-key") {
         Some(value) => {
             let key =
@@ -80,7 +85,7 @@ async fn push_prometheus(
     State(state): State<AppState>,
     ApiPath(job): ApiPath<String>,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> ApiResult<Json<IngestResponse>> {
     ingest_prometheus(&state, job, BTreeMap::new(), &headers, &body).await
 }
@@ -89,7 +94,7 @@ async fn push_prometheus_grouped(
     State(state): State<AppState>,
     ApiPath((job, grouping)): ApiPath<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> ApiResult<Json<IngestResponse>> {
     let segments: Vec<&str> = grouping.split('/').filter(|segment| !segment.is_empty()).collect();
     if !segments.len().is_multiple_of(2) {
@@ -98,6 +103,64 @@ async fn push_prometheus_grouped(
     let labels = segments.chunks(2).map(|pair| (pair[0].to_owned(), pair[1].to_owned())).collect();
     ingest_prometheus(&state, job, labels, &headers, &body).await
 }
+
+/// OTLP/HTTP export: 200 with an empty response when every data point was stored,
+/// with `partialSuccess` (count and the first reasons) when some were rejected.
+async fn ingest_otlp(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiBytes(body): ApiBytes,
+) -> ApiResult<Response> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let encoding = Encoding::from_content_type(content_type).ok_or_else(|| {
+        ApiError::UnsupportedMediaType("OTLP/HTTP takes application/x-protobuf or application/json".into())
+    })?;
+    let request = otlp::decode(&body, encoding).map_err(ApiError::BadRequest)?;
+    let outcomes = otlp::data_points(request);
+    let models =
+        state.store.resolve_models(outcomes.iter().flatten().flatten().map(|point| point.model.as_str())).await?;
+    let now = Utc::now().timestamp_millis();
+    let mut valid = Vec::with_capacity(outcomes.len());
+    let mut rejected = 0_i64;
+    let mut reasons: Vec<String> = Vec::new();
+    for outcome in outcomes {
+        let points = outcome.and_then(|points| {
+            points.into_iter().map(|point| validate_point(point, &models, now)).collect::<Result<Vec<_>, _>>()
+        });
+        match points {
+            Ok(points) => valid.extend(points),
+            Err(reason) => {
+                rejected += 1;
+                if reasons.len() < MAX_OTLP_REASONS && !reasons.contains(&reason) {
+                    reasons.push(reason);
+                }
+            }
+        }
+    }
+    state.ingest.write(valid, None).await?;
+    let partial_success = (rejected > 0).then(|| otlp::messages::ExportMetricsPartialSuccess {
+        rejected_data_points: rejected,
+        error_message: reasons.join("; "),
+    });
+    let body = match encoding {
+        Encoding::Protobuf => {
+            prost::Message::encode_to_vec(&otlp::messages::ExportMetricsServiceResponse { partial_success })
+        }
+        // proto3 JSON: int64 as a string, an unset message left out.
+        Encoding::Json => serde_json::to_vec(&match partial_success {
+            Some(partial) => serde_json::json!({ "partialSuccess": {
+                "rejectedDataPoints": partial.rejected_data_points.to_string(),
+                "errorMessage": partial.error_message,
+            } }),
+            None => serde_json::json!({}),
+        })
+        .unwrap_or_default(),
+    };
+    Ok(([(header::CONTENT_TYPE, encoding.content_type())], body).into_response())
+}
+
+/// Distinct rejection reasons quoted in an OTLP partialSuccess message.
+const MAX_OTLP_REASONS: usize = 3;
 
 /// Samples become points of the model named by their `model_id` label, else by the job;
 /// a `model_version` label names the version. Line numbers identify rejected samples.

@@ -44,6 +44,7 @@ const TABLE: &[(&str, &str, [Outcome; 8])] = &[
     ("POST", "/api/models/{id}/versions", [A, D, A, D, D, D, U, U]),
     ("GET", "/api/models/{id}/series", [A, A, A, A, A, D, U, U]),
     ("POST", "/api/ingest", [A, D, A, D, D, A, U, U]),
+    ("POST", "/v1/metrics", [A, D, A, D, D, A, U, U]),
     ("PUT", "/metrics/job/{job}", [A, D, A, D, D, A, U, U]),
     ("POST", "/metrics/job/{job}", [A, D, A, D, D, A, U, U]),
     ("PUT", "/metrics/job/{job}/{*grouping}", [A, D, A, D, D, A, U, U]),
@@ -79,6 +80,7 @@ fn body_for(method: &str, path: &str, call: usize) -> Option<Value> {
             "username": format!("user-{call}"), "role": "viewer", "password": "a-long-password"
         })),
         ("POST", "/api/ingest") => Some(json!({ "points": [] })),
+        ("POST", "/v1/metrics") => Some(json!({ "resourceMetrics": [] })),
         ("POST", "/api/tokens") => Some(json!({ "name": format!("token {call}"), "scopes": ["read"] })),
         _ => None,
     }

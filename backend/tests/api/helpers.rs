@@ -156,6 +156,14 @@ impl TestApp {
         (body["token"].as_str().expect("secret").to_owned(), body["summary"]["id"].as_str().expect("id").to_owned())
     }
 
+    /// A client pushing with a fresh `ingest` token, as a model server would.
+    pub async fn ingest_client(&self) -> reqwest::Client {
+        let (token, _) = self.token(&["ingest"]).await;
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("authorization", format!("Bearer {token}").parse().expect("header"));
+        reqwest::Client::builder().default_headers(headers).build().expect("client")
+    }
+
     /// A directory only this test uses (the app's dist dir lives in it).
     pub fn scratch_dir(&self) -> &std::path::Path {
         &self.scratch

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod errors;
 mod models;
+mod otlp;
 mod platform;
 mod telemetry;
 mod versions;

@@ -8,14 +8,6 @@ use serde_json::{Value, json};
 use crate::helpers::{StoreKind, TestApp, expect_error, spawn_app};
 use crate::on_both_stores;
 
-/// A client pushing with an `ingest` token, as a model server would.
-async fn ingest_client(app: &TestApp) -> reqwest::Client {
-    let (token, _) = app.token(&["ingest"]).await;
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert("authorization", format!("Bearer {token}").parse().expect("header"));
-    reqwest::Client::builder().default_headers(headers).build().expect("client")
-}
-
 async fn push(app: &TestApp, client: &reqwest::Client, points: Value, key: Option<&str>) -> reqwest::Response {
     let mut request = client.post(app.url("/api/ingest")).json(&json!({ "points": points }));
     if let Some(key) = key {
@@ -43,7 +35,7 @@ fn window(from: DateTime<Utc>, buckets: u32) -> String {
 async fn pushed_points_come_back_as_bucketed_statistics(store: StoreKind) {
     let app = spawn_app(store).await;
     let model = app.create_model("churn", RiskTier::Limited).await;
-    let client = ingest_client(&app).await;
+    let client = app.ingest_client().await;
     let start = hour_start();
     // 600 latencies, 1..=600 ms, one every 6 s over the hour; two label sets, sent out of order.
     let mut points: Vec<Value> = (1..=600)
@@ -82,7 +74,7 @@ async fn pushed_points_come_back_as_bucketed_statistics(store: StoreKind) {
 async fn resent_points_and_retried_requests_do_not_count_twice(store: StoreKind) {
     let app = spawn_app(store).await;
     let model = app.create_model("churn", RiskTier::Limited).await;
-    let client = ingest_client(&app).await;
+    let client = app.ingest_client().await;
     let start = hour_start();
     let points = |value: f64| {
         json!([
@@ -110,7 +102,7 @@ async fn resent_points_and_retried_requests_do_not_count_twice(store: StoreKind)
 async fn bad_points_are_rejected_one_by_one_and_the_rest_kept(store: StoreKind) {
     let app = spawn_app(store).await;
     let model = app.create_model("churn", RiskTier::Limited).await;
-    let client = ingest_client(&app).await;
+    let client = app.ingest_client().await;
     let start = hour_start();
     let ts = start.timestamp_millis();
     let future = (Utc::now() + Duration::hours(2)).timestamp_millis();
@@ -159,7 +151,7 @@ async fn bad_points_are_rejected_one_by_one_and_the_rest_kept(store: StoreKind) 
 async fn prometheus_pushes_are_stored_per_sample(store: StoreKind) {
     let app = spawn_app(store).await;
     let model = app.create_model("fraud-detection", RiskTier::High).await;
-    let client = ingest_client(&app).await;
+    let client = app.ingest_client().await;
     let start = hour_start();
     let ts = start.timestamp_millis();
     // What prometheus_client's push_to_gateway sends, with explicit timestamps.
