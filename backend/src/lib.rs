@@ -7,7 +7,9 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod health;
 pub mod ingest;
+pub mod live;
 pub mod metrics;
 pub mod routes;
 pub mod security;
@@ -26,7 +28,9 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Settings;
+use crate::health::HealthBoard;
 use crate::ingest::IngestWriter;
+use crate::live::LiveHub;
 use crate::metrics::RequestMetrics;
 use crate::store::Store;
 
@@ -42,6 +46,10 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     /// The telemetry writer task's queue.
     pub ingest: IngestWriter,
+    /// Events for `GET /api/live`.
+    pub live: LiveHub,
+    /// Every model's latest health, kept current by the health monitor.
+    pub health: HealthBoard,
     /// SHA-256 of the one-time setup secret, while the store has no administrator.
     pub setup_secret_hash: Arc<std::sync::Mutex<Option<String>>>,
     /// Computed once at start from the console's index.html.
@@ -71,12 +79,18 @@ impl Application {
         }
         let setup_secret = bootstrap_admin(&store, settings.admin_password.as_deref()).await?;
         let index_html = std::fs::read_to_string(settings.dist_dir.join("index.html")).ok();
+        let live = LiveHub::default();
+        let health = HealthBoard::default();
+        health::evaluate_models(&store, &health, &live, None).await?;
+        health::spawn_monitor(store.clone(), health.clone(), live.clone());
         let state = AppState {
             content_security_policy: security::content_security_policy(index_html.as_deref()).into(),
             settings: Arc::new(settings),
             metrics: Arc::default(),
             login_limiter: Arc::default(),
-            ingest: IngestWriter::spawn(store.clone()),
+            ingest: IngestWriter::spawn(store.clone(), live.clone()),
+            live,
+            health,
             store,
             setup_secret_hash: Arc::new(std::sync::Mutex::new(setup_secret.as_deref().map(auth::secrets::secret_hash))),
         };

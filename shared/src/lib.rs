@@ -5,7 +5,9 @@
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod health;
 pub mod ids;
+pub mod live;
 pub mod models;
 pub mod telemetry;
 pub mod validation;

@@ -1,3 +1,4 @@
 //! Pure, benchmarked maths: no I/O, no clock.
 
+pub mod rollups;
 pub mod sketch;

@@ -4,8 +4,15 @@
 
 use tokio::sync::{mpsc, oneshot};
 
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::DateTime;
+use keel_shared::ModelId;
+use keel_shared::live::LiveEvent;
+
 use super::ValidPoint;
 use crate::error::{ApiError, ApiResult};
+use crate::live::LiveHub;
 use crate::store::Store;
 
 /// Requests waiting for the writer before new ones are turned away.
@@ -33,9 +40,9 @@ pub struct IngestWriter {
 
 impl IngestWriter {
     /// Starts the writer task for `store`; it ends when every `IngestWriter` is dropped.
-    pub fn spawn(store: Store) -> Self {
+    pub fn spawn(store: Store, live: LiveHub) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run(store, receiver));
+        tokio::spawn(run(store, live, receiver));
         Self { sender }
     }
 
@@ -52,7 +59,7 @@ impl IngestWriter {
     }
 }
 
-async fn run(store: Store, mut receiver: mpsc::Receiver<WriteJob>) {
+async fn run(store: Store, live: LiveHub, mut receiver: mpsc::Receiver<WriteJob>) {
     while let Some(first) = receiver.recv().await {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -64,8 +71,9 @@ async fn run(store: Store, mut receiver: mpsc::Receiver<WriteJob>) {
         let points: Vec<&ValidPoint> = group.iter().flat_map(|job| &job.points).collect();
         let answers: Vec<&IdempotentAnswer> = group.iter().filter_map(|job| job.answer.as_ref()).collect();
         let result = store.write_points(&points, &answers).await;
-        if let Err(error) = &result {
-            tracing::error!(%error, requests = group.len(), "ingest group commit failed");
+        match &result {
+            Ok(()) => publish_points(&live, &points),
+            Err(error) => tracing::error!(%error, requests = group.len(), "ingest group commit failed"),
         }
         for job in group {
             let outcome = match &result {
@@ -75,5 +83,24 @@ async fn run(store: Store, mut receiver: mpsc::Receiver<WriteJob>) {
             // The client may have gone; its points are stored all the same.
             let _ = job.done.send(outcome);
         }
+    }
+}
+
+/// One `points` event per model of a committed group.
+fn publish_points(live: &LiveHub, points: &[&ValidPoint]) {
+    let mut by_model: HashMap<&str, (BTreeSet<&str>, u64, i64)> = HashMap::new();
+    for point in points {
+        let (metrics, count, newest) = by_model.entry(&point.series.model_id).or_insert((BTreeSet::new(), 0, i64::MIN));
+        metrics.insert(&point.series.metric);
+        *count += 1;
+        *newest = (*newest).max(point.ts);
+    }
+    for (model_id, (metrics, points, newest)) in by_model {
+        live.publish(LiveEvent::Points {
+            model_id: ModelId(model_id.to_owned()),
+            metrics: metrics.into_iter().map(str::to_owned).collect(),
+            points,
+            newest: DateTime::from_timestamp_millis(newest).unwrap_or_default(),
+        });
     }
 }

@@ -4,7 +4,9 @@
 
 mod audit;
 mod auth;
+mod fleet;
 mod health;
+mod live;
 mod models;
 mod telemetry;
 mod tokens;
@@ -61,6 +63,8 @@ fn api() -> Api {
     let api = users::routes(api);
     let api = tokens::routes(api);
     let api = telemetry::routes(api);
+    let api = fleet::routes(api);
+    let api = live::routes(api);
     audit::routes(api)
 }
 

@@ -44,6 +44,13 @@ async fn create_model(
 ) -> ApiResult<impl IntoResponse> {
     let model = request.validate().map_err(ApiError::Validation)?;
     let created: ModelSummary = state.store.create_model(&model, &principal.actor()).await?;
+    // On the health board (as "no data") from the start, not only after the next sweep.
+    let created_id = [created.id.clone()].into();
+    if let Err(error) =
+        crate::health::evaluate_models(&state.store, &state.health, &state.live, Some(&created_id)).await
+    {
+        tracing::warn!(%error, "the new model's health is left to the next sweep");
+    }
     let location = format!("/api/models/{}", created.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(created)))
 }

@@ -7,18 +7,16 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use keel_shared::ModelId;
 use keel_shared::auth::Permission;
-use keel_shared::telemetry::{
-    IngestResponse, PointInput, RejectedPoint, SeriesBucket, SeriesQuery, SeriesResponse, TimestampInput,
-};
+use keel_shared::telemetry::{IngestResponse, PointInput, RejectedPoint, SeriesQuery, SeriesResponse, TimestampInput};
 use keel_shared::validation::FieldErrors;
 use serde::Deserialize;
 
 use super::Api;
 use crate::AppState;
-use crate::analysis::sketch::QuantileSketch;
+use crate::analysis::rollups::into_buckets;
 use crate::auth::Access;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiBytes, ApiPath, ApiQuery, parse_json};
@@ -241,36 +239,6 @@ async fn query_series(
     let model = state.store.get_model(&ModelId(id)).await?.model;
     let (from_ms, to_ms) = (from.timestamp_millis(), to.timestamp_millis());
     let rollups = state.store.metric_rollups(&model.id.0, &query.metric, from_ms, to_ms).await?;
-    let width = (to_ms - from_ms) as f64 / f64::from(buckets);
-    let mut merged: Vec<(u64, f64, f64, f64, QuantileSketch)> =
-        (0..buckets).map(|_| (0, 0.0, f64::INFINITY, f64::NEG_INFINITY, QuantileSketch::new())).collect();
-    for rollup in rollups {
-        // A minute belongs to the bucket holding its start (or the first, if it began earlier).
-        let position = ((rollup.minute.max(from_ms) - from_ms) as f64 / width) as usize;
-        let Some(bucket) = merged.get_mut(position) else { continue };
-        bucket.0 += rollup.count;
-        bucket.1 += rollup.sum;
-        bucket.2 = bucket.2.min(rollup.min);
-        bucket.3 = bucket.3.max(rollup.max);
-        bucket.4.merge(&rollup.sketch);
-    }
-    let buckets = merged
-        .into_iter()
-        .enumerate()
-        .map(|(index, (count, sum, min, max, sketch))| {
-            let start = from_ms + (width * index as f64) as i64;
-            let filled = count > 0;
-            SeriesBucket {
-                start: DateTime::from_timestamp_millis(start).unwrap_or_default(),
-                count,
-                avg: filled.then(|| sum / count as f64),
-                min: filled.then_some(min),
-                max: filled.then_some(max),
-                p50: sketch.quantile(0.5),
-                p95: sketch.quantile(0.95),
-                p99: sketch.quantile(0.99),
-            }
-        })
-        .collect();
+    let buckets = into_buckets(rollups, from_ms, to_ms, buckets);
     Ok(Json(SeriesResponse { metric: query.metric, from, to, buckets }))
 }

@@ -5,6 +5,7 @@
 //! Each dialect has its own migrations; the few other differences live here.
 
 pub mod audit;
+mod health;
 pub mod identity;
 mod models;
 pub mod telemetry;

@@ -5,22 +5,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use sqlx::{Any, Transaction};
 
 use super::{Store, new_id, now_millis};
+use crate::analysis::rollups::MinuteRollup;
 use crate::analysis::sketch::QuantileSketch;
 use crate::error::ApiResult;
 use crate::ingest::writer::IdempotentAnswer;
 use crate::ingest::{SeriesKey, ValidPoint};
 
 pub const MINUTE_MILLIS: i64 = 60_000;
-
-/// One series-minute's rollup, as dashboards read it.
-pub struct MinuteRollup {
-    pub minute: i64,
-    pub count: u64,
-    pub sum: f64,
-    pub min: f64,
-    pub max: f64,
-    pub sketch: QuantileSketch,
-}
 
 /// A minute's raw points: (ts, value) pairs, 16 bytes each, sorted by ts.
 fn encode_points(points: &BTreeMap<i64, f64>) -> Vec<u8> {

@@ -43,6 +43,10 @@ const TABLE: &[(&str, &str, [Outcome; 8])] = &[
     ("GET", "/api/models/{id}/versions", [A, A, A, A, A, D, U, U]),
     ("POST", "/api/models/{id}/versions", [A, D, A, D, D, D, U, U]),
     ("GET", "/api/models/{id}/series", [A, A, A, A, A, D, U, U]),
+    ("GET", "/api/fleet", [A, A, A, A, A, D, U, U]),
+    ("GET", "/api/fleet/health", [A, A, A, A, A, D, U, U]),
+    ("PUT", "/api/models/{id}/health-thresholds", [A, D, A, D, D, D, U, U]),
+    ("GET", "/api/live", [A, A, A, A, A, D, U, U]),
     ("POST", "/api/ingest", [A, D, A, D, D, A, U, U]),
     ("POST", "/v1/metrics", [A, D, A, D, D, A, U, U]),
     ("PUT", "/metrics/job/{job}", [A, D, A, D, D, A, U, U]),
@@ -80,6 +84,7 @@ fn body_for(method: &str, path: &str, call: usize) -> Option<Value> {
             "username": format!("user-{call}"), "role": "viewer", "password": "a-long-password"
         })),
         ("POST", "/api/ingest") => Some(json!({ "points": [] })),
+        ("PUT", "/api/models/{id}/health-thresholds") => Some(json!({ "no_data_after_minutes": 10 + call % 50 })),
         ("POST", "/v1/metrics") => Some(json!({ "resourceMetrics": [] })),
         ("POST", "/api/tokens") => Some(json!({ "name": format!("token {call}"), "scopes": ["read"] })),
         _ => None,

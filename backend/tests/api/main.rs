@@ -7,6 +7,7 @@ mod access;
 mod audit;
 mod auth;
 mod errors;
+mod live;
 mod models;
 mod otlp;
 mod platform;

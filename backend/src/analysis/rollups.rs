@@ -1,0 +1,59 @@
+//! Minute rollups merged into the equal-width buckets a chart asks for.
+
+use chrono::DateTime;
+use keel_shared::telemetry::SeriesBucket;
+
+use super::sketch::QuantileSketch;
+
+/// One minute of a metric (its series merged), as dashboards read it.
+pub struct MinuteRollup {
+    /// Unix milliseconds of the minute's start.
+    pub minute: i64,
+    pub count: u64,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+    pub sketch: QuantileSketch,
+}
+
+/// `buckets` equal buckets over `[from, to)` (Unix milliseconds); a minute belongs to
+/// the bucket holding its start (or the first, if it began earlier).
+pub fn into_buckets(rollups: Vec<MinuteRollup>, from: i64, to: i64, buckets: u32) -> Vec<SeriesBucket> {
+    let width = (to - from) as f64 / f64::from(buckets.max(1));
+    let mut merged: Vec<MinuteRollup> = (0..buckets)
+        .map(|_| MinuteRollup {
+            minute: 0,
+            count: 0,
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            sketch: QuantileSketch::new(),
+        })
+        .collect();
+    for rollup in rollups {
+        let position = ((rollup.minute.max(from) - from) as f64 / width) as usize;
+        let Some(bucket) = merged.get_mut(position) else { continue };
+        bucket.count += rollup.count;
+        bucket.sum += rollup.sum;
+        bucket.min = bucket.min.min(rollup.min);
+        bucket.max = bucket.max.max(rollup.max);
+        bucket.sketch.merge(&rollup.sketch);
+    }
+    merged
+        .into_iter()
+        .enumerate()
+        .map(|(index, bucket)| {
+            let filled = bucket.count > 0;
+            SeriesBucket {
+                start: DateTime::from_timestamp_millis(from + (width * index as f64) as i64).unwrap_or_default(),
+                count: bucket.count,
+                avg: filled.then(|| bucket.sum / bucket.count as f64),
+                min: filled.then_some(bucket.min),
+                max: filled.then_some(bucket.max),
+                p50: bucket.sketch.quantile(0.5),
+                p95: bucket.sketch.quantile(0.95),
+                p99: bucket.sketch.quantile(0.99),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,31 @@
+//! Events of the live stream (`GET /api/live`, Server-Sent Events). Each SSE message
+//! carries one `LiveEvent` as JSON in `data`, its kind in `event` and an increasing `id`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ModelId;
+use crate::health::{HealthStatus, ModelHealth};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveEvent {
+    /// New points of a model are durable.
+    Points { model_id: ModelId, metrics: Vec<String>, points: u64, newest: DateTime<Utc> },
+    /// A model's health status changed.
+    Status { previous: Option<HealthStatus>, health: ModelHealth },
+    /// The stream lost events the client asked to resume from (the server restarted or
+    /// they are too old): reload what is shown.
+    Resync,
+}
+
+impl LiveEvent {
+    /// The SSE `event` field.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Points { .. } => "points",
+            Self::Status { .. } => "status",
+            Self::Resync => "resync",
+        }
+    }
+}
