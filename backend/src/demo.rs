@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use keel_shared::auth::Role;
+use keel_shared::health::HealthThresholds;
 use keel_shared::models::{RiskTier, Stage};
 use keel_shared::validation::{NewModel, NewVersion};
 
@@ -154,9 +155,21 @@ pub async fn load_demo_fleet(store: &Store) -> anyhow::Result<usize> {
             };
             store.create_version(&created.id, &version, &Actor::system()).await?;
         }
+        if let Some(thresholds) = demo_thresholds(demo.name) {
+            store.set_health_thresholds(&created.id, &thresholds, &Actor::system()).await?;
+        }
         added += 1;
     }
     Ok(added)
+}
+
+/// Thresholds other than the defaults: document extraction is slow by nature.
+fn demo_thresholds(model: &str) -> Option<HealthThresholds> {
+    (model == "invoice-field-extraction").then(|| HealthThresholds {
+        latency_p95_degraded_above_ms: 1500.0,
+        latency_p95_critical_above_ms: 3000.0,
+        ..HealthThresholds::default()
+    })
 }
 
 /// The demo's people, one per role: (username, display name, role, password). The

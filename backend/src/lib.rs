@@ -110,6 +110,11 @@ impl Application {
         self.state.ingest.clone()
     }
 
+    /// Judges every model's health now (after loading data behind the server's back).
+    pub async fn evaluate_health(&self) -> anyhow::Result<()> {
+        Ok(health::evaluate_models(&self.state.store, &self.state.health, &self.state.live, None).await?)
+    }
+
     /// When the store has no administrator and no password was configured: the path of
     /// the one-time link (`/setup#<secret>`) that creates one. `main` prints it.
     pub fn setup_path(&self) -> Option<String> {

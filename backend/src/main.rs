@@ -185,6 +185,7 @@ async fn serve(settings: Settings, with_demo_data: bool) -> anyhow::Result<()> {
         keel_backend::demo::load_demo_users(application.store()).await?;
         tracing::info!(added, "demo fleet loaded");
         keel_backend::demo::backfill_telemetry(application.store(), &application.ingest_writer()).await?;
+        application.evaluate_health().await?;
         let simulator = keel_backend::demo::run_simulator(application.store().clone(), application.ingest_writer());
         tokio::spawn(async move {
             if let Err(error) = simulator.await {

@@ -7,6 +7,7 @@ use keel_shared::auth::{
     CreateTokenRequest, CreateUserRequest, CreatedTokenResponse, LoginRequest, MeResponse, SetupRequest, TokenSummary,
     UserSummary,
 };
+use keel_shared::health::{FleetResponse, HealthThresholds, ModelHealth};
 use keel_shared::models::{
     CreateModelRequest, CreateVersionRequest, ModelListQuery, ModelListResponse, ModelResponse, ModelSummary,
     VersionSummary,
@@ -37,6 +38,28 @@ pub async fn create_version(model: &ModelId, request: &CreateVersionRequest) -> 
 pub async fn series(model: &ModelId, query: &SeriesQuery) -> ApiResult<SeriesResponse> {
     let url = format!("/api/models/{}/series?{}", encode(&model.0), query_string(query)?);
     receive(Request::get(&url).send().await).await
+}
+
+pub async fn fleet(query: &ModelListQuery) -> ApiResult<FleetResponse> {
+    receive(Request::get(&format!("/api/fleet?{}", query_string(query)?)).send().await).await
+}
+
+pub async fn fleet_health() -> ApiResult<Vec<ModelHealth>> {
+    receive(Request::get("/api/fleet/health").send().await).await
+}
+
+pub async fn set_health_thresholds(model: &ModelId, thresholds: &HealthThresholds) -> ApiResult<ModelHealth> {
+    let url = format!("/api/models/{}/health-thresholds", encode(&model.0));
+    let request = Request::put(&url).json(thresholds).map_err(|error| client_error(&error.to_string()))?;
+    receive(request.send().await).await
+}
+
+/// The live event stream (`EventSource` URL), resuming after `last_event_id` if given.
+pub fn live_url(last_event_id: Option<&str>) -> String {
+    match last_event_id {
+        Some(id) => format!("/api/live?last_event_id={}", encode(id)),
+        None => "/api/live".into(),
+    }
 }
 
 pub async fn me() -> ApiResult<MeResponse> {

@@ -3,15 +3,16 @@
 use keel_shared::auth::Permission;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::{A, Redirect, Route, Router, Routes};
+use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::use_location;
 use leptos_router::path;
 
 use crate::api;
 use crate::auth::{Auth, use_auth};
-use crate::components::Loading;
+use crate::components::{ConnectionIndicator, Loading};
 use crate::pages::{
-    AuditPage, LoginPage, ModelPage, ModelsPage, NewModelPage, NotFoundPage, SetupPage, TokensPage, UsersPage,
+    AuditPage, LoginPage, ModelPage, ModelsPage, NewModelPage, NotFoundPage, OverviewPage, SetupPage, TokensPage,
+    UsersPage,
 };
 
 #[component]
@@ -59,6 +60,7 @@ fn SignedOut() -> impl IntoView {
 #[component]
 fn Shell() -> impl IntoView {
     let auth = use_auth();
+    crate::live::provide_live();
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <div class="shell">
@@ -69,6 +71,7 @@ fn Shell() -> impl IntoView {
                 </a>
                 <nav aria-label="Main">
                     <ul class="nav-list">
+                        <li><A href="/" exact=true>"Overview"</A></li>
                         <li><A href="/models">"Models"</A></li>
                         <Show when=move || auth.can(Permission::ReadAudit)>
                             <li><A href="/audit">"Audit log"</A></li>
@@ -81,11 +84,12 @@ fn Shell() -> impl IntoView {
                         </Show>
                     </ul>
                 </nav>
+                <ConnectionIndicator />
                 <UserMenu />
             </header>
             <main id="main" class="content" tabindex="-1">
                 <Routes fallback=NotFoundPage>
-                    <Route path=path!("/") view=|| view! { <Redirect path="/models" /> } />
+                    <Route path=path!("/") view=OverviewPage />
                     <Route path=path!("/models") view=ModelsPage />
                     <Route path=path!("/models/new") view=NewModelPage />
                     <Route path=path!("/models/:id") view=ModelPage />

@@ -5,6 +5,7 @@ mod app;
 mod auth;
 mod components;
 mod format;
+mod live;
 mod pages;
 
 fn main() {

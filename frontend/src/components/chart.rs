@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use plotters::prelude::*;
 
 use crate::api;
+use crate::live::use_live;
 
 /// The time ranges a chart can show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +67,10 @@ pub fn MetricChart(
     statistic: Statistic,
     range: Signal<TimeRange>,
 ) -> impl IntoView {
+    let live = use_live();
     let series = LocalResource::new(move || {
+        // Refetched when the model's new points are stored: the chart updates in place.
+        live.model_changes(&model_id);
         let to = Utc::now();
         let query = SeriesQuery {
             metric: metric.to_owned(),

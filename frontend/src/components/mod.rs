@@ -3,9 +3,13 @@
 mod badges;
 mod chart;
 mod form;
+mod health;
+mod sparkline;
 mod states;
 
 pub use badges::{RiskBadge, StageBadge};
 pub use chart::{MetricChart, Statistic, TimeRange};
 pub use form::{FieldError, FormAlert, field_message};
+pub use health::{ConnectionIndicator, HealthBadge, KeyNumbers, status_class};
+pub use sparkline::Sparkline;
 pub use states::{EmptyState, ErrorState, Loading};

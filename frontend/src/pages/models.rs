@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{EmptyState, ErrorState, Loading, RiskBadge};
+use crate::components::{EmptyState, ErrorState, HealthBadge, Loading, RiskBadge};
 use crate::format;
 
 const PER_PAGE: u32 = 25;
@@ -118,6 +118,7 @@ pub fn ModelsPage() -> impl IntoView {
                             <thead>
                                 <tr>
                                     <th scope="col">"Name"</th>
+                                    <th scope="col">"Health"</th>
                                     <th scope="col">"Risk tier"</th>
                                     <th scope="col">"In production"</th>
                                     <th scope="col">"Latest version"</th>
@@ -162,6 +163,7 @@ fn model_row(model: ModelSummary) -> impl IntoView {
                 <a class="table-link" href=href>{model.name}</a>
                 <div class="cell-sub">{model.use_case}</div>
             </td>
+            <td><HealthBadge model_id=model.id.clone() /></td>
             <td><RiskBadge tier=model.risk_tier /></td>
             <td>{model.production_version.unwrap_or_else(|| "—".into())}</td>
             <td>

@@ -1,4 +1,6 @@
-//! One model: what it is for, who owns it, and its versions by stage.
+//! One model: what it is for, who owns it, its health and its versions by stage.
+
+mod health;
 
 use keel_shared::auth::Permission;
 use keel_shared::models::{CreateVersionRequest, ModelResponse, RiskTier, Stage, VersionSummary};
@@ -10,9 +12,10 @@ use leptos_router::hooks::use_params_map;
 use crate::api;
 use crate::auth::use_auth;
 use crate::components::{
-    ErrorState, FieldError, FormAlert, Loading, MetricChart, RiskBadge, StageBadge, Statistic, TimeRange, field_message,
+    ErrorState, FieldError, FormAlert, HealthBadge, Loading, RiskBadge, StageBadge, field_message,
 };
 use crate::format;
+use health::HealthSection;
 
 #[component]
 pub fn ModelPage() -> impl IntoView {
@@ -46,7 +49,10 @@ fn ModelDetails(response: ModelResponse, on_version_added: impl Fn() + Copy + Se
                 <h1>{model.name.clone()}</h1>
                 <p class="page-lede">{model.use_case.clone()}</p>
             </div>
-            <RiskBadge tier=model.risk_tier />
+            <div class="page-header-badges">
+                <HealthBadge model_id=model.id.clone() />
+                <RiskBadge tier=model.risk_tier />
+            </div>
         </div>
         {(!model.risk_tier.allows_production()).then(|| view! {
             <div class="alert alert-error" role="note">
@@ -65,48 +71,13 @@ fn ModelDetails(response: ModelResponse, on_version_added: impl Fn() + Copy + Se
             </dl>
             {(!model.description.is_empty()).then(|| view! { <p class="description">{model.description.clone()}</p> })}
         </section>
-        <Health model_id=model.id.clone() />
+        <HealthSection model_id=model.id.clone() />
         <section class="card" aria-labelledby="versions-heading">
             <h2 id="versions-heading">"Versions"</h2>
             <VersionsTable versions />
             {use_auth().can(Permission::WriteModels).then(|| view! {
                 <NewVersionForm model_id risk_tier=model.risk_tier on_added=on_version_added />
             })}
-        </section>
-    }
-}
-
-/// Live health: the model's telemetry over a chosen time range.
-#[component]
-fn Health(model_id: ModelId) -> impl IntoView {
-    let range = RwSignal::new(TimeRange::Day);
-    let chart =
-        move |metric: &'static str, title: &'static str, scale: f64, unit: &'static str, statistic: Statistic| {
-            view! { <MetricChart model_id=model_id.clone() metric title scale unit statistic range=range.into() /> }
-        };
-    view! {
-        <section aria-labelledby="health-heading" class="health">
-            <div class="section-header">
-                <h2 id="health-heading">"Health"</h2>
-                <div class="segmented" role="group" aria-label="Time range">
-                    {TimeRange::ALL.map(|option| view! {
-                        <button
-                            type="button"
-                            class="segment"
-                            aria-pressed=move || (range.get() == option).to_string()
-                            on:click=move |_| range.set(option)
-                        >
-                            {option.label()}
-                        </button>
-                    })}
-                </div>
-            </div>
-            <div class="chart-grid">
-                {chart("latency_ms", "Latency", 1.0, "ms", Statistic::Quantiles)}
-                {chart("accuracy", "Accuracy", 100.0, "%", Statistic::Average)}
-                {chart("error_rate", "Error rate", 100.0, "%", Statistic::Average)}
-                {chart("requests_per_second", "Throughput", 1.0, "req/s", Statistic::Average)}
-            </div>
         </section>
     }
 }

@@ -1,0 +1,106 @@
+//! The fleet at a glance: a tile per model with its status, key numbers and the last
+//! day as sparklines, refreshed as new telemetry arrives.
+
+use keel_shared::health::{FleetTile, HealthStatus};
+use keel_shared::models::ModelListQuery;
+use leptos::prelude::*;
+
+use crate::api;
+use crate::components::{EmptyState, ErrorState, HealthBadge, KeyNumbers, Loading, RiskBadge, Sparkline, status_class};
+use crate::live::use_live;
+
+#[component]
+pub fn OverviewPage() -> impl IntoView {
+    let live = use_live();
+    let fleet = LocalResource::new(move || {
+        live.fleet_changes();
+        async move { api::fleet(&ModelListQuery::default()).await }
+    });
+    view! {
+        <div class="page-header">
+            <div>
+                <h1>"Overview"</h1>
+                <p class="page-lede">"Is every model healthy right now? Status, key numbers and the last 24 hours."</p>
+            </div>
+        </div>
+        <StatusCounts />
+        {move || match fleet.get() {
+            None => view! { <Loading what="the fleet" /> }.into_any(),
+            Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
+            Some(Ok(response)) if response.tiles.is_empty() => view! {
+                <EmptyState title="No models yet" message="Register a model, then point its telemetry at Keel.">
+                    <a class="button button-primary" href="/models/new">"Register model"</a>
+                </EmptyState>
+            }.into_any(),
+            Some(Ok(response)) => view! {
+                <ul class="tile-grid" aria-label="Models">
+                    {response.tiles.into_iter().map(|tile| view! { <Tile tile /> }).collect_view()}
+                </ul>
+            }.into_any(),
+        }}
+    }
+}
+
+/// How many models are in each status, from the live health.
+#[component]
+fn StatusCounts() -> impl IntoView {
+    let live = use_live();
+    move || {
+        let counts = live.health.with(|all| {
+            [HealthStatus::Critical, HealthStatus::Degraded, HealthStatus::Healthy, HealthStatus::NoData]
+                .map(|status| (status, all.values().filter(|health| health.status == status).count()))
+        });
+        view! {
+            <p class="status-counts">
+                {counts.map(|(status, count)| view! {
+                    <span class=format!("status-count health-{}", status_class(status))>
+                        <strong>{count}</strong>" "{status.label().to_lowercase()}
+                    </span>
+                }).collect_view()}
+            </p>
+        }
+    }
+}
+
+#[component]
+fn Tile(tile: FleetTile) -> impl IntoView {
+    let FleetTile { model, health, sparklines } = tile;
+    let live = use_live();
+    let model_id = model.id.clone();
+    // The live status wins over the tile's snapshot once it changes.
+    let signals =
+        move || live.health_of(&model_id).or_else(|| health.clone()).map(|health| (health.signals, health.reasons));
+    view! {
+        <li class="tile card">
+            <div class="tile-header">
+                <a class="tile-name" href=format!("/models/{}", model.id)>{model.name.clone()}</a>
+                <HealthBadge model_id=model.id.clone() />
+            </div>
+            <p class="tile-meta"><RiskBadge tier=model.risk_tier />" "{model.production_version.clone().map(|tag| format!("{tag} in production")).unwrap_or_else(|| "No version in production".into())}</p>
+            {move || signals().map(|(signals, reasons)| view! {
+                <KeyNumbers signals />
+                {(!reasons.is_empty()).then(|| view! { <p class="tile-reasons">{reasons.join("; ")}</p> })}
+            })}
+            <div class="tile-sparklines">
+                {sparklines.into_iter().map(|line| {
+                    let label = sparkline_label(&line.metric, &line.statistic);
+                    view! {
+                        <div class="tile-sparkline">
+                            <span class="tile-sparkline-label">{label.clone()}</span>
+                            <Sparkline values=line.values label=format!("{label}, last 24 hours") />
+                        </div>
+                    }
+                }).collect_view()}
+            </div>
+        </li>
+    }
+}
+
+fn sparkline_label(metric: &str, statistic: &str) -> String {
+    match (metric, statistic) {
+        ("accuracy", _) => "Accuracy".into(),
+        ("latency_ms", "p95") => "p95 latency".into(),
+        ("requests_per_second", _) => "Throughput".into(),
+        _ => format!("{metric} ({statistic})"),
+    }
+}
