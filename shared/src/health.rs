@@ -100,7 +100,7 @@ impl HealthThresholds {
 }
 
 /// The model's recent telemetry, summarised over the last `SIGNAL_WINDOW_MINUTES`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct HealthSignals {
     pub accuracy: Option<f64>,
     pub latency_p95_ms: Option<f64>,

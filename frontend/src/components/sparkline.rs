@@ -11,7 +11,7 @@ pub fn Sparkline(values: Vec<Option<f64>>, label: String) -> impl IntoView {
     if values.iter().all(Option::is_none) {
         return view! { <span class="sparkline-empty">"No data"</span> }.into_any();
     }
-    let path = path(&values);
+    let path = path(values);
     view! {
         <svg class="sparkline" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=label preserveAspectRatio="none">
             <path d=path />
@@ -21,7 +21,7 @@ pub fn Sparkline(values: Vec<Option<f64>>, label: String) -> impl IntoView {
 }
 
 /// Gaps (buckets without points) break the line.
-fn path(values: &[Option<f64>]) -> String {
+fn path(values: Vec<Option<f64>>) -> String {
     let present: Vec<f64> = values.iter().flatten().copied().collect();
     let (low, high) = present
         .iter()
@@ -30,7 +30,7 @@ fn path(values: &[Option<f64>]) -> String {
     let step = WIDTH / (values.len().max(2) - 1) as f64;
     let mut path = String::new();
     let mut drawing = false;
-    for (index, value) in values.iter().enumerate() {
+    for (index, value) in values.into_iter().enumerate() {
         match value {
             Some(value) => {
                 let x = index as f64 * step;

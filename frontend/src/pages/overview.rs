@@ -67,16 +67,19 @@ fn Tile(tile: FleetTile) -> impl IntoView {
     let FleetTile { model, health, sparklines } = tile;
     let live = use_live();
     let model_id = model.id.clone();
+    let production = model
+        .production_version
+        .map_or_else(|| "No version in production".into(), |tag| format!("{tag} in production"));
     // The live status wins over the tile's snapshot once it changes.
     let signals =
         move || live.health_of(&model_id).or_else(|| health.clone()).map(|health| (health.signals, health.reasons));
     view! {
         <li class="tile card">
             <div class="tile-header">
-                <a class="tile-name" href=format!("/models/{}", model.id)>{model.name.clone()}</a>
+                <a class="tile-name" href=format!("/models/{}", model.id)>{model.name}</a>
                 <HealthBadge model_id=model.id.clone() />
             </div>
-            <p class="tile-meta"><RiskBadge tier=model.risk_tier />" "{model.production_version.clone().map(|tag| format!("{tag} in production")).unwrap_or_else(|| "No version in production".into())}</p>
+            <p class="tile-meta"><RiskBadge tier=model.risk_tier />" "{production}</p>
             {move || signals().map(|(signals, reasons)| view! {
                 <KeyNumbers signals />
                 {(!reasons.is_empty()).then(|| view! { <p class="tile-reasons">{reasons.join("; ")}</p> })}

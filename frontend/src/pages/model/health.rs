@@ -20,7 +20,6 @@ pub fn HealthSection(model_id: ModelId) -> impl IntoView {
         move |metric: &'static str, title: &'static str, scale: f64, unit: &'static str, statistic: Statistic| {
             view! { <MetricChart model_id=chart_model.clone() metric title scale unit statistic range=range.into() /> }
         };
-    let status_model = model_id.clone();
     view! {
         <section aria-labelledby="health-heading" class="health">
             <div class="section-header">
@@ -38,7 +37,7 @@ pub fn HealthSection(model_id: ModelId) -> impl IntoView {
                     })}
                 </div>
             </div>
-            {move || live.health_of(&status_model).map(|health| view! { <StatusSummary health /> })}
+            {move || live.health_of(&model_id).map(|health| view! { <StatusSummary health /> })}
             <div class="chart-grid">
                 {chart("latency_ms", "Latency", 1.0, "ms", Statistic::Quantiles)}
                 {chart("accuracy", "Accuracy", 100.0, "%", Statistic::Average)}
