@@ -119,10 +119,10 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         percentiles(&mut timings)
     );
 
-    let latencies = live_latency(&target, if quick { 100 } else { 1000 }).await?;
+    let mut latencies = live_latency(&target, if quick { 100 } else { 1000 }).await?;
     println!(
         "| ingest → `points` event on /api/live, one point per request | {} |",
-        percentiles(&mut latencies.clone())
+        percentiles(&mut latencies)
     );
     std::fs::remove_dir_all(&directory)?;
     Ok(())
