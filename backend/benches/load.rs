@@ -51,6 +51,7 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         dist_dir: directory.join("dist"),
         secure_cookies: false,
         admin_password: Some(PASSWORD.into()),
+        raw_retention_days: 30,
     };
     let application = Application::build(settings).await?;
     let base = format!("http://{}", application.local_addr());
@@ -120,10 +121,7 @@ async fn run(quick: bool) -> anyhow::Result<()> {
     );
 
     let mut latencies = live_latency(&target, if quick { 100 } else { 1000 }).await?;
-    println!(
-        "| ingest → `points` event on /api/live, one point per request | {} |",
-        percentiles(&mut latencies)
-    );
+    println!("| ingest → `points` event on /api/live, one point per request | {} |", percentiles(&mut latencies));
     std::fs::remove_dir_all(&directory)?;
     Ok(())
 }

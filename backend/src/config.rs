@@ -26,6 +26,9 @@ pub struct Settings {
     /// Password of the `admin` user created on first start (`KEEL_ADMIN_PASSWORD`);
     /// without it a random one is generated and printed once.
     pub admin_password: Option<String>,
+    /// Days raw telemetry points are kept (`KEEL_RAW_RETENTION_DAYS`, default 30); the
+    /// minute and hour rollups that charts read are kept regardless.
+    pub raw_retention_days: u32,
 }
 
 impl Default for Settings {
@@ -37,6 +40,7 @@ impl Default for Settings {
             dist_dir: PathBuf::from("dist"),
             secure_cookies: false,
             admin_password: None,
+            raw_retention_days: 30,
         }
     }
 }
@@ -51,6 +55,7 @@ struct FileSettings {
     dist_dir: Option<PathBuf>,
     secure_cookies: Option<bool>,
     admin_password: Option<String>,
+    raw_retention_days: Option<u32>,
 }
 
 impl Settings {
@@ -84,6 +89,12 @@ impl Settings {
                 None => file.secure_cookies.unwrap_or(defaults.secure_cookies),
             },
             admin_password: env("KEEL_ADMIN_PASSWORD").or(file.admin_password).filter(|password| !password.is_empty()),
+            raw_retention_days: match env("KEEL_RAW_RETENTION_DAYS") {
+                Some(text) => text.parse().ok().filter(|days| *days > 0).with_context(|| {
+                    format!("KEEL_RAW_RETENTION_DAYS={text:?} is not a whole number of days (1 or more)")
+                })?,
+                None => file.raw_retention_days.unwrap_or(defaults.raw_retention_days),
+            },
         })
     }
 
@@ -119,6 +130,7 @@ impl fmt::Debug for Settings {
             .field("dist_dir", &self.dist_dir)
             .field("secure_cookies", &self.secure_cookies)
             .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
+            .field("raw_retention_days", &self.raw_retention_days)
             .finish()
     }
 }

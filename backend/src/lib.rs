@@ -83,6 +83,7 @@ impl Application {
         let health = HealthBoard::default();
         health::evaluate_models(&store, &health, &live, None).await?;
         health::spawn_monitor(store.clone(), health.clone(), live.clone());
+        ingest::upkeep::spawn(store.clone(), settings.raw_retention_days);
         let state = AppState {
             content_security_policy: security::content_security_policy(index_html.as_deref()).into(),
             settings: Arc::new(settings),

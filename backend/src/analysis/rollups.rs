@@ -5,10 +5,10 @@ use keel_shared::telemetry::SeriesBucket;
 
 use super::sketch::QuantileSketch;
 
-/// One minute of a metric (its series merged), as dashboards read it.
-pub struct MinuteRollup {
-    /// Unix milliseconds of the minute's start.
-    pub minute: i64,
+/// A minute or an hour of a metric (its series merged), as dashboards read it.
+pub struct Rollup {
+    /// Unix milliseconds of the period's start.
+    pub start: i64,
     pub count: u64,
     pub sum: f64,
     pub min: f64,
@@ -16,13 +16,13 @@ pub struct MinuteRollup {
     pub sketch: QuantileSketch,
 }
 
-/// `buckets` equal buckets over `[from, to)` (Unix milliseconds); a minute belongs to
+/// `buckets` equal buckets over `[from, to)` (Unix milliseconds); a rollup belongs to
 /// the bucket holding its start (or the first, if it began earlier).
-pub fn into_buckets(rollups: Vec<MinuteRollup>, from: i64, to: i64, buckets: u32) -> Vec<SeriesBucket> {
+pub fn into_buckets(rollups: Vec<Rollup>, from: i64, to: i64, buckets: u32) -> Vec<SeriesBucket> {
     let width = (to - from) as f64 / f64::from(buckets.max(1));
-    let mut merged: Vec<MinuteRollup> = (0..buckets)
-        .map(|_| MinuteRollup {
-            minute: 0,
+    let mut merged: Vec<Rollup> = (0..buckets)
+        .map(|_| Rollup {
+            start: 0,
             count: 0,
             sum: 0.0,
             min: f64::INFINITY,
@@ -31,7 +31,7 @@ pub fn into_buckets(rollups: Vec<MinuteRollup>, from: i64, to: i64, buckets: u32
         })
         .collect();
     for rollup in rollups {
-        let position = ((rollup.minute.max(from) - from) as f64 / width) as usize;
+        let position = ((rollup.start.max(from) - from) as f64 / width) as usize;
         let Some(bucket) = merged.get_mut(position) else { continue };
         bucket.count += rollup.count;
         bucket.sum += rollup.sum;

@@ -4,6 +4,7 @@
 
 pub mod otlp;
 pub mod prometheus;
+pub mod upkeep;
 pub mod writer;
 
 use std::collections::{BTreeMap, HashMap};

@@ -19,6 +19,7 @@ use crate::auth::{Access, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::health::evaluate_models;
+use crate::store::rollups::Resolution;
 
 pub fn routes(api: Api) -> Api {
     let read = Access::Permission(Permission::ReadModels);
@@ -52,7 +53,7 @@ async fn fleet(
     for model in models {
         let mut sparklines = Vec::with_capacity(SPARKLINES.len());
         for (metric, statistic, pick) in SPARKLINES {
-            let rollups = state.store.metric_rollups(&model.id.0, metric, from, to).await?;
+            let rollups = state.store.metric_rollups(&model.id.0, metric, from, to, Resolution::Minute).await?;
             let values = into_buckets(rollups, from, to, SPARKLINE_BUCKETS).iter().map(pick).collect();
             sparklines.push(Sparkline { metric: metric.to_owned(), statistic: statistic.to_owned(), values });
         }

@@ -23,6 +23,7 @@ use crate::extract::{ApiBytes, ApiPath, ApiQuery, parse_json};
 use crate::ingest::otlp::{self, Encoding};
 use crate::ingest::writer::IdempotentAnswer;
 use crate::ingest::{prometheus, validate_point, validate_points};
+use crate::store::rollups::{HOUR_MILLIS, Resolution};
 
 pub fn routes(api: Api) -> Api {
     let ingest = Access::Permission(Permission::IngestTelemetry);
@@ -238,7 +239,11 @@ async fn query_series(
     // 404 for an unknown model, rather than an empty chart.
     let model = state.store.get_model(&ModelId(id)).await?.model;
     let (from_ms, to_ms) = (from.timestamp_millis(), to.timestamp_millis());
-    let rollups = state.store.metric_rollups(&model.id.0, &query.metric, from_ms, to_ms).await?;
+    // Buckets of an hour or more are read from hourly rollups: a 30-day chart reads
+    // 720 rows per series instead of 43,200.
+    let resolution =
+        if (to_ms - from_ms) / i64::from(buckets) >= HOUR_MILLIS { Resolution::Hour } else { Resolution::Minute };
+    let rollups = state.store.metric_rollups(&model.id.0, &query.metric, from_ms, to_ms, resolution).await?;
     let buckets = into_buckets(rollups, from_ms, to_ms, buckets);
     Ok(Json(SeriesResponse { metric: query.metric, from, to, buckets }))
 }

@@ -5,6 +5,7 @@ use keel_shared::ModelId;
 use keel_shared::health::{HealthSignals, HealthThresholds, SIGNAL_WINDOW_MINUTES, signal_metrics};
 
 use super::audit::{Actor, AuditRecord, ChangeSet};
+use super::rollups::Resolution;
 use super::telemetry::MINUTE_MILLIS;
 use super::{Store, from_millis, now_millis};
 use crate::analysis::sketch::QuantileSketch;
@@ -82,7 +83,8 @@ impl Store {
         let to = now.timestamp_millis();
         let from = to - SIGNAL_WINDOW_MINUTES * MINUTE_MILLIS;
         let summary = async |metric: &str| -> ApiResult<(u64, f64, QuantileSketch)> {
-            let rollups = self.metric_rollups(&model_id.0, metric, from, to + MINUTE_MILLIS).await?;
+            let rollups =
+                self.metric_rollups(&model_id.0, metric, from, to + MINUTE_MILLIS, Resolution::Minute).await?;
             let mut sketch = QuantileSketch::new();
             let (mut count, mut sum) = (0, 0.0);
             for rollup in rollups {

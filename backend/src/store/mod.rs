@@ -8,9 +8,12 @@ pub mod audit;
 mod health;
 pub mod identity;
 mod models;
+pub mod rollups;
 pub mod telemetry;
 
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -51,6 +54,8 @@ impl Dialect {
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
+    /// Ids of series known to exist (see `telemetry`).
+    series_ids: Arc<Mutex<HashMap<crate::ingest::SeriesKey, String>>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -87,7 +92,7 @@ impl Store {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot connect to {}", crate::config::redact_password(url)))?;
-        Ok(Self { pool, dialect })
+        Ok(Self { pool, dialect, series_ids: Arc::default() })
     }
 
     /// Brings the schema up to date.

@@ -5,16 +5,18 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use sqlx::{Any, Transaction};
 
 use super::{Store, new_id, now_millis};
-use crate::analysis::rollups::MinuteRollup;
 use crate::analysis::sketch::QuantileSketch;
 use crate::error::ApiResult;
 use crate::ingest::writer::IdempotentAnswer;
 use crate::ingest::{SeriesKey, ValidPoint};
 
 pub const MINUTE_MILLIS: i64 = 60_000;
+/// Series ids kept in memory, so the hot path does not look them up per write.
+const SERIES_ID_CACHE: usize = 100_000;
 
-/// A minute's raw points: (ts, value) pairs, 16 bytes each, sorted by ts.
-fn encode_points(points: &BTreeMap<i64, f64>) -> Vec<u8> {
+/// A minute's raw points: (ts, value) pairs, 16 bytes each, sorted by ts. Empty once
+/// the raw-point retention has passed (the rollup columns stay).
+fn encode_points(points: &[(i64, f64)]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(points.len() * 16);
     for (ts, value) in points {
         bytes.extend_from_slice(&ts.to_le_bytes());
@@ -23,7 +25,7 @@ fn encode_points(points: &BTreeMap<i64, f64>) -> Vec<u8> {
     bytes
 }
 
-fn decode_points(bytes: &[u8]) -> BTreeMap<i64, f64> {
+fn decode_points(bytes: &[u8]) -> Vec<(i64, f64)> {
     bytes
         .chunks_exact(16)
         .filter_map(|pair| {
@@ -32,6 +34,82 @@ fn decode_points(bytes: &[u8]) -> BTreeMap<i64, f64> {
             Some((i64::from_le_bytes(*ts), f64::from_le_bytes(value)))
         })
         .collect()
+}
+
+/// A series-minute row as read: (points, count, sum, min, max, sketch).
+type StoredMinute = (Vec<u8>, i64, f64, f64, f64, Vec<u8>);
+
+/// A series-minute row after a write.
+struct MergedMinute {
+    points: Vec<u8>,
+    count: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    sketch: QuantileSketch,
+}
+
+/// Adds `new` points to the stored minute. Points at new times are added to the stored
+/// rollup (the common case: no re-sketching of the whole minute); a point at a time
+/// already stored replaces it, and then the rollup is recomputed from the raw points.
+/// Minutes whose raw points are past retention can only be added to.
+fn merge_minute(stored: Option<StoredMinute>, new: &BTreeMap<i64, f64>) -> MergedMinute {
+    let fresh = || MergedMinute {
+        points: Vec::new(),
+        count: 0,
+        sum: 0.0,
+        min: f64::INFINITY,
+        max: f64::NEG_INFINITY,
+        sketch: QuantileSketch::new(),
+    };
+    let add = |mut minute: MergedMinute, values: &mut dyn Iterator<Item = f64>| {
+        for value in values {
+            minute.count += 1;
+            minute.sum += value;
+            minute.min = minute.min.min(value);
+            minute.max = minute.max.max(value);
+            minute.sketch.add(value);
+        }
+        minute
+    };
+    let Some((bytes, count, sum, min, max, sketch)) = stored else {
+        let points: Vec<(i64, f64)> = new.iter().map(|(ts, value)| (*ts, *value)).collect();
+        let mut minute = add(fresh(), &mut points.iter().map(|(_, value)| *value));
+        minute.points = encode_points(&points);
+        return minute;
+    };
+    let old = decode_points(&bytes);
+    let pruned = old.is_empty() && count > 0;
+    let replaces = !pruned && new.keys().any(|ts| old.binary_search_by_key(ts, |(old_ts, _)| *old_ts).is_ok());
+    if replaces {
+        let mut all: BTreeMap<i64, f64> = old.into_iter().collect();
+        all.extend(new);
+        let points: Vec<(i64, f64)> = all.into_iter().collect();
+        let mut minute = add(fresh(), &mut points.iter().map(|(_, value)| *value));
+        minute.points = encode_points(&points);
+        return minute;
+    }
+    let stored_minute = MergedMinute {
+        points: Vec::new(),
+        count: u64::try_from(count).unwrap_or_default(),
+        sum,
+        min,
+        max,
+        sketch: QuantileSketch::from_bytes(&sketch).unwrap_or_default(),
+    };
+    let mut minute = add(stored_minute, &mut new.values().copied());
+    if !pruned {
+        let mut points = Vec::with_capacity(old.len() + new.len());
+        let (mut old, mut new) = (old.into_iter().peekable(), new.iter().map(|(ts, value)| (*ts, *value)).peekable());
+        while let (Some(a), Some(b)) = (old.peek(), new.peek()) {
+            let take_old = a.0 < b.0;
+            points.extend(if take_old { old.next() } else { new.next() });
+        }
+        points.extend(old);
+        points.extend(new);
+        minute.points = encode_points(&points);
+    }
+    minute
 }
 
 impl Store {
@@ -69,46 +147,47 @@ impl Store {
                 .insert(point.ts, point.value);
         }
         let mut tx = self.begin_write().await?;
+        let mut created_series: Vec<(SeriesKey, String)> = Vec::new();
         let mut series_ids: HashMap<&SeriesKey, String> = HashMap::new();
         for ((series, minute), new_points) in by_minute {
             let series_id = match series_ids.get(series) {
                 Some(id) => id.clone(),
                 None => {
-                    let id = series_id(&mut tx, series).await?;
+                    let id = match self.cached_series_id(series) {
+                        Some(id) => id,
+                        None => {
+                            let id = series_id(&mut tx, series).await?;
+                            created_series.push((series.clone(), id.clone()));
+                            id
+                        }
+                    };
                     series_ids.insert(series, id.clone());
                     id
                 }
             };
-            let stored: Option<Vec<u8>> =
-                sqlx::query_scalar("SELECT points FROM series_minutes WHERE series_id = $1 AND minute = $2")
-                    .bind(&series_id)
-                    .bind(minute)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let mut merged = stored.as_deref().map(decode_points).unwrap_or_default();
-            merged.extend(new_points);
-            let mut sketch = QuantileSketch::new();
-            let (mut sum, mut min, mut max) = (0.0, f64::INFINITY, f64::NEG_INFINITY);
-            for value in merged.values() {
-                sketch.add(*value);
-                sum += value;
-                min = min.min(*value);
-                max = max.max(*value);
-            }
-            sqlx::query(
-                "INSERT INTO series_minutes (series_id, minute, points, count, sum, min, max, sketch)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 ON CONFLICT (series_id, minute) DO UPDATE SET points = excluded.points, count = excluded.count,
-                     sum = excluded.sum, min = excluded.min, max = excluded.max, sketch = excluded.sketch",
+            let stored: Option<StoredMinute> = sqlx::query_as(
+                "SELECT points, count, sum, min, max, sketch FROM series_minutes WHERE series_id = $1 AND minute = $2",
             )
             .bind(&series_id)
             .bind(minute)
-            .bind(encode_points(&merged))
-            .bind(i64::try_from(merged.len()).unwrap_or(i64::MAX))
-            .bind(sum)
-            .bind(min)
-            .bind(max)
-            .bind(sketch.to_bytes())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let merged = merge_minute(stored, &new_points);
+            sqlx::query(
+                "INSERT INTO series_minutes (series_id, minute, points, count, sum, min, max, sketch, rolled_up)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0)
+                 ON CONFLICT (series_id, minute) DO UPDATE SET points = excluded.points, count = excluded.count,
+                     sum = excluded.sum, min = excluded.min, max = excluded.max, sketch = excluded.sketch,
+                     rolled_up = 0",
+            )
+            .bind(&series_id)
+            .bind(minute)
+            .bind(merged.points)
+            .bind(i64::try_from(merged.count).unwrap_or(i64::MAX))
+            .bind(merged.sum)
+            .bind(merged.min)
+            .bind(merged.max)
+            .bind(merged.sketch.to_bytes())
             .execute(&mut *tx)
             .await?;
         }
@@ -124,7 +203,22 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        // Only ids of committed series are remembered.
+        self.remember_series_ids(created_series);
         Ok(())
+    }
+
+    fn cached_series_id(&self, series: &SeriesKey) -> Option<String> {
+        self.series_ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(series).cloned()
+    }
+
+    /// Remembers committed series ids (series are never renamed; a full cache starts over).
+    fn remember_series_ids(&self, created: Vec<(SeriesKey, String)>) {
+        let mut cache = self.series_ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.len() + created.len() > SERIES_ID_CACHE {
+            cache.clear();
+        }
+        cache.extend(created);
     }
 
     /// The answer given earlier to a request with this Idempotency-Key.
@@ -133,46 +227,6 @@ impl Store {
             .bind(key)
             .fetch_optional(&self.pool)
             .await?)
-    }
-
-    /// The rollups of every series of `metric` for the model, minute by minute in
-    /// `[from, to)`, merged across series.
-    #[tracing::instrument(skip_all, fields(model = model_id, metric))]
-    pub async fn metric_rollups(
-        &self,
-        model_id: &str,
-        metric: &str,
-        from: i64,
-        to: i64,
-    ) -> ApiResult<Vec<MinuteRollup>> {
-        let rows: Vec<(i64, i64, f64, f64, f64, Vec<u8>)> = sqlx::query_as(
-            "SELECT m.minute, m.count, m.sum, m.min, m.max, m.sketch
-             FROM series_minutes m JOIN series s ON s.id = m.series_id
-             WHERE s.model_id = $1 AND s.metric = $2 AND m.minute >= $3 AND m.minute < $4
-             ORDER BY m.minute",
-        )
-        .bind(model_id)
-        .bind(metric)
-        .bind(from.div_euclid(MINUTE_MILLIS) * MINUTE_MILLIS)
-        .bind(to)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut merged: Vec<MinuteRollup> = Vec::new();
-        for (minute, count, sum, min, max, sketch) in rows {
-            let sketch = QuantileSketch::from_bytes(&sketch).unwrap_or_default();
-            let count = u64::try_from(count).unwrap_or_default();
-            match merged.last_mut() {
-                Some(last) if last.minute == minute => {
-                    last.count += count;
-                    last.sum += sum;
-                    last.min = last.min.min(min);
-                    last.max = last.max.max(max);
-                    last.sketch.merge(&sketch);
-                }
-                _ => merged.push(MinuteRollup { minute, count, sum, min, max, sketch }),
-            }
-        }
-        Ok(merged)
     }
 }
 
@@ -203,7 +257,29 @@ mod tests {
 
     #[test]
     fn points_round_trip_through_their_encoding() {
-        let points = BTreeMap::from([(1_000, 1.5), (61_000, -2.0), (-5, 0.0)]);
+        let points = vec![(-5, 0.0), (1_000, 1.5), (61_000, -2.0)];
         assert_eq!(decode_points(&encode_points(&points)), points);
+    }
+
+    fn stored(minute: &MergedMinute) -> Option<StoredMinute> {
+        let count = i64::try_from(minute.count).expect("count");
+        Some((minute.points.clone(), count, minute.sum, minute.min, minute.max, minute.sketch.to_bytes()))
+    }
+
+    #[test]
+    fn appended_points_extend_the_rollup_and_resent_points_replace() {
+        let first = merge_minute(None, &BTreeMap::from([(10, 1.0), (30, 3.0)]));
+        let appended = merge_minute(stored(&first), &BTreeMap::from([(20, 2.0), (40, 10.0)]));
+        assert_eq!(decode_points(&appended.points), [(10, 1.0), (20, 2.0), (30, 3.0), (40, 10.0)]);
+        assert_eq!((appended.count, appended.sum, appended.min, appended.max), (4, 16.0, 1.0, 10.0));
+        assert_eq!(appended.sketch.count(), 4);
+
+        let resent = merge_minute(stored(&appended), &BTreeMap::from([(40, 4.0)]));
+        assert_eq!((resent.count, resent.sum, resent.max), (4, 10.0, 4.0));
+
+        // Past retention only the rollup is left: late points are added to it.
+        let pruned = Some((Vec::new(), 4, 10.0, 1.0, 4.0, resent.sketch.to_bytes()));
+        let late = merge_minute(pruned, &BTreeMap::from([(50, 5.0)]));
+        assert_eq!((late.count, late.sum, late.max, late.points.len()), (5, 15.0, 5.0, 0));
     }
 }

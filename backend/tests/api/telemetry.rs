@@ -197,7 +197,63 @@ async fn prometheus_pushes_are_stored_per_sample(store: StoreKind) {
     expect_error(odd, 400).await;
 }
 
+/// A day of hourly buckets, ending at the start of the current hour.
+fn day_of_hours() -> (DateTime<Utc>, String) {
+    let to = Utc::now().duration_trunc(Duration::hours(1)).expect("truncate");
+    let from = to - Duration::hours(24);
+    let query = format!(
+        "metric=latency_ms&from={}&to={}&buckets=24",
+        from.format("%Y-%m-%dT%H:%M:%SZ"),
+        to.format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    (from, query)
+}
+
+async fn long_ranges_read_hourly_rollups_that_follow_late_and_resent_points(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let model = app.create_model("churn", RiskTier::Limited).await;
+    let client = app.ingest_client().await;
+    let (from, query) = day_of_hours();
+    // Two series, a point every 10 minutes for the day: 6 per series per hour.
+    let points: Vec<Value> = (0..144)
+        .flat_map(|i| {
+            let ts = (from + Duration::minutes(10 * i)).timestamp_millis();
+            ["cz", "sk"].map(|region| {
+                json!({ "model": "churn", "metric": "latency_ms", "labels": { "region": region }, "ts": ts, "value": (i % 6) as f64 })
+            })
+        })
+        .collect();
+    assert_eq!(push(&app, &client, Value::Array(points), None).await.status(), 200);
+
+    // Before the rollup task has run the hours are read from their minutes; after, from the hourly rollups.
+    let from_minutes = series(&app, &model, &query).await;
+    let store = keel_backend::store::Store::connect(&app.database_url).await.expect("connect");
+    keel_backend::ingest::upkeep::roll_up(&store).await;
+    assert_eq!(store.roll_up_hours(10).await.expect("roll up"), 0, "nothing is left to roll up");
+    let from_hours = series(&app, &model, &query).await;
+    assert_eq!(from_hours, from_minutes);
+    assert!(from_hours.buckets.iter().all(|bucket| bucket.count == 12 && bucket.avg == Some(2.5)));
+
+    // A late point and a resent one change their hour at once, before the next rollup.
+    let late = json!([
+        { "model": "churn", "metric": "latency_ms", "labels": { "region": "cz" }, "ts": (from + Duration::minutes(65)).timestamp_millis(), "value": 100.0 },
+        { "model": "churn", "metric": "latency_ms", "labels": { "region": "cz" }, "ts": (from + Duration::minutes(120)).timestamp_millis(), "value": 50.0 },
+    ]);
+    assert_eq!(push(&app, &client, late, None).await.status(), 200);
+    let changed = series(&app, &model, &query).await;
+    assert_eq!((changed.buckets[1].count, changed.buckets[1].max), (13, Some(100.0)));
+    assert_eq!((changed.buckets[2].count, changed.buckets[2].max), (12, Some(50.0)), "the resent point replaced");
+    keel_backend::ingest::upkeep::roll_up(&store).await;
+    assert_eq!(series(&app, &model, &query).await, changed);
+
+    // Past the raw-point retention only rollups are left, and charts do not change.
+    let pruned = store.prune_raw_points(Utc::now().timestamp_millis()).await.expect("prune");
+    assert!(pruned >= 144, "{pruned} minutes pruned");
+    assert_eq!(series(&app, &model, &query).await, changed);
+}
+
 on_both_stores!(
+    long_ranges_read_hourly_rollups_that_follow_late_and_resent_points,
     prometheus_pushes_are_stored_per_sample,
     pushed_points_come_back_as_bucketed_statistics,
     resent_points_and_retried_requests_do_not_count_twice,

@@ -1,0 +1,49 @@
+//! Background upkeep of stored telemetry: hourly rollups catch up with the minutes
+//! written since (every `ROLLUP_INTERVAL`), and raw points older than the retention are
+//! dropped (every `PRUNE_INTERVAL`; their rollups stay).
+
+use std::time::Duration;
+
+use crate::store::Store;
+
+const ROLLUP_INTERVAL: Duration = Duration::from_secs(5);
+/// Series-hours recomputed per transaction, so ingest never waits long for the store.
+const ROLLUP_BATCH: i64 = 500;
+const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Starts the upkeep task; it runs for the life of the process.
+pub fn spawn(store: Store, raw_retention_days: u32) {
+    tokio::spawn(async move {
+        let mut rollup_tick = tokio::time::interval(ROLLUP_INTERVAL);
+        rollup_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut prune_tick = tokio::time::interval(PRUNE_INTERVAL);
+        prune_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = rollup_tick.tick() => roll_up(&store).await,
+                _ = prune_tick.tick() => {
+                    let before = chrono::Utc::now().timestamp_millis() - i64::from(raw_retention_days) * 86_400_000;
+                    match store.prune_raw_points(before).await {
+                        Ok(pruned) if pruned > 0 => tracing::info!(pruned, "raw points past retention dropped"),
+                        Ok(_) => {}
+                        Err(error) => tracing::warn!(%error, "pruning raw points failed; retrying in an hour"),
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Rolls up every pending series-hour, a batch at a time.
+pub async fn roll_up(store: &Store) {
+    loop {
+        match store.roll_up_hours(ROLLUP_BATCH).await {
+            Ok(done) if done < ROLLUP_BATCH as usize => return,
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "hourly rollup failed; retrying on the next tick");
+                return;
+            }
+        }
+    }
+}
