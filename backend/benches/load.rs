@@ -23,6 +23,10 @@ use keel_backend::ingest::otlp::messages::{
 use prost::Message;
 use serde_json::json;
 
+/// As in the `keel` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PASSWORD: &str = "load-admin-password";
 const DAY_MILLIS: i64 = 86_400_000;
 
@@ -55,6 +59,7 @@ async fn run(quick: bool) -> anyhow::Result<()> {
     };
     let application = Application::build(settings).await?;
     let base = format!("http://{}", application.local_addr());
+    let store = application.store().clone();
     tokio::spawn(application.run_until_stopped());
     let target = connect(base).await?;
 
@@ -99,6 +104,8 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         raw_points as f64 / elapsed.as_secs_f64() / 1000.0,
         elapsed.as_secs_f64()
     );
+    // Steady state: the upkeep task has rolled the loaded hours up (it runs every 5 s).
+    keel_backend::ingest::upkeep::roll_up(&store).await;
     let query = format!(
         "{}/api/models/{model_id}/series?metric=latency_ms&buckets=500&from={}&to={}",
         target.base,

@@ -14,6 +14,11 @@ use keel_backend::store::identity::NewUser;
 use keel_shared::auth::{CreateTokenRequest, CreateUserRequest, Role, TokenScope};
 use tracing_subscriber::EnvFilter;
 
+/// Ingest allocates many small values on both cores; glibc's allocator spent a third of
+/// the load test's CPU time in contention (docs/benchmarks.md), mimalloc far less.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Keel — governance and observability for machine-learning models in production.
 ///
 /// Settings come from built-in defaults, then `keel.toml` (or --config), then the

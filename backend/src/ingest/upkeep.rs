@@ -1,13 +1,15 @@
 //! Background upkeep of stored telemetry: hourly rollups catch up with the minutes
-//! written since (every `ROLLUP_INTERVAL`), and raw points older than the retention are
-//! dropped (every `PRUNE_INTERVAL`; their rollups stay).
+//! written since, at most `ROLLUP_BATCH` series-hours every `ROLLUP_INTERVAL` so a
+//! backfill never starves ingest (until then queries read those hours from their
+//! minutes, so answers are the same, only slower); raw points older than the retention
+//! are dropped every `PRUNE_INTERVAL` (their rollups stay).
 
 use std::time::Duration;
 
 use crate::store::Store;
 
-const ROLLUP_INTERVAL: Duration = Duration::from_secs(5);
-/// Series-hours recomputed per transaction, so ingest never waits long for the store.
+const ROLLUP_INTERVAL: Duration = Duration::from_secs(2);
+/// Series-hours recomputed per tick, in one transaction.
 const ROLLUP_BATCH: i64 = 500;
 const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
 
@@ -20,7 +22,11 @@ pub fn spawn(store: Store, raw_retention_days: u32) {
         prune_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = rollup_tick.tick() => roll_up(&store).await,
+                _ = rollup_tick.tick() => {
+                    if let Err(error) = store.roll_up_hours(ROLLUP_BATCH).await {
+                        tracing::warn!(%error, "hourly rollup failed; retrying on the next tick");
+                    }
+                }
                 _ = prune_tick.tick() => {
                     let before = chrono::Utc::now().timestamp_millis() - i64::from(raw_retention_days) * 86_400_000;
                     match store.prune_raw_points(before).await {
@@ -34,7 +40,8 @@ pub fn spawn(store: Store, raw_retention_days: u32) {
     });
 }
 
-/// Rolls up every pending series-hour, a batch at a time.
+/// Rolls up every pending series-hour now, a batch at a time (for tests, benchmarks
+/// and tools that need the steady state).
 pub async fn roll_up(store: &Store) {
     loop {
         match store.roll_up_hours(ROLLUP_BATCH).await {

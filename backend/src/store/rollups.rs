@@ -95,14 +95,18 @@ impl Store {
         .await?)
     }
 
-    /// Recomputes the hourly rollups of up to `limit` series-hours with minutes written
-    /// since; returns how many it did (fewer than `limit`: nothing is left).
+    /// Recomputes the hourly rollups of up to `limit` ended series-hours with minutes
+    /// written since; returns how many it did (fewer than `limit`: nothing is left). The
+    /// hour in progress is left to queries, which read it from its minutes: rolling it
+    /// up would redo it after every write.
     #[tracing::instrument(skip_all)]
     pub async fn roll_up_hours(&self, limit: i64) -> ApiResult<usize> {
         let mut tx = self.begin_write().await?;
         let pending: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT DISTINCT series_id, minute - (minute % 3600000) FROM series_minutes WHERE rolled_up = 0 LIMIT $1",
+            "SELECT DISTINCT series_id, minute - (minute % 3600000) FROM series_minutes
+             WHERE rolled_up = 0 AND minute < $1 LIMIT $2",
         )
+        .bind(chrono::Utc::now().timestamp_millis().div_euclid(HOUR_MILLIS) * HOUR_MILLIS)
         .bind(limit)
         .fetch_all(&mut *tx)
         .await?;

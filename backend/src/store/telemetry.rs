@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AssertSqlSafe, Transaction};
 
 use super::{Store, new_id, now_millis};
 use crate::analysis::sketch::QuantileSketch;
@@ -11,6 +11,10 @@ use crate::ingest::writer::IdempotentAnswer;
 use crate::ingest::{SeriesKey, ValidPoint};
 
 pub const MINUTE_MILLIS: i64 = 60_000;
+/// Series-minutes read or written per statement (8 parameters each). Not more: SQLite
+/// looks up each parameter's name by walking the list (`sqlite3_bind_parameter_name`),
+/// so binding costs grow with the square of the parameters of one statement.
+const ROWS_PER_STATEMENT: usize = 32;
 /// Series ids kept in memory, so the hot path does not look them up per write.
 const SERIES_ID_CACHE: usize = 100_000;
 
@@ -149,6 +153,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let mut created_series: Vec<(SeriesKey, String)> = Vec::new();
         let mut series_ids: HashMap<&SeriesKey, String> = HashMap::new();
+        let mut rows: Vec<(String, i64, BTreeMap<i64, f64>)> = Vec::with_capacity(by_minute.len());
         for ((series, minute), new_points) in by_minute {
             let series_id = match series_ids.get(series) {
                 Some(id) => id.clone(),
@@ -165,31 +170,71 @@ impl Store {
                     id
                 }
             };
-            let stored: Option<StoredMinute> = sqlx::query_as(
-                "SELECT points, count, sum, min, max, sketch FROM series_minutes WHERE series_id = $1 AND minute = $2",
-            )
-            .bind(&series_id)
-            .bind(minute)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let merged = merge_minute(stored, &new_points);
-            sqlx::query(
-                "INSERT INTO series_minutes (series_id, minute, points, count, sum, min, max, sketch, rolled_up)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0)
-                 ON CONFLICT (series_id, minute) DO UPDATE SET points = excluded.points, count = excluded.count,
-                     sum = excluded.sum, min = excluded.min, max = excluded.max, sketch = excluded.sketch,
-                     rolled_up = 0",
-            )
-            .bind(&series_id)
-            .bind(minute)
-            .bind(merged.points)
-            .bind(i64::try_from(merged.count).unwrap_or(i64::MAX))
-            .bind(merged.sum)
-            .bind(merged.min)
-            .bind(merged.max)
-            .bind(merged.sketch.to_bytes())
-            .execute(&mut *tx)
-            .await?;
+            rows.push((series_id, minute, new_points));
+        }
+        // Read and write the touched series-minutes many rows per statement: each
+        // statement is a round trip to the database thread, the dominant cost otherwise.
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let mut select = String::from(
+                "SELECT series_id, minute, points, count, sum, min, max, sketch FROM series_minutes WHERE ",
+            );
+            for index in 0..chunk.len() {
+                let separator = if index == 0 { "" } else { " OR " };
+                select.push_str(&format!(
+                    "{separator}(series_id = ${} AND minute = ${})",
+                    2 * index + 1,
+                    2 * index + 2
+                ));
+            }
+            let mut query =
+                sqlx::query_as::<_, (String, i64, Vec<u8>, i64, f64, f64, f64, Vec<u8>)>(AssertSqlSafe(select));
+            for (series_id, minute, _) in chunk {
+                query = query.bind(series_id).bind(minute);
+            }
+            let mut stored: HashMap<(String, i64), StoredMinute> = query
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(|(series_id, minute, points, count, sum, min, max, sketch)| {
+                    ((series_id, minute), (points, count, sum, min, max, sketch))
+                })
+                .collect();
+            let mut upsert = String::from(
+                "INSERT INTO series_minutes (series_id, minute, points, count, sum, min, max, sketch, rolled_up) VALUES ",
+            );
+            for index in 0..chunk.len() {
+                let first = 8 * index;
+                let separator = if index == 0 { "" } else { ", " };
+                upsert.push_str(&format!(
+                    "{separator}(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 0)",
+                    first + 1,
+                    first + 2,
+                    first + 3,
+                    first + 4,
+                    first + 5,
+                    first + 6,
+                    first + 7,
+                    first + 8
+                ));
+            }
+            upsert.push_str(
+                " ON CONFLICT (series_id, minute) DO UPDATE SET points = excluded.points, count = excluded.count,
+                   sum = excluded.sum, min = excluded.min, max = excluded.max, sketch = excluded.sketch, rolled_up = 0",
+            );
+            let mut query = sqlx::query(AssertSqlSafe(upsert));
+            for (series_id, minute, new_points) in chunk {
+                let merged = merge_minute(stored.remove(&(series_id.clone(), *minute)), new_points);
+                query = query
+                    .bind(series_id)
+                    .bind(minute)
+                    .bind(merged.points)
+                    .bind(i64::try_from(merged.count).unwrap_or(i64::MAX))
+                    .bind(merged.sum)
+                    .bind(merged.min)
+                    .bind(merged.max)
+                    .bind(merged.sketch.to_bytes());
+            }
+            query.execute(&mut *tx).await?;
         }
         for answer in answers {
             sqlx::query(
