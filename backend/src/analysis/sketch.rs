@@ -2,18 +2,77 @@
 //! are within a relative error `RELATIVE_ACCURACY` of the exact quantile, whatever the
 //! distribution. Values fall into logarithmic buckets `gamma^(i-1) < |v| <= gamma^i`.
 
-use std::collections::BTreeMap;
-
 /// Every quantile is within 1 % of the exact value.
 pub const RELATIVE_ACCURACY: f64 = 0.01;
 
 /// Magnitudes below this count as zero (they have no useful logarithmic bucket).
 const ZERO_THRESHOLD: f64 = 1e-12;
 
+/// Bucket counts of one sign, stored densely from the lowest index seen: adding and
+/// merging are array updates (a dashboard merges thousands of sketches per query).
+/// Finite magnitudes between `ZERO_THRESHOLD` and `f64::MAX` span fewer than 40,000
+/// indexes, so the array stays bounded.
+#[derive(Debug, Clone, Default)]
+struct Bins {
+    offset: i32,
+    counts: Vec<u64>,
+}
+
+/// Equal when the same buckets hold the same counts, however much room each has.
+impl PartialEq for Bins {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Bins {
+    fn add(&mut self, index: i32, count: u64) {
+        if self.counts.is_empty() {
+            self.offset = index;
+            self.counts.push(count);
+            return;
+        }
+        if index < self.offset {
+            let grow = (self.offset - index) as usize;
+            self.counts.splice(0..0, std::iter::repeat_n(0, grow));
+            self.offset = index;
+        }
+        let position = (index - self.offset) as usize;
+        if position >= self.counts.len() {
+            self.counts.resize(position + 1, 0);
+        }
+        self.counts[position] += count;
+    }
+
+    fn merge(&mut self, other: &Self) {
+        let Some(last) = other.counts.len().checked_sub(1) else { return };
+        // Make room for both ends first, then add element by element.
+        self.add(other.offset, 0);
+        self.add(other.offset + last as i32, 0);
+        let start = (other.offset - self.offset) as usize;
+        for (mine, theirs) in self.counts[start..].iter_mut().zip(&other.counts) {
+            *mine += theirs;
+        }
+    }
+
+    /// Non-empty buckets, lowest index first.
+    fn iter(&self) -> impl DoubleEndedIterator<Item = (i32, u64)> + '_ {
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, count)| **count > 0)
+            .map(|(position, count)| (self.offset + position as i32, *count))
+    }
+
+    fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuantileSketch {
-    positive: BTreeMap<i32, u64>,
-    negative: BTreeMap<i32, u64>,
+    positive: Bins,
+    negative: Bins,
     zeros: u64,
     count: u64,
 }
@@ -41,7 +100,7 @@ fn bucket_value(index: i32) -> f64 {
 
 impl QuantileSketch {
     pub fn new() -> Self {
-        Self { positive: BTreeMap::new(), negative: BTreeMap::new(), zeros: 0, count: 0 }
+        Self { positive: Bins::default(), negative: Bins::default(), zeros: 0, count: 0 }
     }
 
     /// Adds a finite value (non-finite values are the caller's to reject).
@@ -50,20 +109,16 @@ impl QuantileSketch {
         if value.abs() < ZERO_THRESHOLD {
             self.zeros += 1;
         } else if value > 0.0 {
-            *self.positive.entry(bucket_index(value)).or_default() += 1;
+            self.positive.add(bucket_index(value), 1);
         } else {
-            *self.negative.entry(bucket_index(-value)).or_default() += 1;
+            self.negative.add(bucket_index(-value), 1);
         }
     }
 
     /// Adds everything `other` has seen.
     pub fn merge(&mut self, other: &Self) {
-        for (index, count) in &other.positive {
-            *self.positive.entry(*index).or_default() += count;
-        }
-        for (index, count) in &other.negative {
-            *self.negative.entry(*index).or_default() += count;
-        }
+        self.positive.merge(&other.positive);
+        self.negative.merge(&other.negative);
         self.zeros += other.zeros;
         self.count += other.count;
     }
@@ -83,29 +138,30 @@ impl QuantileSketch {
         for (index, count) in self.negative.iter().rev() {
             seen += count;
             if seen > rank {
-                return Some(-bucket_value(*index));
+                return Some(-bucket_value(index));
             }
         }
         seen += self.zeros;
         if seen > rank {
             return Some(0.0);
         }
-        for (index, count) in &self.positive {
+        for (index, count) in self.positive.iter() {
             seen += count;
             if seen > rank {
-                return Some(bucket_value(*index));
+                return Some(bucket_value(index));
             }
         }
         None
     }
 
-    /// A compact encoding: zeros, then (index, count) pairs of each side, little-endian.
+    /// A compact encoding: zeros, then the (index, count) pairs of each side's
+    /// non-empty buckets, lowest index first, little-endian.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(16 + 12 * (self.positive.len() + self.negative.len()));
+        let mut bytes = Vec::with_capacity(16 + 12 * (self.positive.counts.len() + self.negative.counts.len()));
         bytes.extend_from_slice(&self.zeros.to_le_bytes());
         for side in [&self.positive, &self.negative] {
-            bytes.extend_from_slice(&(side.len() as u32).to_le_bytes());
-            for (index, count) in side {
+            bytes.extend_from_slice(&(side.iter().count() as u32).to_le_bytes());
+            for (index, count) in side.iter() {
                 bytes.extend_from_slice(&index.to_le_bytes());
                 bytes.extend_from_slice(&count.to_le_bytes());
             }
@@ -117,17 +173,24 @@ impl QuantileSketch {
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
         let mut reader = Reader(bytes);
         let zeros = reader.u64()?;
-        let mut sides = [BTreeMap::new(), BTreeMap::new()];
+        let mut sides = [Bins::default(), Bins::default()];
         for side in &mut sides {
+            let mut previous = None;
             for _ in 0..reader.u32()? {
-                side.insert(reader.i32()?, reader.u64()?);
+                let (index, count) = (reader.i32()?, reader.u64()?);
+                // Written in increasing order and within the range finite values reach.
+                if previous.is_some_and(|previous| index <= previous) || !(-40_000..=40_000).contains(&index) {
+                    return None;
+                }
+                previous = Some(index);
+                side.add(index, count);
             }
         }
         if !reader.0.is_empty() {
             return None;
         }
         let [positive, negative] = sides;
-        let count = zeros + positive.values().sum::<u64>() + negative.values().sum::<u64>();
+        let count = zeros + positive.total() + negative.total();
         Some(Self { positive, negative, zeros, count })
     }
 }
