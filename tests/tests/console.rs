@@ -202,6 +202,35 @@ async fn the_model_page_charts_the_models_telemetry() -> anyhow::Result<()> {
     let legend = latency.find(Locator::Css(".chart-legend")).await?.text().await?;
     assert_eq!(legend.split_whitespace().collect::<Vec<_>>(), ["p50", "p95", "p99"]);
 
+    // Pointing at the chart reads out the values under the pointer.
+    browser
+        .client
+        .execute(
+            r#"const chart = document.querySelector('.chart-svg');
+               const box = chart.getBoundingClientRect();
+               chart.dispatchEvent(new MouseEvent('mousemove',
+                 { clientX: box.left + box.width * 0.8, clientY: box.top + box.height / 2, bubbles: true }));"#,
+            vec![],
+        )
+        .await?;
+    let readout = latency.find(Locator::Css(".chart-readout")).await?.text().await?;
+    assert!(readout.contains(" UTC: p50 ") && readout.contains(" ms, p95 ") && readout.ends_with(" ms"), "{readout}");
+
+    // A custom range before any telemetry: every chart says so.
+    browser
+        .client
+        .execute(
+            r#"for (const [name, value] of [['from', '2020-01-01T00:00'], ['to', '2020-01-02T00:00']]) {
+                 const input = document.querySelector(`.custom-range input[name=${name}]`);
+                 input.value = value;
+                 input.dispatchEvent(new Event('input', { bubbles: true }));
+               }
+               document.querySelector('.custom-range button').click();"#,
+            vec![],
+        )
+        .await?;
+    browser.wait_for_text(".chart-empty", "No data in this range.").await?;
+
     // A model without telemetry says so instead of drawing an empty chart.
     browser.client.find(Locator::Css(".breadcrumb a")).await?.click().await?;
     browser.wait_for_text("table a.table-link", "cv-screening-assistant").await?;

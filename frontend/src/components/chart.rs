@@ -5,6 +5,7 @@ use keel_shared::ModelId;
 use keel_shared::telemetry::{SeriesBucket, SeriesQuery, SeriesResponse};
 use leptos::prelude::*;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::api;
 use crate::live::use_live;
@@ -40,6 +41,32 @@ impl TimeRange {
     }
 }
 
+/// What a chart shows: the last `TimeRange` (following the clock), or a fixed window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    Last(TimeRange),
+    Between(DateTime<Utc>, DateTime<Utc>),
+}
+
+impl Window {
+    fn resolve(self) -> (DateTime<Utc>, DateTime<Utc>) {
+        match self {
+            Self::Last(range) => {
+                let to = Utc::now();
+                (to - range.duration(), to)
+            }
+            Self::Between(from, to) => (from, to),
+        }
+    }
+}
+
+/// A moment drawn across the chart, such as a version's registration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Annotation {
+    pub at: DateTime<Utc>,
+    pub label: String,
+}
+
 /// Which statistics of each bucket a chart draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Statistic {
@@ -65,19 +92,17 @@ pub fn MetricChart(
     scale: f64,
     unit: &'static str,
     statistic: Statistic,
-    range: Signal<TimeRange>,
+    window: Signal<Window>,
+    /// Version changes and the like, drawn as dashed lines where they fall in the window.
+    annotations: Signal<Vec<Annotation>>,
 ) -> impl IntoView {
     let live = use_live();
+    let readout = RwSignal::new(None::<String>);
     let series = LocalResource::new(move || {
         // Refetched when the model's new points are stored: the chart updates in place.
         live.model_changes(&model_id);
-        let to = Utc::now();
-        let query = SeriesQuery {
-            metric: metric.to_owned(),
-            from: Some(to - range.get().duration()),
-            to: Some(to),
-            buckets: Some(BUCKETS),
-        };
+        let (from, to) = window.get().resolve();
+        let query = SeriesQuery { metric: metric.to_owned(), from: Some(from), to: Some(to), buckets: Some(BUCKETS) };
         let model_id = model_id.clone();
         async move { api::series(&model_id, &query).await }
     });
@@ -93,14 +118,30 @@ pub fn MetricChart(
                 Some(Ok(response)) => {
                     let lines = lines(&response.buckets, statistic, scale);
                     let latest = lines.first().and_then(|(_, points)| points.last()).map(|(_, value)| *value);
-                    let svg = render(&response, &lines, range.get_untracked()).unwrap_or_default();
+                    let svg = render(&response, &lines, &annotations.get()).unwrap_or_default();
+                    let (from, to) = (response.from.timestamp_millis(), response.to.timestamp_millis());
+                    let hover_lines = lines.clone();
+                    let on_move = move |event: leptos::ev::MouseEvent| {
+                        let Some(target) = event.current_target() else { return };
+                        let Ok(element) = wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(target) else { return };
+                        let fraction = f64::from(event.offset_x()) / f64::from(element.client_width().max(1));
+                        readout.set(read_out(&hover_lines, from, to, fraction * f64::from(WIDTH), unit));
+                    };
                     // Classes, not inline styles: the CSP allows no inline style.
                     let legend = lines.iter().enumerate().map(|(index, (label, _))| view! {
                         <span class="legend-item"><span class=format!("legend-swatch line-{index}")></span>{*label}</span>
                     }).collect_view();
                     view! {
                         <p class="chart-latest">{latest.map(|value| format!("{value:.3} {unit} latest")).unwrap_or_default()}</p>
-                        <div class="chart-svg" role="img" aria-label=format!("{title} over the selected range") inner_html=svg></div>
+                        <div
+                            class="chart-svg"
+                            role="img"
+                            aria-label=format!("{title} over the selected range")
+                            inner_html=svg
+                            on:mousemove=on_move
+                            on:mouseleave=move |_| readout.set(None)
+                        ></div>
+                        <p class="chart-readout" aria-live="polite">{move || readout.get().unwrap_or_default()}</p>
                         <p class="chart-legend">{legend}</p>
                     }.into_any()
                 }
@@ -125,39 +166,78 @@ fn lines(buckets: &[SeriesBucket], statistic: Statistic, scale: f64) -> Vec<Line
     }
 }
 
-fn render(response: &SeriesResponse, lines: &[Line], range: TimeRange) -> Result<String, String> {
+/// Left edge of the plotting area in SVG pixels (chart margin + y label area).
+const PLOT_LEFT: f64 = 8.0 + 56.0;
+const PLOT_RIGHT_MARGIN: f64 = 8.0;
+
+fn render(response: &SeriesResponse, lines: &[Line], annotations: &[Annotation]) -> Result<String, String> {
     let values = lines.iter().flat_map(|(_, points)| points.iter().map(|(_, value)| *value));
     let (low, high) =
         values.fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), value| (low.min(value), high.max(value)));
     let padding = ((high - low) * 0.1).max(high.abs() * 0.01).max(1e-9);
+    let (bottom, top) = (low - padding, high + padding);
     let (from, to) = (response.from.timestamp_millis(), response.to.timestamp_millis());
+    let grid = RGBAColor(128, 128, 128, 0.15);
+    let muted = RGBAColor(128, 128, 128, 0.9);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         let mut chart = ChartBuilder::on(&root)
-            .margin(8)
+            .margin(PLOT_RIGHT_MARGIN as u32)
             .x_label_area_size(24)
-            .y_label_area_size(56)
-            .build_cartesian_2d(from..to, (low - padding)..(high + padding))
+            .y_label_area_size((PLOT_LEFT - PLOT_RIGHT_MARGIN) as u32)
+            .build_cartesian_2d(from..to, bottom..top)
             .map_err(|error| error.to_string())?;
-        let time_format = |millis: &i64| {
-            let at = DateTime::<Utc>::from_timestamp_millis(*millis).unwrap_or_default();
-            match range {
-                TimeRange::Hour | TimeRange::Day => at.format("%H:%M").to_string(),
-                TimeRange::Week | TimeRange::Month => at.format("%d %b").to_string(),
-            }
-        };
+        // Time ticks on round times (plotters would put them on round milliseconds).
         chart
             .configure_mesh()
-            .x_labels(6)
+            .disable_x_mesh()
+            .x_labels(0)
             .y_labels(5)
-            .x_label_formatter(&time_format)
             .y_label_formatter(&|value| format_value(*value))
-            .light_line_style(RGBAColor(128, 128, 128, 0.15))
+            .light_line_style(grid)
             .bold_line_style(RGBAColor(128, 128, 128, 0.3))
             .axis_style(RGBAColor(128, 128, 128, 0.6))
             .draw()
             .map_err(|error| error.to_string())?;
+        let (step, format) = time_step(to - from);
+        let label_style = ("sans-serif", 12).into_font().color(&muted).pos(Pos::new(HPos::Center, VPos::Top));
+        let mut tick = (from + step - 1).div_euclid(step) * step;
+        while tick < to {
+            chart
+                .draw_series(std::iter::once(PathElement::new([(tick, bottom), (tick, top)], grid)))
+                .map_err(|error| error.to_string())?;
+            let (x, y) = chart.backend_coord(&(tick, bottom));
+            let at = DateTime::<Utc>::from_timestamp_millis(tick).unwrap_or_default();
+            root.draw(&Text::new(at.format(format).to_string(), (x, y + 6), label_style.clone()))
+                .map_err(|error| error.to_string())?;
+            tick += step;
+        }
+        let mut placed: Vec<i32> = Vec::new();
+        for annotation in annotations {
+            let at = annotation.at.timestamp_millis();
+            if !(from..to).contains(&at) {
+                continue;
+            }
+            let dashes = (0..12).map(|part| {
+                let length = (top - bottom) / 24.0;
+                PathElement::new(
+                    [(at, top - length * f64::from(2 * part)), (at, top - length * f64::from(2 * part + 1))],
+                    muted.stroke_width(1),
+                )
+            });
+            chart.draw_series(dashes).map_err(|error| error.to_string())?;
+            // Labels near the right edge go left of their line, so they are not cut off.
+            let (x, y) = chart.backend_coord(&(at, top));
+            let (anchor, label_x) =
+                if f64::from(x) > f64::from(WIDTH) * 0.75 { (HPos::Right, x - 3) } else { (HPos::Left, x + 3) };
+            let style = ("sans-serif", 11).into_font().color(&muted).pos(Pos::new(anchor, VPos::Top));
+            // Versions close together get a line each.
+            let row = placed.iter().filter(|earlier| (*earlier - x).abs() < 40).count() as i32;
+            placed.push(x);
+            root.draw(&Text::new(annotation.label.clone(), (label_x, y + 2 + 12 * row), style))
+                .map_err(|error| error.to_string())?;
+        }
         for ((_, points), colour) in lines.iter().zip(COLOURS) {
             chart
                 .draw_series(LineSeries::new(points.iter().copied(), colour.stroke_width(2)))
@@ -166,6 +246,48 @@ fn render(response: &SeriesResponse, lines: &[Line], range: TimeRange) -> Result
         root.present().map_err(|error| error.to_string())?;
     }
     Ok(svg)
+}
+
+/// The tick spacing (about six ticks per span) and how to write the tick times.
+fn time_step(span: i64) -> (i64, &'static str) {
+    const MINUTE: i64 = 60_000;
+    const STEPS: [i64; 13] = [
+        MINUTE,
+        5 * MINUTE,
+        10 * MINUTE,
+        15 * MINUTE,
+        30 * MINUTE,
+        60 * MINUTE,
+        2 * 60 * MINUTE,
+        3 * 60 * MINUTE,
+        6 * 60 * MINUTE,
+        12 * 60 * MINUTE,
+        24 * 60 * MINUTE,
+        2 * 24 * 60 * MINUTE,
+        7 * 24 * 60 * MINUTE,
+    ];
+    let step = STEPS.into_iter().find(|step| span / step <= 6).unwrap_or(STEPS[STEPS.len() - 1]);
+    (step, if step < 24 * 60 * MINUTE { "%H:%M" } else { "%d %b" })
+}
+
+/// What the lines show nearest the pointer at SVG x position `x`.
+fn read_out(lines: &[Line], from: i64, to: i64, x: f64, unit: &str) -> Option<String> {
+    let plot_width = f64::from(WIDTH) - PLOT_LEFT - PLOT_RIGHT_MARGIN;
+    let fraction = (x - PLOT_LEFT) / plot_width;
+    if !(0.0..=1.0).contains(&fraction) {
+        return None;
+    }
+    let at = from + ((to - from) as f64 * fraction) as i64;
+    let nearest = lines.first()?.1.iter().min_by_key(|(ts, _)| (ts - at).abs())?.0;
+    let values: Vec<String> = lines
+        .iter()
+        .filter_map(|(label, points)| {
+            let value = points.iter().find(|(ts, _)| *ts == nearest)?.1;
+            Some(format!("{label} {} {unit}", format_value(value)))
+        })
+        .collect();
+    let time = DateTime::<Utc>::from_timestamp_millis(nearest).unwrap_or_default().format("%d %b %H:%M UTC");
+    Some(format!("{time}: {}", values.join(", ")))
 }
 
 fn format_value(value: f64) -> String {

@@ -8,7 +8,7 @@ mod sparkline;
 mod states;
 
 pub use badges::{RiskBadge, StageBadge};
-pub use chart::{MetricChart, Statistic, TimeRange};
+pub use chart::{Annotation, MetricChart, Statistic, TimeRange, Window};
 pub use form::{FieldError, FormAlert, field_message};
 pub use health::{ConnectionIndicator, HealthBadge, KeyNumbers, status_class};
 pub use sparkline::Sparkline;

@@ -21,6 +21,8 @@ async fn main() -> anyhow::Result<()> {
             browser.wait_for_text("table a.table-link", name).await?;
             browser.client.find(fantoccini::Locator::LinkText(name)).await?.click().await?;
             browser.wait_for(".chart-svg svg").await?;
+            // The charts, not the facts above them.
+            browser.client.execute("document.querySelector('.status-summary').scrollIntoView();", vec![]).await?;
         }
         None => browser.sign_in(&keel.url(&page), "admin", ADMIN_PASSWORD).await?,
     }

@@ -1,25 +1,37 @@
 //! The model page's health section: status with its reasons and signals, the
 //! thresholds it is judged by (editable by engineers), and the charts.
 
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use keel_shared::auth::Permission;
 use keel_shared::health::{HealthThresholds, ModelHealth};
+use keel_shared::models::VersionSummary;
 use keel_shared::{ErrorBody, ModelId};
 use leptos::prelude::*;
 
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{FieldError, FormAlert, KeyNumbers, MetricChart, Statistic, TimeRange, field_message};
+use crate::components::{
+    Annotation, FieldError, FormAlert, KeyNumbers, MetricChart, Statistic, TimeRange, Window, field_message,
+};
 use crate::live::use_live;
 
 #[component]
-pub fn HealthSection(model_id: ModelId) -> impl IntoView {
+pub fn HealthSection(model_id: ModelId, versions: Vec<VersionSummary>) -> impl IntoView {
     let live = use_live();
-    let range = RwSignal::new(TimeRange::Day);
+    let shown = RwSignal::new(Window::Last(TimeRange::Day));
+    let annotations: Signal<Vec<Annotation>> = Signal::stored(
+        versions.into_iter().map(|version| Annotation { at: version.created_at, label: version.tag }).collect(),
+    );
     let chart_model = model_id.clone();
-    let chart =
-        move |metric: &'static str, title: &'static str, scale: f64, unit: &'static str, statistic: Statistic| {
-            view! { <MetricChart model_id=chart_model.clone() metric title scale unit statistic range=range.into() /> }
-        };
+    let chart = move |metric: &'static str,
+                      title: &'static str,
+                      scale: f64,
+                      unit: &'static str,
+                      statistic: Statistic| {
+        view! {
+            <MetricChart model_id=chart_model.clone() metric title scale unit statistic window=shown.into() annotations />
+        }
+    };
     view! {
         <section aria-labelledby="health-heading" class="health">
             <div class="section-header">
@@ -29,14 +41,15 @@ pub fn HealthSection(model_id: ModelId) -> impl IntoView {
                         <button
                             type="button"
                             class="segment"
-                            aria-pressed=move || (range.get() == option).to_string()
-                            on:click=move |_| range.set(option)
+                            aria-pressed=move || (shown.get() == Window::Last(option)).to_string()
+                            on:click=move |_| shown.set(Window::Last(option))
                         >
                             {option.label()}
                         </button>
                     })}
                 </div>
             </div>
+            <CustomRange shown />
             {move || live.health_of(&model_id).map(|health| view! { <StatusSummary health /> })}
             <div class="chart-grid">
                 {chart("latency_ms", "Latency", 1.0, "ms", Statistic::Quantiles)}
@@ -45,6 +58,36 @@ pub fn HealthSection(model_id: ModelId) -> impl IntoView {
                 {chart("requests_per_second", "Throughput", 1.0, "req/s", Statistic::Average)}
             </div>
         </section>
+    }
+}
+
+/// Two date-time fields for a fixed window (UTC), applied together.
+#[component]
+fn CustomRange(shown: RwSignal<Window>) -> impl IntoView {
+    let format = |at: DateTime<Utc>| at.format("%Y-%m-%dT%H:%M").to_string();
+    let now = Utc::now();
+    let from = RwSignal::new(format(now - Duration::days(2)));
+    let to = RwSignal::new(format(now));
+    let problem = RwSignal::new(None::<String>);
+    let apply = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let parse = |text: String| NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M").map(|at| at.and_utc());
+        match (parse(from.get()), parse(to.get())) {
+            (Ok(start), Ok(end)) if start < end => {
+                problem.set(None);
+                shown.set(Window::Between(start, end));
+            }
+            (Ok(_), Ok(_)) => problem.set(Some("The start must be before the end.".into())),
+            _ => problem.set(Some("Enter both times as date and time.".into())),
+        }
+    };
+    view! {
+        <form class="custom-range" on:submit=apply aria-label="Custom time range">
+            <label>"From (UTC) "<input type="datetime-local" name="from" prop:value=from on:input=move |event| from.set(event_target_value(&event)) /></label>
+            <label>"To (UTC) "<input type="datetime-local" name="to" prop:value=to on:input=move |event| to.set(event_target_value(&event)) /></label>
+            <button type="submit" class="button" aria-pressed=move || matches!(shown.get(), Window::Between(..)).to_string()>"Show range"</button>
+            <span class="field-error" role="status">{move || problem.get()}</span>
+        </form>
     }
 }
 

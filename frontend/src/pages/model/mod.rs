@@ -71,7 +71,7 @@ fn ModelDetails(response: ModelResponse, on_version_added: impl Fn() + Copy + Se
             </dl>
             {(!model.description.is_empty()).then(|| view! { <p class="description">{model.description.clone()}</p> })}
         </section>
-        <HealthSection model_id=model.id.clone() />
+        <HealthSection model_id=model.id.clone() versions=versions.clone() />
         <section class="card" aria-labelledby="versions-heading">
             <h2 id="versions-heading">"Versions"</h2>
             <VersionsTable versions />
