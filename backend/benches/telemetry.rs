@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use keel_backend::analysis::sketch::QuantileSketch;
-use keel_backend::ingest::{SeriesKey, ValidPoint, validate_points};
+use keel_backend::ingest::otlp;
+use keel_backend::ingest::{SeriesKey, ValidPoint, validate_point, validate_points};
 use keel_backend::store::Store;
 use keel_backend::store::audit::Actor;
 use keel_shared::models::RiskTier;
@@ -99,8 +100,49 @@ fn ingest(c: &mut Criterion) {
     group.bench_function("validate 10k JSON points", |b| {
         b.iter_batched(|| raw.clone(), |raw| validate_points(raw, &models, 1_800_000_000_000), BatchSize::LargeInput);
     });
+    let otlp = otlp_body(10_000);
+    group.bench_function("decode and check 10k OTLP protobuf points", |b| {
+        b.iter(|| {
+            let request = otlp::decode(&otlp, otlp::Encoding::Protobuf).expect("decodes");
+            let points: Vec<ValidPoint> = otlp::data_points(request)
+                .into_iter()
+                .flat_map(|outcome| outcome.expect("valid"))
+                .map(|point| validate_point(point, &models, 1_800_000_000_000).expect("valid"))
+                .collect();
+            points
+        });
+    });
     group.finish();
     let _ = std::fs::remove_dir_all(directory);
+}
+
+/// An OTLP export of `points` gauge points over 10 series, as an SDK sends it.
+fn otlp_body(points: usize) -> Vec<u8> {
+    use keel_backend::ingest::otlp::messages::*;
+    use prost::Message;
+    let attribute = |key: &str, value: String| KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(Value::StringValue(value)) }),
+    };
+    let data_points = (0..points)
+        .map(|i| NumberDataPoint {
+            attributes: vec![attribute("replica", (i % 10).to_string())],
+            time_unix_nano: (1_799_000_000_000 + i as u64 * 60) * 1_000_000,
+            value: Some(NumberValue::AsDouble(12.5)),
+        })
+        .collect();
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: Some(Resource { attributes: vec![attribute("service.name", "bench".into())] }),
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: "latency_ms".into(),
+                    data: Some(MetricData::Gauge(Gauge { data_points })),
+                }],
+            }],
+        }],
+    }
+    .encode_to_vec()
 }
 
 criterion_group!(benches, sketch, ingest);

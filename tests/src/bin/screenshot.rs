@@ -1,8 +1,8 @@
 //! Takes the README's screenshot: `keel demo` on a fresh store, signed in as the
-//! administrator, the models page in headless Chromium, saved as a PNG.
+//! administrator, a console page in headless Chromium, saved as a PNG.
 //!
 //! Usage: `cargo run -p keel-e2e --bin screenshot -- [PATH] [CONSOLE-PATH | model:NAME]`
-//! (defaults: `docs/screenshot.png`, `/models`). Needs the `keel` binary and `dist/` built.
+//! (defaults: `docs/screenshot.png`, the overview `/`). Needs the `keel` binary and `dist/` built.
 
 use anyhow::Context;
 use keel_e2e::{ADMIN_PASSWORD, Browser, Keel, workspace_root};
@@ -11,7 +11,7 @@ use keel_e2e::{ADMIN_PASSWORD, Browser, Keel, workspace_root};
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let output = args.next().map_or_else(|| workspace_root().join("docs/screenshot.png"), Into::into);
-    let page = args.next().unwrap_or_else(|| "/models".to_owned());
+    let page = args.next().unwrap_or_else(|| "/".to_owned());
     let keel = Keel::start("demo")?;
     let browser = Browser::start().await?;
     // `model:<name>` opens that model's page from the list.
