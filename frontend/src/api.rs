@@ -40,6 +40,10 @@ pub async fn series(model: &ModelId, query: &SeriesQuery) -> ApiResult<SeriesRes
     receive(Request::get(&url).send().await).await
 }
 
+pub async fn model_metrics(model: &ModelId) -> ApiResult<Vec<String>> {
+    receive(Request::get(&format!("/api/models/{}/metrics", encode(&model.0))).send().await).await
+}
+
 pub async fn fleet(query: &ModelListQuery) -> ApiResult<FleetResponse> {
     receive(Request::get(&format!("/api/fleet?{}", query_string(query)?)).send().await).await
 }

@@ -40,6 +40,7 @@ async fn the_model_page_updates_in_place_when_points_arrive() -> anyhow::Result<
     let points = json!({ "points": [
         { "model": "fraud-detection", "metric": "latency_ms", "ts": now - 1000, "value": 123.0 },
         { "model": "fraud-detection", "metric": "accuracy", "ts": now - 1000, "value": 0.5 },
+        { "model": "fraud-detection", "metric": "drift_score", "ts": now - 1000, "value": 0.25 },
     ] });
     let pushed = reqwest::Client::new()
         .post(keel.url("/api/ingest"))
@@ -52,6 +53,9 @@ async fn the_model_page_updates_in_place_when_points_arrive() -> anyhow::Result<
     // The accuracy chart (an average: exact; the latency chart shows sketch quantiles).
     browser.wait_for_text(".chart-latest", "50.000 % latest").await?;
     browser.wait_for_text(".page-header .badge", "Critical").await?;
+    // A metric Keel has no chart for gets one of its own.
+    browser.wait_for_text(".chart-title", "drift_score").await?;
+    browser.wait_for_text(".chart-latest", "0.250 latest").await?;
     browser.wait_for_text(".status-line", "Critical — accuracy 50.0 % is below 75.0 %.").await?;
     let marker = browser.client.execute("return window.loadedOnce;", vec![]).await?;
     assert_eq!(marker, json!("still here"), "the page must not have reloaded");

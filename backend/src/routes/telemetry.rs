@@ -35,6 +35,7 @@ pub fn routes(api: Api) -> Api {
         .route(Method::PUT, "/metrics/job/{job}/{*grouping}", ingest, push_prometheus_grouped)
         .route(Method::POST, "/metrics/job/{job}/{*grouping}", ingest, push_prometheus_grouped)
         .route(Method::GET, "/api/models/{id}/series", Access::Permission(Permission::ReadModels), query_series)
+        .route(Method::GET, "/api/models/{id}/metrics", Access::Permission(Permission::ReadModels), list_metrics)
 }
 
 /// Longest accepted Idempotency-Key.
@@ -213,6 +214,12 @@ fn replayed(stored: String) -> Response {
     let mut response = ([(axum::http::header::CONTENT_TYPE, "application/json")], stored).into_response();
     response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     response
+}
+
+/// Every metric the model has reported, so the console can chart custom ones too.
+async fn list_metrics(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Vec<String>>> {
+    let model = state.store.get_model(&ModelId(id)).await?.model;
+    Ok(Json(state.store.model_metrics(&model.id.0).await?))
 }
 
 async fn query_series(

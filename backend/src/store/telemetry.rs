@@ -117,6 +117,14 @@ fn merge_minute(stored: Option<StoredMinute>, new: &BTreeMap<i64, f64>) -> Merge
 }
 
 impl Store {
+    /// The names of the metrics the model has reported, in order.
+    pub async fn model_metrics(&self, model_id: &str) -> ApiResult<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT DISTINCT metric FROM series WHERE model_id = $1 ORDER BY metric")
+            .bind(model_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// Model ids by every name and id in `references` that the store knows (each
     /// distinct reference is looked up once).
     pub async fn resolve_models<'a>(

@@ -43,6 +43,7 @@ const TABLE: &[(&str, &str, [Outcome; 8])] = &[
     ("GET", "/api/models/{id}/versions", [A, A, A, A, A, D, U, U]),
     ("POST", "/api/models/{id}/versions", [A, D, A, D, D, D, U, U]),
     ("GET", "/api/models/{id}/series", [A, A, A, A, A, D, U, U]),
+    ("GET", "/api/models/{id}/metrics", [A, A, A, A, A, D, U, U]),
     ("GET", "/api/fleet", [A, A, A, A, A, D, U, U]),
     ("GET", "/api/fleet/health", [A, A, A, A, A, D, U, U]),
     ("PUT", "/api/models/{id}/health-thresholds", [A, D, A, D, D, D, U, U]),

@@ -67,6 +67,11 @@ async fn pushed_points_come_back_as_bucketed_statistics(store: StoreKind) {
     assert_eq!(counts, [300, 300]);
     assert_eq!(halves.buckets[1].min, Some(301.0));
 
+    let metrics: Vec<String> =
+        app.get(&format!("/api/models/{}/metrics", model.id)).await.json().await.expect("metrics");
+    assert_eq!(metrics, ["latency_ms"]);
+    expect_error(app.get("/api/models/missing/metrics").await, 404).await;
+
     let other = series(&app, &model, &format!("metric=accuracy&{}", window(start, 3))).await;
     assert!(other.buckets.iter().all(|bucket| bucket.count == 0 && bucket.avg.is_none()));
 }

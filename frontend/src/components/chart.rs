@@ -86,8 +86,8 @@ const COLOURS: [RGBColor; 3] = [RGBColor(37, 99, 235), RGBColor(217, 119, 6), RG
 #[component]
 pub fn MetricChart(
     model_id: ModelId,
-    metric: &'static str,
-    title: &'static str,
+    #[prop(into)] metric: String,
+    #[prop(into)] title: String,
     /// Multiplies values for display (100 for a rate shown in %).
     scale: f64,
     unit: &'static str,
@@ -102,13 +102,13 @@ pub fn MetricChart(
         // Refetched when the model's new points are stored: the chart updates in place.
         live.model_changes(&model_id);
         let (from, to) = window.get().resolve();
-        let query = SeriesQuery { metric: metric.to_owned(), from: Some(from), to: Some(to), buckets: Some(BUCKETS) };
+        let query = SeriesQuery { metric: metric.clone(), from: Some(from), to: Some(to), buckets: Some(BUCKETS) };
         let model_id = model_id.clone();
         async move { api::series(&model_id, &query).await }
     });
     view! {
         <figure class="chart card">
-            <figcaption class="chart-title">{title}<span class="chart-unit">{format!(" ({unit})")}</span></figcaption>
+            <figcaption class="chart-title">{title.clone()}<span class="chart-unit">{(!unit.is_empty()).then(|| format!(" ({unit})"))}</span></figcaption>
             {move || match series.get() {
                 None => view! { <div class="chart-empty" role="status">"Loading…"</div> }.into_any(),
                 Some(Err(error)) => view! { <div class="chart-empty" role="alert">{error.detail}</div> }.into_any(),
@@ -132,7 +132,7 @@ pub fn MetricChart(
                         <span class="legend-item"><span class=format!("legend-swatch line-{index}")></span>{*label}</span>
                     }).collect_view();
                     view! {
-                        <p class="chart-latest">{latest.map(|value| format!("{value:.3} {unit} latest")).unwrap_or_default()}</p>
+                        <p class="chart-latest">{latest.map(|value| format!("{value:.3}{} latest", with_space(unit))).unwrap_or_default()}</p>
                         <div
                             class="chart-svg"
                             role="img"
@@ -283,11 +283,16 @@ fn read_out(lines: &[Line], from: i64, to: i64, x: f64, unit: &str) -> Option<St
         .iter()
         .filter_map(|(label, points)| {
             let value = points.iter().find(|(ts, _)| *ts == nearest)?.1;
-            Some(format!("{label} {} {unit}", format_value(value)))
+            Some(format!("{label} {}{}", format_value(value), with_space(unit)))
         })
         .collect();
     let time = DateTime::<Utc>::from_timestamp_millis(nearest).unwrap_or_default().format("%d %b %H:%M UTC");
     Some(format!("{time}: {}", values.join(", ")))
+}
+
+/// " ms" for "ms"; nothing for a unitless metric.
+fn with_space(unit: &str) -> String {
+    if unit.is_empty() { String::new() } else { format!(" {unit}") }
 }
 
 fn format_value(value: f64) -> String {

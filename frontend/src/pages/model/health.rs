@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use keel_shared::auth::Permission;
-use keel_shared::health::{HealthThresholds, ModelHealth};
+use keel_shared::health::{HealthThresholds, ModelHealth, signal_metrics};
 use keel_shared::models::VersionSummary;
 use keel_shared::{ErrorBody, ModelId};
 use leptos::prelude::*;
@@ -15,6 +15,10 @@ use crate::components::{
 };
 use crate::live::use_live;
 
+/// The metrics charted with their own titles and units; others get a plain chart.
+const STANDARD_METRICS: [&str; 4] =
+    [signal_metrics::LATENCY_MS, signal_metrics::ACCURACY, signal_metrics::ERROR_RATE, signal_metrics::THROUGHPUT];
+
 #[component]
 pub fn HealthSection(model_id: ModelId, versions: Vec<VersionSummary>) -> impl IntoView {
     let live = use_live();
@@ -23,6 +27,14 @@ pub fn HealthSection(model_id: ModelId, versions: Vec<VersionSummary>) -> impl I
         versions.into_iter().map(|version| Annotation { at: version.created_at, label: version.tag }).collect(),
     );
     let chart_model = model_id.clone();
+    let custom_model = model_id.clone();
+    let metrics_model = model_id.clone();
+    // Every other metric the model reports gets a chart too; new ones appear live.
+    let custom_metrics = LocalResource::new(move || {
+        live.model_changes(&metrics_model);
+        let model_id = metrics_model.clone();
+        async move { api::model_metrics(&model_id).await }
+    });
     let chart = move |metric: &'static str,
                       title: &'static str,
                       scale: f64,
@@ -52,10 +64,28 @@ pub fn HealthSection(model_id: ModelId, versions: Vec<VersionSummary>) -> impl I
             <CustomRange shown />
             {move || live.health_of(&model_id).map(|health| view! { <StatusSummary health /> })}
             <div class="chart-grid">
-                {chart("latency_ms", "Latency", 1.0, "ms", Statistic::Quantiles)}
-                {chart("accuracy", "Accuracy", 100.0, "%", Statistic::Average)}
-                {chart("error_rate", "Error rate", 100.0, "%", Statistic::Average)}
-                {chart("requests_per_second", "Throughput", 1.0, "req/s", Statistic::Average)}
+                {chart(signal_metrics::LATENCY_MS, "Latency", 1.0, "ms", Statistic::Quantiles)}
+                {chart(signal_metrics::ACCURACY, "Accuracy", 100.0, "%", Statistic::Average)}
+                {chart(signal_metrics::ERROR_RATE, "Error rate", 100.0, "%", Statistic::Average)}
+                {chart(signal_metrics::THROUGHPUT, "Throughput", 1.0, "req/s", Statistic::Average)}
+                {move || custom_metrics.get().and_then(Result::ok).map(|metrics| {
+                    metrics
+                        .into_iter()
+                        .filter(|metric| !STANDARD_METRICS.contains(&metric.as_str()))
+                        .map(|metric| view! {
+                            <MetricChart
+                                model_id=custom_model.clone()
+                                metric=metric.clone()
+                                title=metric
+                                scale=1.0
+                                unit=""
+                                statistic=Statistic::Average
+                                window=shown.into()
+                                annotations
+                            />
+                        })
+                        .collect_view()
+                })}
             </div>
         </section>
     }
