@@ -4,11 +4,13 @@
 use std::collections::HashMap;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use keel_backend::analysis::rollups::into_buckets;
 use keel_backend::analysis::sketch::QuantileSketch;
 use keel_backend::ingest::otlp;
 use keel_backend::ingest::{SeriesKey, ValidPoint, validate_point, validate_points};
 use keel_backend::store::Store;
 use keel_backend::store::audit::Actor;
+use keel_backend::store::rollups::Resolution;
 use keel_shared::models::RiskTier;
 use keel_shared::validation::NewModel;
 use serde_json::json;
@@ -145,5 +147,58 @@ fn otlp_body(points: usize) -> Vec<u8> {
     .encode_to_vec()
 }
 
-criterion_group!(benches, sketch, ingest);
+/// The 30-day chart of issue 4 without HTTP: 500 buckets from the store's rollups of
+/// one series holding 10 M raw points (hourly rollups caught up, as in steady state).
+fn query(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let directory = std::env::temp_dir().join(format!("keel-bench-query-{}", std::process::id()));
+    let store = runtime.block_on(async {
+        let store = Store::connect(&format!("sqlite://{}/keel.db?mode=rwc", directory.display())).await.expect("store");
+        store.migrate().await.expect("migrate");
+        store
+    });
+    let model = runtime
+        .block_on(store.create_model(
+            &NewModel {
+                name: "query".into(),
+                description: String::new(),
+                owner: "bench".into(),
+                use_case: "bench".into(),
+                risk_tier: RiskTier::Minimal,
+            },
+            &Actor::system(),
+        ))
+        .expect("model");
+    const DAY: i64 = 86_400_000;
+    // Ending now: hours in the future are not rolled up yet.
+    let to = chrono::Utc::now().timestamp_millis();
+    let from = to - 30 * DAY;
+    let step = 30 * DAY / 10_000_000;
+    let series = SeriesKey { model_id: model.id.0.clone(), metric: "latency_ms".into(), labels: "{}".into() };
+    runtime.block_on(async {
+        for chunk in 0..1_000_i64 {
+            let points: Vec<ValidPoint> = (0..10_000_i64)
+                .map(|i| {
+                    let n = chunk * 10_000 + i;
+                    ValidPoint { series: series.clone(), ts: from + n * step, value: 20.0 + (n % 97) as f64 }
+                })
+                .collect();
+            let refs: Vec<&ValidPoint> = points.iter().collect();
+            store.write_points(&refs, &[]).await.expect("write");
+        }
+        keel_backend::ingest::upkeep::roll_up(&store).await;
+    });
+    let mut group = c.benchmark_group("query");
+    group.bench_function("500 buckets over 30 days of 10M points (hourly rollups)", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let rollups =
+                store.metric_rollups(&model.id.0, "latency_ms", from, to, Resolution::Hour).await.expect("rollups");
+            into_buckets(rollups, from, to, 500)
+        });
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(directory);
+}
+
+criterion_group!(benches, sketch, ingest, query);
 criterion_main!(benches);

@@ -105,7 +105,10 @@ async fn a_viewer_sees_no_controls_to_change_anything_and_cannot_forge_one() -> 
     assert_eq!(nav.split_whitespace().collect::<Vec<_>>(), ["Overview", "Models"], "no audit, users or tokens");
     browser.client.find(Locator::Css("table a.table-link")).await?.click().await?;
     browser.wait_for(".facts").await?;
-    assert!(browser.client.find_all(Locator::Css("form")).await?.is_empty(), "no version form");
+    // Only the chart range form: no version form, no thresholds form.
+    browser.wait_for(".custom-range").await?;
+    let forms = browser.client.find_all(Locator::Css("form:not(.custom-range)")).await?;
+    assert!(forms.is_empty(), "no version or thresholds form for a viewer");
 
     // The same request the hidden form would send, forged from the page, is refused.
     let status = browser
