@@ -22,7 +22,7 @@ async fn main() -> anyhow::Result<()> {
             browser.client.find(fantoccini::Locator::LinkText(name)).await?.click().await?;
             browser.wait_for(".chart-svg svg").await?;
             // The charts, not the facts above them.
-            browser.client.execute("document.querySelector('.status-summary').scrollIntoView();", vec![]).await?;
+            browser.client.execute("document.getElementById('health-heading').scrollIntoView();", vec![]).await?;
         }
         None => browser.sign_in(&keel.url(&page), "admin", ADMIN_PASSWORD).await?,
     }
