@@ -1,4 +1,5 @@
 //! Pure, benchmarked maths: no I/O, no clock.
 
+pub mod drift;
 pub mod rollups;
 pub mod sketch;

@@ -1,0 +1,190 @@
+//! Data drift statistics for numeric features, computed as Evidently 0.7 computes them
+//! (`evidently/legacy/calculations/stattests/`), so a team moving from Evidently sees the
+//! same numbers: `tests/fixtures/drift/` holds values Evidently produced and the tests
+//! below agree with them to a relative 1e-9.
+//!
+//! Binning follows Evidently's `get_binned_data`: a feature with more than 20 distinct
+//! reference values is cut into equal-width bins over both samples (numpy's "sturges"
+//! edges and `np.histogram`'s counting, reproduced exactly), otherwise every distinct
+//! value is its own bin. For PSI, empty bins get a small share (a millionth of the
+//! smallest non-empty share if that is ≤ 0.0001, else 0.0001), so logarithms stay finite.
+
+/// Evidently's default drift thresholds: a statistic at or above them means drift.
+pub const PSI_THRESHOLD: f64 = 0.1;
+pub const JENSEN_SHANNON_THRESHOLD: f64 = 0.1;
+pub const WASSERSTEIN_NORM_THRESHOLD: f64 = 0.1;
+
+/// Population Stability Index over Evidently's bins.
+pub fn psi(reference: &[f64], current: &[f64]) -> f64 {
+    let (reference, current) = binned_shares(reference, current, true);
+    reference.iter().zip(&current).map(|(r, c)| (r - c) * (r / c).ln()).sum()
+}
+
+/// Jensen–Shannon distance (natural logarithm) over Evidently's bins, as
+/// `scipy.spatial.distance.jensenshannon`.
+pub fn jensen_shannon(reference: &[f64], current: &[f64]) -> f64 {
+    let (p, q) = binned_shares(reference, current, false);
+    let (p_total, q_total): (f64, f64) = (p.iter().sum(), q.iter().sum());
+    let relative_entropy = |x: f64, y: f64| if x > 0.0 { x * (x / y).ln() } else { 0.0 };
+    let divergence: f64 = p
+        .iter()
+        .zip(&q)
+        .map(|(p, q)| {
+            let (p, q) = (p / p_total, q / q_total);
+            let m = (p + q) / 2.0;
+            relative_entropy(p, m) + relative_entropy(q, m)
+        })
+        .sum::<f64>()
+        / 2.0;
+    divergence.max(0.0).sqrt()
+}
+
+/// Wasserstein (earth mover's) distance divided by the reference's standard deviation
+/// (population, at least 0.001), as Evidently's `wasserstein_distance_norm`.
+pub fn wasserstein_norm(reference: &[f64], current: &[f64]) -> f64 {
+    let n = reference.len() as f64;
+    let mean = reference.iter().sum::<f64>() / n;
+    let std = (reference.iter().map(|value| (value - mean).powi(2)).sum::<f64>() / n).sqrt();
+    wasserstein(reference, current) / std.max(0.001)
+}
+
+/// `scipy.stats.wasserstein_distance` of two samples: the area between their CDFs.
+pub fn wasserstein(u: &[f64], v: &[f64]) -> f64 {
+    let (u, v) = (sorted(u), sorted(v));
+    let mut all: Vec<f64> = u.iter().chain(&v).copied().collect();
+    all.sort_by(f64::total_cmp);
+    let (mut i, mut j) = (0, 0);
+    let mut area = 0.0;
+    for pair in all.windows(2) {
+        // CDFs just right of pair[0]: values ≤ pair[0].
+        while i < u.len() && u[i] <= pair[0] {
+            i += 1;
+        }
+        while j < v.len() && v[j] <= pair[0] {
+            j += 1;
+        }
+        let gap = i as f64 / u.len() as f64 - j as f64 / v.len() as f64;
+        area += gap.abs() * (pair[1] - pair[0]);
+    }
+    area
+}
+
+fn sorted(values: &[f64]) -> Vec<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted
+}
+
+/// Each bin's share of the reference and of the current sample.
+fn binned_shares(reference: &[f64], current: &[f64], fill_empty: bool) -> (Vec<f64>, Vec<f64>) {
+    let distinct_reference = sorted(reference).windows(2).filter(|pair| pair[0] != pair[1]).count() + 1;
+    let (reference_counts, current_counts) = if distinct_reference > 20 {
+        let combined: Vec<f64> = reference.iter().chain(current).copied().collect();
+        let edges = sturges_edges(&combined);
+        (histogram(reference, &edges), histogram(current, &edges))
+    } else {
+        let mut keys: Vec<f64> = reference.iter().chain(current).copied().filter(|value| !value.is_nan()).collect();
+        keys.sort_by(f64::total_cmp);
+        keys.dedup();
+        let count =
+            |sample: &[f64]| keys.iter().map(|key| sample.iter().filter(|value| *value == key).count()).collect();
+        (count(reference), count(current))
+    };
+    let shares = |counts: Vec<usize>, total: usize| -> Vec<f64> {
+        let mut shares: Vec<f64> = counts.into_iter().map(|count| count as f64 / total as f64).collect();
+        if fill_empty {
+            let smallest = shares.iter().copied().filter(|share| *share != 0.0).fold(f64::INFINITY, f64::min);
+            let filler = if smallest <= 0.0001 { smallest / 1e6 } else { 0.0001 };
+            shares.iter_mut().filter(|share| **share == 0.0).for_each(|share| *share = filler);
+        }
+        shares
+    };
+    (shares(reference_counts, reference.len()), shares(current_counts, current.len()))
+}
+
+/// `np.histogram_bin_edges(values, bins="sturges")`: the width comes from the data's
+/// range (none for constant data: then one bin of width 1 around the value).
+fn sturges_edges(values: &[f64]) -> Vec<f64> {
+    let (low, high) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), value| (low.min(*value), high.max(*value)));
+    let (first, last) = if low == high { (low - 0.5, high + 0.5) } else { (low, high) };
+    let width = (high - low) / ((values.len() as f64).log2() + 1.0);
+    let bins = if width > 0.0 { ((last - first) / width).ceil() as usize } else { 1 };
+    // np.linspace(first, last, bins + 1)
+    let step = (last - first) / bins as f64;
+    let mut edges: Vec<f64> = (0..=bins).map(|index| index as f64 * step + first).collect();
+    edges[bins] = last;
+    edges
+}
+
+/// `np.histogram(values, edges)[0]` with explicit edges: bin i holds edges[i] ≤ v <
+/// edges[i + 1], the last bin also its right edge; values outside are not counted.
+fn histogram(values: &[f64], edges: &[f64]) -> Vec<usize> {
+    let bins = edges.len() - 1;
+    let mut counts = vec![0; bins];
+    for &value in values {
+        if value == edges[bins] {
+            counts[bins - 1] += 1;
+        } else if let Some(index) = edges.partition_point(|edge| *edge <= value).checked_sub(1)
+            && index < bins
+        {
+            counts[index] += 1;
+        }
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Fixtures {
+        generated_by: String,
+        cases: Vec<Case>,
+    }
+
+    #[derive(Deserialize)]
+    struct Case {
+        name: String,
+        reference: Vec<f64>,
+        current: Vec<f64>,
+        psi: f64,
+        jensen_shannon: f64,
+        wasserstein_norm: f64,
+    }
+
+    fn assert_agrees(statistic: &str, case: &str, ours: f64, theirs: f64) {
+        let relative = ((ours - theirs) / theirs).abs();
+        assert!(
+            relative <= 1e-9,
+            "{statistic} of '{case}': {ours} here, {theirs} from Evidently (relative {relative:e})"
+        );
+    }
+
+    #[test]
+    fn statistics_agree_with_evidently() {
+        let fixtures: Fixtures =
+            serde_json::from_str(include_str!("../../tests/fixtures/drift/numeric.json")).expect("fixtures");
+        assert!(fixtures.generated_by.starts_with("evidently 0.7"), "{}", fixtures.generated_by);
+        for case in &fixtures.cases {
+            assert_agrees("PSI", &case.name, psi(&case.reference, &case.current), case.psi);
+            let js = jensen_shannon(&case.reference, &case.current);
+            assert_agrees("Jensen-Shannon", &case.name, js, case.jensen_shannon);
+            let wasserstein = wasserstein_norm(&case.reference, &case.current);
+            assert_agrees("Wasserstein", &case.name, wasserstein, case.wasserstein_norm);
+        }
+    }
+
+    #[test]
+    fn numpy_histogram_rules() {
+        let edges = sturges_edges(&[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+        assert_eq!(edges.len(), 5, "log2(8) + 1 = 4 bins");
+        // The right edge belongs to the last bin; values outside are not counted.
+        assert_eq!(histogram(&[0.0, 1.75, 7.0, 8.0, -1.0], &edges), [1, 1, 0, 1]);
+        assert_eq!(sturges_edges(&[3.0, 3.0]), [2.5, 3.5]);
+    }
+}
