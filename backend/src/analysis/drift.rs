@@ -13,6 +13,8 @@
 pub const PSI_THRESHOLD: f64 = 0.1;
 pub const JENSEN_SHANNON_THRESHOLD: f64 = 0.1;
 pub const WASSERSTEIN_NORM_THRESHOLD: f64 = 0.1;
+pub const KL_DIVERGENCE_THRESHOLD: f64 = 0.1;
+pub const HELLINGER_THRESHOLD: f64 = 0.1;
 
 /// Population Stability Index over Evidently's bins.
 pub fn psi(reference: &[f64], current: &[f64]) -> f64 {
@@ -37,6 +39,43 @@ pub fn jensen_shannon(reference: &[f64], current: &[f64]) -> f64 {
         .sum::<f64>()
         / 2.0;
     divergence.max(0.0).sqrt()
+}
+
+/// Kullback–Leibler divergence of the current from the reference over Evidently's bins
+/// (empty bins filled as for PSI), as `scipy.stats.entropy`.
+pub fn kl_divergence(reference: &[f64], current: &[f64]) -> f64 {
+    let (p, q) = binned_shares(reference, current, true);
+    let (p_total, q_total): (f64, f64) = (p.iter().sum(), q.iter().sum());
+    p.iter()
+        .zip(&q)
+        .map(|(p, q)| {
+            let (p, q) = (p / p_total, q / q_total);
+            if p > 0.0 { p * (p / q).ln() } else { 0.0 }
+        })
+        .sum()
+}
+
+/// Hellinger distance as Evidently computes it for numeric features: densities over
+/// "sturges" bins of the distinct values of both samples (not of the samples).
+pub fn hellinger(reference: &[f64], current: &[f64]) -> f64 {
+    let present = |sample: &[f64]| -> Vec<f64> { sample.iter().copied().filter(|value| !value.is_nan()).collect() };
+    let (reference, current) = (present(reference), present(current));
+    let mut keys: Vec<f64> = reference.iter().chain(&current).copied().collect();
+    keys.sort_by(f64::total_cmp);
+    keys.dedup();
+    let edges = sturges_edges(&keys);
+    let density = |sample: &[f64]| -> Vec<f64> {
+        let counts = histogram(sample, &edges);
+        let total: usize = counts.iter().sum();
+        counts
+            .iter()
+            .zip(edges.windows(2))
+            .map(|(count, edge)| *count as f64 / (edge[1] - edge[0]) / total as f64)
+            .collect()
+    };
+    let bin_width = (edges[edges.len() - 1] - edges[0]) / (edges.len() - 1) as f64;
+    let overlap: f64 = density(&reference).iter().zip(density(&current)).map(|(p, q)| (p * q).sqrt() * bin_width).sum();
+    (1.0 - overlap.clamp(0.0, 1.0)).sqrt()
 }
 
 /// Wasserstein (earth mover's) distance divided by the reference's standard deviation
@@ -155,6 +194,8 @@ mod tests {
         psi: f64,
         jensen_shannon: f64,
         wasserstein_norm: f64,
+        kl_divergence: f64,
+        hellinger: f64,
     }
 
     fn assert_agrees(statistic: &str, case: &str, ours: f64, theirs: f64) {
@@ -176,6 +217,9 @@ mod tests {
             assert_agrees("Jensen-Shannon", &case.name, js, case.jensen_shannon);
             let wasserstein = wasserstein_norm(&case.reference, &case.current);
             assert_agrees("Wasserstein", &case.name, wasserstein, case.wasserstein_norm);
+            let kl = kl_divergence(&case.reference, &case.current);
+            assert_agrees("KL divergence", &case.name, kl, case.kl_divergence);
+            assert_agrees("Hellinger", &case.name, hellinger(&case.reference, &case.current), case.hellinger);
         }
     }
 
