@@ -1,0 +1,38 @@
+//! Drift statistics on 1,000,000 vs 1,000,000 values (issue 5's benchmark size).
+//! `cargo bench -p keel-backend --bench drift`; scipy/Evidently's times for the same
+//! sizes are in docs/benchmarks.md with the script that measures them.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use keel_backend::analysis::drift;
+
+/// Normal samples from a fixed seed (splitmix64 + Box–Muller), so every run sees the same data.
+fn normal(count: usize, mean: f64, std: f64, seed: u64) -> Vec<f64> {
+    let mut state = seed;
+    let mut uniform = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1_u64 << 53) as f64
+    };
+    (0..count)
+        .map(|_| {
+            let (a, b) = (uniform().max(f64::MIN_POSITIVE), uniform());
+            mean + std * (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()
+        })
+        .collect()
+}
+
+fn statistics(c: &mut Criterion) {
+    let reference = normal(1_000_000, 0.0, 1.0, 1);
+    let current = normal(1_000_000, 0.1, 1.1, 2);
+    let mut group = c.benchmark_group("drift 1M vs 1M");
+    group.sample_size(10);
+    group.bench_function("psi", |b| b.iter(|| drift::psi(&reference, &current)));
+    group.bench_function("jensen_shannon", |b| b.iter(|| drift::jensen_shannon(&reference, &current)));
+    group.bench_function("wasserstein_norm", |b| b.iter(|| drift::wasserstein_norm(&reference, &current)));
+    group.finish();
+}
+
+criterion_group!(benches, statistics);
+criterion_main!(benches);
