@@ -106,6 +106,10 @@ async fn push_prometheus_grouped(
 
 /// OTLP/HTTP export: 200 with an empty response when every data point was stored,
 /// with `partialSuccess` (count and the first reasons) when some were rejected.
+///
+/// Departure from the OTLP specification: errors (400, 401, 413, 415, 503) carry Keel's
+/// `ErrorBody` like every other endpoint, not a `google.rpc.Status` message; exporters
+/// act on the status code (and Retry-After) only, and one error shape keeps clients simple.
 async fn ingest_otlp(
     State(state): State<AppState>,
     headers: HeaderMap,
