@@ -85,11 +85,6 @@ impl LiveHub {
         };
         (backlog, receiver)
     }
-
-    /// Number of open subscriptions (for /metrics).
-    pub fn subscribers(&self) -> usize {
-        self.sender.receiver_count()
-    }
 }
 
 #[cfg(test)]
