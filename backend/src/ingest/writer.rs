@@ -104,3 +104,24 @@ fn publish_points(live: &LiveHub, points: &[&ValidPoint]) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::response::IntoResponse;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_full_queue_is_answered_503_with_retry_after() {
+        // A writer whose task never takes anything: one request fills the queue.
+        let (sender, _receiver) = mpsc::channel(1);
+        let writer = IngestWriter { sender };
+        let waiting = writer.clone();
+        tokio::spawn(async move { waiting.write(Vec::new(), None).await });
+        tokio::task::yield_now().await;
+        let refused = writer.write(Vec::new(), None).await.expect_err("the queue is full");
+        let response = refused.into_response();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()["retry-after"], "1");
+    }
+}
