@@ -11,7 +11,7 @@ use keel_backend::ingest::{SeriesKey, ValidPoint, validate_point, validate_point
 use keel_backend::store::Store;
 use keel_backend::store::audit::Actor;
 use keel_backend::store::rollups::Resolution;
-use keel_shared::models::RiskTier;
+use keel_shared::models::{ModelSummary, RiskTier};
 use keel_shared::validation::NewModel;
 use serde_json::json;
 
@@ -51,26 +51,25 @@ fn batch(model_id: &str, round: i64) -> Vec<ValidPoint> {
         .collect()
 }
 
+/// A fresh SQLite store in a directory of its own (removed by the caller) with one model.
+async fn bench_store(name: &str) -> (std::path::PathBuf, Store, ModelSummary) {
+    let directory = std::env::temp_dir().join(format!("keel-bench-{name}-{}", std::process::id()));
+    let store = Store::connect(&format!("sqlite://{}/keel.db?mode=rwc", directory.display())).await.expect("store");
+    store.migrate().await.expect("migrate");
+    let model = NewModel {
+        name: name.into(),
+        description: String::new(),
+        owner: "bench".into(),
+        use_case: "bench".into(),
+        risk_tier: RiskTier::Minimal,
+    };
+    let model = store.create_model(&model, &Actor::system()).await.expect("model");
+    (directory, store, model)
+}
+
 fn ingest(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let directory = std::env::temp_dir().join(format!("keel-bench-{}", std::process::id()));
-    let store = runtime.block_on(async {
-        let store = Store::connect(&format!("sqlite://{}/keel.db?mode=rwc", directory.display())).await.expect("store");
-        store.migrate().await.expect("migrate");
-        store
-    });
-    let model = runtime
-        .block_on(store.create_model(
-            &NewModel {
-                name: "bench".into(),
-                description: String::new(),
-                owner: "bench".into(),
-                use_case: "bench".into(),
-                risk_tier: RiskTier::Minimal,
-            },
-            &Actor::system(),
-        ))
-        .expect("model");
+    let (directory, store, model) = runtime.block_on(bench_store("bench"));
 
     let mut group = c.benchmark_group("ingest");
     group.throughput(Throughput::Elements(10_000));
@@ -151,24 +150,7 @@ fn otlp_body(points: usize) -> Vec<u8> {
 /// one series holding 10 M raw points (hourly rollups caught up, as in steady state).
 fn query(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let directory = std::env::temp_dir().join(format!("keel-bench-query-{}", std::process::id()));
-    let store = runtime.block_on(async {
-        let store = Store::connect(&format!("sqlite://{}/keel.db?mode=rwc", directory.display())).await.expect("store");
-        store.migrate().await.expect("migrate");
-        store
-    });
-    let model = runtime
-        .block_on(store.create_model(
-            &NewModel {
-                name: "query".into(),
-                description: String::new(),
-                owner: "bench".into(),
-                use_case: "bench".into(),
-                risk_tier: RiskTier::Minimal,
-            },
-            &Actor::system(),
-        ))
-        .expect("model");
+    let (directory, store, model) = runtime.block_on(bench_store("query"));
     const DAY: i64 = 86_400_000;
     // Ending now: hours in the future are not rolled up yet.
     let to = chrono::Utc::now().timestamp_millis();
