@@ -26,15 +26,13 @@ pub fn psi(reference: &[f64], current: &[f64]) -> f64 {
 /// `scipy.spatial.distance.jensenshannon`.
 pub fn jensen_shannon(reference: &[f64], current: &[f64]) -> f64 {
     let (p, q) = binned_shares(reference, current, false);
-    let (p_total, q_total): (f64, f64) = (p.iter().sum(), q.iter().sum());
-    let relative_entropy = |x: f64, y: f64| if x > 0.0 { x * (x / y).ln() } else { 0.0 };
+    let (p, q) = (normalised(p), normalised(q));
     let divergence: f64 = p
         .iter()
         .zip(&q)
         .map(|(p, q)| {
-            let (p, q) = (p / p_total, q / q_total);
             let m = (p + q) / 2.0;
-            relative_entropy(p, m) + relative_entropy(q, m)
+            relative_entropy(*p, m) + relative_entropy(*q, m)
         })
         .sum::<f64>()
         / 2.0;
@@ -45,14 +43,19 @@ pub fn jensen_shannon(reference: &[f64], current: &[f64]) -> f64 {
 /// (empty bins filled as for PSI), as `scipy.stats.entropy`.
 pub fn kl_divergence(reference: &[f64], current: &[f64]) -> f64 {
     let (p, q) = binned_shares(reference, current, true);
-    let (p_total, q_total): (f64, f64) = (p.iter().sum(), q.iter().sum());
-    p.iter()
-        .zip(&q)
-        .map(|(p, q)| {
-            let (p, q) = (p / p_total, q / q_total);
-            if p > 0.0 { p * (p / q).ln() } else { 0.0 }
-        })
-        .sum()
+    normalised(p).into_iter().zip(normalised(q)).map(|(p, q)| relative_entropy(p, q)).sum()
+}
+
+/// Shares scaled to sum to 1, as scipy does before its entropies.
+fn normalised(mut shares: Vec<f64>) -> Vec<f64> {
+    let total: f64 = shares.iter().sum();
+    shares.iter_mut().for_each(|share| *share /= total);
+    shares
+}
+
+/// scipy's `rel_entr`: x·ln(x/y), 0 where x is 0.
+fn relative_entropy(x: f64, y: f64) -> f64 {
+    if x > 0.0 { x * (x / y).ln() } else { 0.0 }
 }
 
 /// Hellinger distance as Evidently computes it for numeric features: densities over
