@@ -28,9 +28,9 @@ fn statistics(c: &mut Criterion) {
     let current = normal(1_000_000, 0.1, 1.1, 2);
     let mut group = c.benchmark_group("drift 1M vs 1M");
     group.sample_size(10);
-    group.bench_function("psi", |b| b.iter(|| drift::psi(&reference, &current)));
-    group.bench_function("jensen_shannon", |b| b.iter(|| drift::jensen_shannon(&reference, &current)));
-    group.bench_function("wasserstein_norm", |b| b.iter(|| drift::wasserstein_norm(&reference, &current)));
+    group.bench_function("psi", |b| b.iter(|| drift::numeric::psi(&reference, &current)));
+    group.bench_function("jensen_shannon", |b| b.iter(|| drift::numeric::jensen_shannon(&reference, &current)));
+    group.bench_function("wasserstein_norm", |b| b.iter(|| drift::numeric::wasserstein_norm(&reference, &current)));
     group.finish();
 }
 

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod drift;
 pub mod error;
 pub mod health;
 pub mod ids;

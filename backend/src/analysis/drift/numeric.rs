@@ -1,7 +1,4 @@
-//! Data drift statistics for numeric features, computed as Evidently 0.7 computes them
-//! (`evidently/legacy/calculations/stattests/`), so a team moving from Evidently sees the
-//! same numbers: `tests/fixtures/drift/` holds values Evidently produced and the tests
-//! below agree with them to a relative 1e-9.
+//! Drift statistics over numbers, as Evidently 0.7 computes them.
 //!
 //! Binning follows Evidently's `get_binned_data`: a feature with more than 20 distinct
 //! reference values is cut into equal-width bins over both samples (numpy's "sturges"
@@ -9,23 +6,27 @@
 //! value is its own bin. For PSI, empty bins get a small share (a millionth of the
 //! smallest non-empty share if that is ≤ 0.0001, else 0.0001), so logarithms stay finite.
 
-/// Evidently's default drift thresholds: a statistic at or above them means drift.
-pub const PSI_THRESHOLD: f64 = 0.1;
-pub const JENSEN_SHANNON_THRESHOLD: f64 = 0.1;
-pub const WASSERSTEIN_NORM_THRESHOLD: f64 = 0.1;
-pub const KL_DIVERGENCE_THRESHOLD: f64 = 0.1;
-pub const HELLINGER_THRESHOLD: f64 = 0.1;
+use super::sorted_pair;
 
 /// Population Stability Index over Evidently's bins.
 pub fn psi(reference: &[f64], current: &[f64]) -> f64 {
-    let (reference, current) = binned_shares(reference, current, true);
-    reference.iter().zip(&current).map(|(r, c)| (r - c) * (r / c).ln()).sum()
+    let (reference, current) = binned_shares(reference, current);
+    psi_of_shares(&filled(reference), &filled(current))
+}
+
+/// PSI of two binnings' shares (no share 0).
+pub(super) fn psi_of_shares(reference: &[f64], current: &[f64]) -> f64 {
+    reference.iter().zip(current).map(|(r, c)| (r - c) * (r / c).ln()).sum()
 }
 
 /// Jensen–Shannon distance (natural logarithm) over Evidently's bins, as
 /// `scipy.spatial.distance.jensenshannon`.
 pub fn jensen_shannon(reference: &[f64], current: &[f64]) -> f64 {
-    let (p, q) = binned_shares(reference, current, false);
+    let (p, q) = binned_shares(reference, current);
+    jensen_shannon_of_shares(p, q)
+}
+
+pub(super) fn jensen_shannon_of_shares(p: Vec<f64>, q: Vec<f64>) -> f64 {
     let (p, q) = (normalised(p), normalised(q));
     let divergence: f64 = p
         .iter()
@@ -42,7 +43,11 @@ pub fn jensen_shannon(reference: &[f64], current: &[f64]) -> f64 {
 /// Kullback–Leibler divergence of the current from the reference over Evidently's bins
 /// (empty bins filled as for PSI), as `scipy.stats.entropy`.
 pub fn kl_divergence(reference: &[f64], current: &[f64]) -> f64 {
-    let (p, q) = binned_shares(reference, current, true);
+    let (p, q) = binned_shares(reference, current);
+    kl_divergence_of_shares(filled(p), filled(q))
+}
+
+pub(super) fn kl_divergence_of_shares(p: Vec<f64>, q: Vec<f64>) -> f64 {
     normalised(p).into_iter().zip(normalised(q)).map(|(p, q)| relative_entropy(p, q)).sum()
 }
 
@@ -92,12 +97,7 @@ pub fn wasserstein_norm(reference: &[f64], current: &[f64]) -> f64 {
 
 /// `scipy.stats.wasserstein_distance` of two samples: the area between their CDFs.
 pub fn wasserstein(u: &[f64], v: &[f64]) -> f64 {
-    // The two sorts are most of the work: one on each core.
-    let (u, v) = std::thread::scope(|scope| {
-        let u = scope.spawn(|| sorted(u));
-        let v = sorted(v);
-        (u.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), v)
-    });
+    let (u, v) = sorted_pair(u, v);
     let all = merged(&u, &v);
     let (mut i, mut j) = (0, 0);
     let mut area = 0.0;
@@ -148,14 +148,8 @@ fn more_distinct_than(values: &[f64], limit: usize) -> bool {
     false
 }
 
-fn sorted(values: &[f64]) -> Vec<f64> {
-    let mut sorted = values.to_vec();
-    sorted.sort_unstable_by(f64::total_cmp);
-    sorted
-}
-
 /// Each bin's share of the reference and of the current sample.
-fn binned_shares(reference: &[f64], current: &[f64], fill_empty: bool) -> (Vec<f64>, Vec<f64>) {
+fn binned_shares(reference: &[f64], current: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let (reference_counts, current_counts) = if more_distinct_than(reference, 20) {
         let combined: Vec<f64> = reference.iter().chain(current).copied().collect();
         let edges = sturges_edges(&combined);
@@ -169,15 +163,18 @@ fn binned_shares(reference: &[f64], current: &[f64], fill_empty: bool) -> (Vec<f
         (count(reference), count(current))
     };
     let shares = |counts: Vec<usize>, total: usize| -> Vec<f64> {
-        let mut shares: Vec<f64> = counts.into_iter().map(|count| count as f64 / total as f64).collect();
-        if fill_empty {
-            let smallest = shares.iter().copied().filter(|share| *share != 0.0).fold(f64::INFINITY, f64::min);
-            let filler = if smallest <= 0.0001 { smallest / 1e6 } else { 0.0001 };
-            shares.iter_mut().filter(|share| **share == 0.0).for_each(|share| *share = filler);
-        }
-        shares
+        counts.into_iter().map(|count| count as f64 / total as f64).collect()
     };
     (shares(reference_counts, reference.len()), shares(current_counts, current.len()))
+}
+
+/// Empty bins get a small share (a millionth of the smallest non-empty share if that is
+/// ≤ 0.0001, else 0.0001), as Evidently fills them for PSI and KL divergence.
+pub(super) fn filled(mut shares: Vec<f64>) -> Vec<f64> {
+    let smallest = shares.iter().copied().filter(|share| *share != 0.0).fold(f64::INFINITY, f64::min);
+    let filler = if smallest <= 0.0001 { smallest / 1e6 } else { 0.0001 };
+    shares.iter_mut().filter(|share| **share == 0.0).for_each(|share| *share = filler);
+    shares
 }
 
 /// `np.histogram_bin_edges(values, bins="sturges")`: the width comes from the data's
@@ -218,12 +215,8 @@ mod tests {
     use serde::Deserialize;
 
     use super::*;
-
-    #[derive(Deserialize)]
-    struct Fixtures {
-        generated_by: String,
-        cases: Vec<Case>,
-    }
+    use crate::analysis::drift::ks::ks_2samp;
+    use crate::analysis::drift::tests::{assert_agrees, fixtures};
 
     #[derive(Deserialize)]
     struct Case {
@@ -235,30 +228,22 @@ mod tests {
         wasserstein_norm: f64,
         kl_divergence: f64,
         hellinger: f64,
-    }
-
-    fn assert_agrees(statistic: &str, case: &str, ours: f64, theirs: f64) {
-        let relative = ((ours - theirs) / theirs).abs();
-        assert!(
-            relative <= 1e-9,
-            "{statistic} of '{case}': {ours} here, {theirs} from Evidently (relative {relative:e})"
-        );
+        ks_statistic: f64,
+        ks_p_value: f64,
     }
 
     #[test]
     fn statistics_agree_with_evidently() {
-        let fixtures: Fixtures =
-            serde_json::from_str(include_str!("../../tests/fixtures/drift/numeric.json")).expect("fixtures");
-        assert!(fixtures.generated_by.starts_with("evidently 0.7"), "{}", fixtures.generated_by);
-        for case in &fixtures.cases {
-            assert_agrees("PSI", &case.name, psi(&case.reference, &case.current), case.psi);
-            let js = jensen_shannon(&case.reference, &case.current);
-            assert_agrees("Jensen-Shannon", &case.name, js, case.jensen_shannon);
-            let wasserstein = wasserstein_norm(&case.reference, &case.current);
-            assert_agrees("Wasserstein", &case.name, wasserstein, case.wasserstein_norm);
-            let kl = kl_divergence(&case.reference, &case.current);
-            assert_agrees("KL divergence", &case.name, kl, case.kl_divergence);
-            assert_agrees("Hellinger", &case.name, hellinger(&case.reference, &case.current), case.hellinger);
+        for case in fixtures::<Case>(include_str!("../../../tests/fixtures/drift/numeric.json")) {
+            let (reference, current, name) = (&case.reference, &case.current, &case.name);
+            assert_agrees("PSI", name, psi(reference, current), case.psi);
+            assert_agrees("Jensen-Shannon", name, jensen_shannon(reference, current), case.jensen_shannon);
+            assert_agrees("Wasserstein", name, wasserstein_norm(reference, current), case.wasserstein_norm);
+            assert_agrees("KL divergence", name, kl_divergence(reference, current), case.kl_divergence);
+            assert_agrees("Hellinger", name, hellinger(reference, current), case.hellinger);
+            let ks = ks_2samp(reference, current);
+            assert_agrees("KS statistic", name, ks.statistic, case.ks_statistic);
+            assert_agrees("KS p-value", name, ks.p_value, case.ks_p_value);
         }
     }
 

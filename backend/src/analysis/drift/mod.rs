@@ -1,0 +1,398 @@
+//! Data drift of one feature, computed as Evidently 0.7 computes it
+//! (`evidently/legacy/calculations/stattests/`), so a team moving from Evidently sees the
+//! same numbers: `tests/fixtures/drift/` holds values Evidently and scipy produced, and
+//! the tests agree with them to a relative 1e-9.
+//!
+//! A `Feature` is a reference and a current sample of one kind, with missing values left
+//! out; `Feature::new` infers the kind as Evidently does, `default_method` picks the test
+//! Evidently would pick, and `Feature::value` computes any method's statistic.
+
+pub mod categorical;
+pub mod kolmogorov;
+pub mod ks;
+pub mod numeric;
+
+use std::collections::HashMap;
+
+use keel_shared::drift::{DriftMethod, FeatureKind, FeatureValue};
+
+/// Evidently's `NUMBER_UNIQUE_AS_CATEGORICAL`: integer features with at most this many
+/// distinct values are categories.
+const MAX_INTEGER_CATEGORIES: usize = 5;
+
+/// One feature's two samples, without missing values.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Feature {
+    Numeric {
+        reference: Vec<f64>,
+        current: Vec<f64>,
+    },
+    /// Counts per category, in the categories' sorted order.
+    Categorical {
+        reference: Vec<u64>,
+        current: Vec<u64>,
+    },
+}
+
+/// Why two samples cannot be compared.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FeatureError {
+    #[error("the {0} sample has no values (nulls and non-finite numbers are left out)")]
+    Empty(Sample),
+    #[error("a numeric feature holds only numbers: {sample}[{index}] is {value}")]
+    NotNumeric { sample: Sample, index: usize, value: String },
+    #[error("{} compares numeric features only; this one is categorical", .0.name())]
+    NumericOnly(DriftMethod),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sample {
+    Reference,
+    Current,
+}
+
+impl std::fmt::Display for Sample {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Sample::Reference => "reference",
+            Sample::Current => "current",
+        })
+    }
+}
+
+impl Feature {
+    /// The feature as `kind`, or as Evidently would type it: by the current sample's
+    /// pandas dtype — decimals (and integers mixed with nulls or decimals) numeric,
+    /// integers categorical when the reference has at most 5 distinct values, booleans,
+    /// strings and mixtures categorical.
+    pub fn new(
+        reference: &[FeatureValue],
+        current: &[FeatureValue],
+        kind: Option<FeatureKind>,
+    ) -> Result<Feature, FeatureError> {
+        let kind = kind.unwrap_or_else(|| inferred_kind(reference, current));
+        let feature = match kind {
+            FeatureKind::Numeric => Feature::Numeric {
+                reference: numbers(reference, Sample::Reference)?,
+                current: numbers(current, Sample::Current)?,
+            },
+            FeatureKind::Categorical => {
+                let (reference, current) = category_counts(reference, current);
+                Feature::Categorical { reference, current }
+            }
+        };
+        let (reference_count, current_count) = feature.counts();
+        if reference_count == 0 {
+            return Err(FeatureError::Empty(Sample::Reference));
+        }
+        if current_count == 0 {
+            return Err(FeatureError::Empty(Sample::Current));
+        }
+        Ok(feature)
+    }
+
+    pub fn kind(&self) -> FeatureKind {
+        match self {
+            Feature::Numeric { .. } => FeatureKind::Numeric,
+            Feature::Categorical { .. } => FeatureKind::Categorical,
+        }
+    }
+
+    /// How many values each sample holds.
+    pub fn counts(&self) -> (usize, usize) {
+        match self {
+            Feature::Numeric { reference, current } => (reference.len(), current.len()),
+            Feature::Categorical { reference, current } => {
+                (reference.iter().sum::<u64>() as usize, current.iter().sum::<u64>() as usize)
+            }
+        }
+    }
+
+    /// How often each distinct value occurs in each sample, in sorted order of the values.
+    pub fn category_counts(&self) -> (Vec<u64>, Vec<u64>) {
+        match self {
+            Feature::Categorical { reference, current } => (reference.clone(), current.clone()),
+            Feature::Numeric { reference, current } => {
+                let mut keys: Vec<f64> = reference.iter().chain(current).copied().collect();
+                keys.sort_unstable_by(f64::total_cmp);
+                keys.dedup();
+                let count = |sample: &[f64]| {
+                    let mut counts = vec![0; keys.len()];
+                    for value in sample {
+                        counts[keys.partition_point(|key| key < value)] += 1;
+                    }
+                    counts
+                };
+                (count(reference), count(current))
+            }
+        }
+    }
+
+    /// The test Evidently runs when none is chosen: with a reference of at most 1,000
+    /// values, chi-square (z for two values) on categories and on numbers with at most 5
+    /// distinct values, else KS; with a larger reference, Jensen–Shannon on categories and
+    /// on numbers with at most 5 distinct values, else Wasserstein.
+    pub fn default_method(&self) -> DriftMethod {
+        let distinct = match self {
+            Feature::Categorical { reference, .. } => reference.len(),
+            Feature::Numeric { .. } => self.category_counts().0.len(),
+        };
+        let few_values = self.kind() == FeatureKind::Categorical || distinct <= MAX_INTEGER_CATEGORIES;
+        match (self.counts().0 <= 1000, few_values) {
+            (true, true) if distinct > 2 => DriftMethod::ChiSquare,
+            (true, true) => DriftMethod::Z,
+            (true, false) => DriftMethod::Ks,
+            (false, true) => DriftMethod::JensenShannon,
+            (false, false) => DriftMethod::Wasserstein,
+        }
+    }
+
+    /// The method's statistic for this feature.
+    pub fn value(&self, method: DriftMethod) -> Result<f64, FeatureError> {
+        if let Feature::Numeric { reference, current } = self {
+            return Ok(match method {
+                DriftMethod::Ks => ks::ks_2samp(reference, current).p_value,
+                DriftMethod::Psi => numeric::psi(reference, current),
+                DriftMethod::Wasserstein => numeric::wasserstein_norm(reference, current),
+                DriftMethod::JensenShannon => numeric::jensen_shannon(reference, current),
+                DriftMethod::KlDivergence => numeric::kl_divergence(reference, current),
+                DriftMethod::Hellinger => numeric::hellinger(reference, current),
+                DriftMethod::ChiSquare | DriftMethod::Z => {
+                    let (reference, current) = self.category_counts();
+                    categorical_value(method, &reference, &current)?
+                }
+            });
+        }
+        let (reference, current) = self.category_counts();
+        categorical_value(method, &reference, &current)
+    }
+}
+
+fn categorical_value(method: DriftMethod, reference: &[u64], current: &[u64]) -> Result<f64, FeatureError> {
+    Ok(match method {
+        DriftMethod::Ks | DriftMethod::Wasserstein => return Err(FeatureError::NumericOnly(method)),
+        DriftMethod::Psi => categorical::psi(reference, current),
+        DriftMethod::JensenShannon => categorical::jensen_shannon(reference, current),
+        DriftMethod::KlDivergence => categorical::kl_divergence(reference, current),
+        DriftMethod::Hellinger => categorical::hellinger(reference, current),
+        DriftMethod::ChiSquare => categorical::chi_square_p_value(reference, current),
+        DriftMethod::Z => categorical::z_p_value(reference, current),
+    })
+}
+
+/// Evidently's column typing (`_get_column_type`), applied to the current sample's
+/// values as pandas would type them.
+fn inferred_kind(reference: &[FeatureValue], current: &[FeatureValue]) -> FeatureKind {
+    let sample = if current.is_empty() { reference } else { current };
+    let has = |wanted: fn(&FeatureValue) -> bool| sample.iter().any(wanted);
+    let has_text = has(|value| matches!(value, FeatureValue::Text(_)));
+    let has_bool = has(|value| matches!(value, FeatureValue::Bool(_)));
+    let has_number = has(|value| matches!(value, FeatureValue::Integer(_) | FeatureValue::Float(_)));
+    if has_text || has_bool {
+        // pandas: object or bool dtype.
+        return FeatureKind::Categorical;
+    }
+    let integers_only = has_number && sample.iter().all(|value| matches!(value, FeatureValue::Integer(_)));
+    if !integers_only {
+        // float64 — also integers with nulls, which pandas turns into NaN.
+        return FeatureKind::Numeric;
+    }
+    let distinct = |values: &[FeatureValue]| {
+        let mut seen: Vec<i64> = Vec::new();
+        for value in values {
+            if let FeatureValue::Integer(integer) = value
+                && !seen.contains(integer)
+            {
+                seen.push(*integer);
+                if seen.len() > MAX_INTEGER_CATEGORIES {
+                    break;
+                }
+            }
+        }
+        seen.len()
+    };
+    // `ref_unique or cur_unique`: the reference's count unless it has none.
+    let distinct = match distinct(reference) {
+        0 => distinct(current),
+        count => count,
+    };
+    if distinct <= MAX_INTEGER_CATEGORIES { FeatureKind::Categorical } else { FeatureKind::Numeric }
+}
+
+/// The sample's numbers without nulls and non-finite values (Evidently drops both).
+fn numbers(values: &[FeatureValue], sample: Sample) -> Result<Vec<f64>, FeatureError> {
+    let mut numbers = Vec::with_capacity(values.len());
+    for (index, value) in values.iter().enumerate() {
+        let number = match value {
+            FeatureValue::Missing => continue,
+            FeatureValue::Bool(flag) => f64::from(u8::from(*flag)),
+            FeatureValue::Integer(integer) => *integer as f64,
+            FeatureValue::Float(float) => *float,
+            FeatureValue::Text(text) => {
+                return Err(FeatureError::NotNumeric { sample, index, value: format!("the text {text:?}") });
+            }
+        };
+        if number.is_finite() {
+            numbers.push(number);
+        }
+    }
+    Ok(numbers)
+}
+
+/// A category: numbers compare by value (1 and 1.0 are one category, as in pandas).
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
+enum Category {
+    Bool(bool),
+    Number(f64),
+    Text(String),
+}
+
+impl Category {
+    fn of(value: &FeatureValue) -> Option<Category> {
+        match value {
+            FeatureValue::Missing => None,
+            FeatureValue::Bool(flag) => Some(Category::Bool(*flag)),
+            FeatureValue::Integer(integer) => Some(Category::Number(*integer as f64)),
+            FeatureValue::Float(float) if float.is_nan() => None,
+            FeatureValue::Float(float) => Some(Category::Number(*float)),
+            FeatureValue::Text(text) => Some(Category::Text(text.clone())),
+        }
+    }
+
+    /// A hashable identity (-0.0 and 0.0 are one number).
+    fn key(&self) -> (u8, u64, &str) {
+        match self {
+            Category::Bool(flag) => (0, u64::from(*flag), ""),
+            Category::Number(number) => (1, (number + 0.0).to_bits(), ""),
+            Category::Text(text) => (2, 0, text),
+        }
+    }
+}
+
+/// Counts per category in both samples, categories in sorted order (booleans, then
+/// numbers, then strings) — the order Evidently's z-test uses to pick the first one.
+fn category_counts(reference: &[FeatureValue], current: &[FeatureValue]) -> (Vec<u64>, Vec<u64>) {
+    let categories: Vec<Category> = reference.iter().chain(current).filter_map(Category::of).collect();
+    let mut index: HashMap<(u8, u64, &str), usize> = HashMap::new();
+    let mut distinct: Vec<&Category> = Vec::new();
+    for category in &categories {
+        index.entry(category.key()).or_insert_with(|| {
+            distinct.push(category);
+            distinct.len() - 1
+        });
+    }
+    let mut order: Vec<usize> = (0..distinct.len()).collect();
+    order.sort_by(|a, b| distinct[*a].partial_cmp(distinct[*b]).unwrap_or(std::cmp::Ordering::Equal));
+    let mut rank = vec![0; distinct.len()];
+    for (position, original) in order.into_iter().enumerate() {
+        rank[original] = position;
+    }
+    let in_reference = reference.iter().filter_map(Category::of).count();
+    let mut counts = (vec![0; distinct.len()], vec![0; distinct.len()]);
+    for (position, category) in categories.iter().enumerate() {
+        let slot = rank[index[&category.key()]];
+        if position < in_reference {
+            counts.0[slot] += 1;
+        } else {
+            counts.1[slot] += 1;
+        }
+    }
+    counts
+}
+
+/// Both samples sorted, one on each core: sorting is most of the work of KS and Wasserstein.
+fn sorted_pair(u: &[f64], v: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    std::thread::scope(|scope| {
+        let u = scope.spawn(|| sorted(u));
+        let v = sorted(v);
+        (u.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), v)
+    })
+}
+
+fn sorted(values: &[f64]) -> Vec<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable_by(f64::total_cmp);
+    sorted
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use serde::Deserialize;
+    use serde::de::DeserializeOwned;
+
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Fixtures<Case> {
+        generated_by: String,
+        cases: Vec<Case>,
+    }
+
+    /// The cases of a fixture file written by `tests/fixtures/drift/generate.py`.
+    pub(crate) fn fixtures<Case: DeserializeOwned>(json: &str) -> Vec<Case> {
+        let fixtures: Fixtures<Case> = serde_json::from_str(json).expect("fixtures");
+        assert!(fixtures.generated_by.starts_with("evidently 0.7"), "{}", fixtures.generated_by);
+        fixtures.cases
+    }
+
+    pub(crate) fn assert_agrees(statistic: &str, case: &str, ours: f64, theirs: f64) {
+        let relative = if theirs == 0.0 { ours.abs() } else { ((ours - theirs) / theirs).abs() };
+        assert!(
+            relative <= 1e-9,
+            "{statistic} of '{case}': {ours} here, {theirs} from Evidently/scipy (relative {relative:e})"
+        );
+    }
+
+    #[derive(Deserialize)]
+    struct ColumnCase {
+        name: String,
+        reference: Vec<FeatureValue>,
+        current: Vec<FeatureValue>,
+        /// Only in column_types.json.
+        #[serde(default)]
+        column_type: String,
+        default_method: String,
+    }
+
+    #[test]
+    fn kinds_and_default_methods_are_evidentlys() {
+        let evidently_name = |method: DriftMethod| match method {
+            DriftMethod::JensenShannon => "jensenshannon",
+            DriftMethod::ChiSquare => "chisquare",
+            other => other.name(),
+        };
+        let cases = fixtures::<ColumnCase>(include_str!("../../../tests/fixtures/drift/column_types.json"));
+        let categorical = fixtures::<ColumnCase>(include_str!("../../../tests/fixtures/drift/categorical.json"));
+        for case in cases.iter().chain(&categorical) {
+            let feature = Feature::new(&case.reference, &case.current, None).expect("feature");
+            if !case.column_type.is_empty() {
+                let kind = match feature.kind() {
+                    FeatureKind::Numeric => "num",
+                    FeatureKind::Categorical => "cat",
+                };
+                assert_eq!(kind, case.column_type, "type of '{}'", case.name);
+            }
+            assert_eq!(evidently_name(feature.default_method()), case.default_method, "method of '{}'", case.name);
+        }
+    }
+
+    #[test]
+    fn missing_values_are_left_out_and_empty_samples_refused() {
+        let values = |json: &str| serde_json::from_str::<Vec<FeatureValue>>(json).expect("values");
+        let feature = Feature::new(&values("[1.5, null, 2.5]"), &values("[null, 3.5]"), None).expect("feature");
+        assert_eq!(feature.counts(), (2, 1));
+        assert_eq!(Feature::new(&values("[1.5]"), &values("[null]"), None), Err(FeatureError::Empty(Sample::Current)));
+        assert_eq!(
+            Feature::new(&values("[1.5]"), &values(r#"[2.5, "x"]"#), Some(FeatureKind::Numeric))
+                .map_err(|error| error.to_string()),
+            Err("a numeric feature holds only numbers: current[1] is the text \"x\"".to_string())
+        );
+    }
+
+    #[test]
+    fn numeric_only_methods_refuse_categories() {
+        let values = |json: &str| serde_json::from_str::<Vec<FeatureValue>>(json).expect("values");
+        let feature = Feature::new(&values(r#"["a", "b"]"#), &values(r#"["a"]"#), None).expect("feature");
+        assert_eq!(feature.value(DriftMethod::Ks), Err(FeatureError::NumericOnly(DriftMethod::Ks)));
+    }
+}

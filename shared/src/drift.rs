@@ -1,0 +1,189 @@
+//! Data drift: the statistical methods, their default thresholds and which way each one
+//! points (Evidently 0.7's defaults, so results are comparable), and the stateless
+//! `POST /api/analysis/drift` exchange.
+
+use serde::{Deserialize, Serialize};
+
+/// How a feature's values are compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureKind {
+    /// Numbers on a scale (Evidently's "num").
+    Numeric,
+    /// Labels: strings, booleans, or integers with few distinct values (Evidently's "cat").
+    Categorical,
+}
+
+/// A drift statistic. The comment names Evidently's name for the same test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftMethod {
+    /// Two-sample Kolmogorov–Smirnov p-value, numeric only ("ks").
+    Ks,
+    /// Population Stability Index ("psi").
+    Psi,
+    /// Wasserstein distance over the reference's standard deviation, numeric only ("wasserstein").
+    Wasserstein,
+    /// Jensen–Shannon distance ("jensenshannon").
+    JensenShannon,
+    /// Kullback–Leibler divergence ("kl_div").
+    KlDivergence,
+    /// Hellinger distance ("hellinger").
+    Hellinger,
+    /// Pearson's chi-square p-value ("chisquare").
+    ChiSquare,
+    /// Two-proportion z-test p-value ("z").
+    Z,
+}
+
+impl DriftMethod {
+    pub const ALL: [DriftMethod; 8] = [
+        DriftMethod::Ks,
+        DriftMethod::Psi,
+        DriftMethod::Wasserstein,
+        DriftMethod::JensenShannon,
+        DriftMethod::KlDivergence,
+        DriftMethod::Hellinger,
+        DriftMethod::ChiSquare,
+        DriftMethod::Z,
+    ];
+
+    /// The name used in the API and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            DriftMethod::Ks => "ks",
+            DriftMethod::Psi => "psi",
+            DriftMethod::Wasserstein => "wasserstein",
+            DriftMethod::JensenShannon => "jensen_shannon",
+            DriftMethod::KlDivergence => "kl_divergence",
+            DriftMethod::Hellinger => "hellinger",
+            DriftMethod::ChiSquare => "chi_square",
+            DriftMethod::Z => "z",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<DriftMethod> {
+        DriftMethod::ALL.into_iter().find(|method| method.name() == name)
+    }
+
+    /// Whether the value is a p-value (small means drift) rather than a distance.
+    pub fn is_p_value(self) -> bool {
+        matches!(self, DriftMethod::Ks | DriftMethod::ChiSquare | DriftMethod::Z)
+    }
+
+    /// Evidently's default threshold.
+    pub fn default_threshold(self) -> f64 {
+        if self.is_p_value() { 0.05 } else { 0.1 }
+    }
+
+    /// Whether `value` means drift at `threshold`, with Evidently's comparisons: a
+    /// distance at or above the threshold; a KS p-value at or below it; a chi-square or z
+    /// p-value below it.
+    pub fn drifted(self, value: f64, threshold: f64) -> bool {
+        match self {
+            DriftMethod::Ks => value <= threshold,
+            DriftMethod::ChiSquare | DriftMethod::Z => value < threshold,
+            _ => value >= threshold,
+        }
+    }
+
+    /// Whether the method can compare features of this kind (KS and Wasserstein need numbers).
+    pub fn applies_to(self, kind: FeatureKind) -> bool {
+        kind == FeatureKind::Numeric || !matches!(self, DriftMethod::Ks | DriftMethod::Wasserstein)
+    }
+}
+
+/// One value of a feature as a client sends it: JSON `null`, a boolean, an integer, a
+/// decimal number or a string. Integers and decimals are told apart as pandas does, which
+/// matters when the feature's kind is inferred.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FeatureValue {
+    Missing,
+    Bool(bool),
+    Integer(i64),
+    Float(f64),
+    Text(String),
+}
+
+/// `POST /api/analysis/drift`: one feature's reference and current values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftRequest {
+    /// The values the model was validated on. `null`s are left out of every statistic.
+    pub reference: Vec<FeatureValue>,
+    /// The values seen now.
+    pub current: Vec<FeatureValue>,
+    /// Default: inferred as Evidently does (decimals numeric; strings and booleans
+    /// categorical; integers categorical when the reference has at most 5 distinct values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<FeatureKind>,
+    /// Default: the one method Evidently would choose for these samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<DriftMethod>>,
+    /// Per method, a threshold other than Evidently's default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<MethodThreshold>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MethodThreshold {
+    pub method: DriftMethod,
+    pub threshold: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftResponse {
+    /// The kind the feature was compared as (given or inferred).
+    pub kind: FeatureKind,
+    /// Values compared after `null`s (and non-finite numbers) were left out.
+    pub reference_count: usize,
+    pub current_count: usize,
+    /// Whether any of the methods found drift.
+    pub drifted: bool,
+    pub results: Vec<DriftMethodResult>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DriftMethodResult {
+    pub method: DriftMethod,
+    /// The statistic: a p-value for `ks`, `chi_square` and `z`, otherwise a distance.
+    pub value: f64,
+    pub threshold: f64,
+    pub drifted: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_through_serde_and_parse() {
+        for method in DriftMethod::ALL {
+            let json = serde_json::to_string(&method).expect("serialise");
+            assert_eq!(json, format!("\"{}\"", method.name()));
+            assert_eq!(DriftMethod::parse(method.name()), Some(method));
+        }
+    }
+
+    #[test]
+    fn comparisons_follow_evidently() {
+        assert!(DriftMethod::Ks.drifted(0.05, 0.05), "KS: p ≤ threshold");
+        assert!(!DriftMethod::ChiSquare.drifted(0.05, 0.05), "chi-square: p < threshold");
+        assert!(DriftMethod::Psi.drifted(0.1, 0.1), "distances: ≥ threshold");
+    }
+
+    #[test]
+    fn values_keep_integers_apart_from_decimals() {
+        let values: Vec<FeatureValue> = serde_json::from_str(r#"[1, 1.0, "a", true, null]"#).expect("parse");
+        assert_eq!(
+            values,
+            [
+                FeatureValue::Integer(1),
+                FeatureValue::Float(1.0),
+                FeatureValue::Text("a".into()),
+                FeatureValue::Bool(true),
+                FeatureValue::Missing
+            ]
+        );
+    }
+}
