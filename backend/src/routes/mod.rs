@@ -2,6 +2,7 @@
 //! requires; the router and the route table (`route_table`, which the tests check for
 //! every role) are both built from that one list, so they can never disagree.
 
+mod analysis;
 mod audit;
 mod auth;
 mod fleet;
@@ -65,6 +66,7 @@ fn api() -> Api {
     let api = telemetry::routes(api);
     let api = fleet::routes(api);
     let api = live::routes(api);
+    let api = analysis::routes(api);
     audit::routes(api)
 }
 

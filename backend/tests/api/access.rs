@@ -48,6 +48,7 @@ const TABLE: &[(&str, &str, [Outcome; 8])] = &[
     ("GET", "/api/fleet/health", [A, A, A, A, A, D, U, U]),
     ("PUT", "/api/models/{id}/health-thresholds", [A, D, A, D, D, D, U, U]),
     ("GET", "/api/live", [A, A, A, A, A, D, U, U]),
+    ("POST", "/api/analysis/drift", [A, A, A, A, A, D, U, U]),
     ("POST", "/api/ingest", [A, D, A, D, D, A, U, U]),
     ("POST", "/v1/metrics", [A, D, A, D, D, A, U, U]),
     ("PUT", "/metrics/job/{job}", [A, D, A, D, D, A, U, U]),
@@ -87,6 +88,7 @@ fn body_for(method: &str, path: &str, call: usize) -> Option<Value> {
         ("POST", "/api/ingest") => Some(json!({ "points": [] })),
         ("PUT", "/api/models/{id}/health-thresholds") => Some(json!({ "no_data_after_minutes": 10 + call % 50 })),
         ("POST", "/v1/metrics") => Some(json!({ "resourceMetrics": [] })),
+        ("POST", "/api/analysis/drift") => Some(json!({ "reference": [1.0, 2.0], "current": [2.0, 3.0] })),
         ("POST", "/api/tokens") => Some(json!({ "name": format!("token {call}"), "scopes": ["read"] })),
         _ => None,
     }

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod analysis;
 mod audit;
 mod auth;
 mod errors;

@@ -5,7 +5,8 @@
 //!
 //! A `Feature` is a reference and a current sample of one kind, with missing values left
 //! out; `Feature::new` infers the kind as Evidently does, `default_method` picks the test
-//! Evidently would pick, and `Feature::value` computes any method's statistic.
+//! Evidently would pick, and `Feature::value` computes any method's statistic. `report`
+//! answers a `DriftRequest` (the API's and the `keel drift` command's).
 
 pub mod categorical;
 pub mod kolmogorov;
@@ -14,7 +15,7 @@ pub mod numeric;
 
 use std::collections::HashMap;
 
-use keel_shared::drift::{DriftMethod, FeatureKind, FeatureValue};
+use keel_shared::drift::{DriftMethod, DriftMethodResult, DriftRequest, DriftResponse, FeatureKind, FeatureValue};
 
 /// Evidently's `NUMBER_UNIQUE_AS_CATEGORICAL`: integer features with at most this many
 /// distinct values are categories.
@@ -34,9 +35,47 @@ pub enum Feature {
     },
 }
 
+/// The statistics a request asks for (or Evidently's default one), each judged against
+/// its threshold (the request's, or Evidently's default).
+pub fn report(request: &DriftRequest) -> Result<DriftResponse, FeatureError> {
+    if request.methods.as_ref().is_some_and(Vec::is_empty) {
+        return Err(FeatureError::NoMethods);
+    }
+    if let Some(index) =
+        request.thresholds.iter().position(|given| !given.threshold.is_finite() || given.threshold < 0.0)
+    {
+        return Err(FeatureError::BadThreshold(index));
+    }
+    let feature = Feature::new(&request.reference, &request.current, request.kind)?;
+    let methods = request.methods.clone().unwrap_or_else(|| vec![feature.default_method()]);
+    let mut results = Vec::with_capacity(methods.len());
+    for method in methods {
+        let value = feature.value(method)?;
+        let threshold = request
+            .thresholds
+            .iter()
+            .rev()
+            .find(|given| given.method == method)
+            .map_or(method.default_threshold(), |given| given.threshold);
+        results.push(DriftMethodResult { method, value, threshold, drifted: method.drifted(value, threshold) });
+    }
+    let (reference_count, current_count) = feature.counts();
+    Ok(DriftResponse {
+        kind: feature.kind(),
+        reference_count,
+        current_count,
+        drifted: results.iter().any(|result| result.drifted),
+        results,
+    })
+}
+
 /// Why two samples cannot be compared.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FeatureError {
+    #[error("give at least one method, or leave methods out for the default")]
+    NoMethods,
+    #[error("a threshold must be a number of at least 0")]
+    BadThreshold(usize),
     #[error("the {0} sample has no values (nulls and non-finite numbers are left out)")]
     Empty(Sample),
     #[error("a numeric feature holds only numbers: {sample}[{index}] is {value}")]
@@ -57,6 +96,18 @@ impl std::fmt::Display for Sample {
             Sample::Reference => "reference",
             Sample::Current => "current",
         })
+    }
+}
+
+impl FeatureError {
+    /// The request field at fault, as the API names it.
+    pub fn field(&self) -> String {
+        match self {
+            FeatureError::NoMethods | FeatureError::NumericOnly(_) => "methods".to_string(),
+            FeatureError::BadThreshold(index) => format!("thresholds[{index}].threshold"),
+            FeatureError::Empty(sample) => sample.to_string(),
+            FeatureError::NotNumeric { sample, index, .. } => format!("{sample}[{index}]"),
+        }
     }
 }
 
