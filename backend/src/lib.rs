@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod auth;
 pub mod config;
+pub mod dataset_drift;
 pub mod demo;
 pub mod error;
 pub mod extract;

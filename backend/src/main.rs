@@ -8,10 +8,12 @@ use clap::{Parser, Subcommand};
 use keel_backend::Application;
 use keel_backend::auth::{passwords, secrets};
 use keel_backend::config::Settings;
+use keel_backend::dataset_drift::{Comparison, Dataset, compare, render};
 use keel_backend::store::Store;
 use keel_backend::store::audit::Actor;
 use keel_backend::store::identity::NewUser;
 use keel_shared::auth::{CreateTokenRequest, CreateUserRequest, Role, TokenScope};
+use keel_shared::drift::DriftMethod;
 use tracing_subscriber::EnvFilter;
 
 /// Ingest allocates many small values on both cores; glibc's allocator spent a third of
@@ -52,6 +54,32 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Compare two CSV datasets (header row first) column by column, as Evidently's
+    /// DataDriftPreset does, and print a table (or --json). Needs no server or store.
+    Drift(DriftArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct DriftArgs {
+    /// The data the model was validated on.
+    #[arg(long, value_name = "CSV")]
+    reference: PathBuf,
+    /// The data seen now.
+    #[arg(long, value_name = "CSV")]
+    current: PathBuf,
+    /// Comma-separated columns to compare (default: every column both files have).
+    #[arg(long, value_delimiter = ',')]
+    columns: Option<Vec<String>>,
+    /// Comma-separated methods for every column (default: Evidently's choice per column):
+    /// ks, psi, wasserstein, jensen_shannon, kl_divergence, hellinger, chi_square, z.
+    #[arg(long, value_delimiter = ',', value_parser = parse_method)]
+    methods: Option<Vec<DriftMethod>>,
+    /// Comma-separated columns to compare as categories, whatever their values look like.
+    #[arg(long, value_delimiter = ',')]
+    categorical: Vec<String>,
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,6 +117,13 @@ fn parse_role(text: &str) -> Result<Role, String> {
     text.parse().map_err(|error: keel_shared::models::UnknownVariant| error.to_string())
 }
 
+fn parse_method(text: &str) -> Result<DriftMethod, String> {
+    DriftMethod::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = DriftMethod::ALL.iter().map(|method| method.name()).collect();
+        format!("unknown method '{text}'; one of: {}", names.join(", "))
+    })
+}
+
 fn parse_scope(text: &str) -> Result<TokenScope, String> {
     text.parse().map_err(|error: keel_shared::models::UnknownVariant| error.to_string())
 }
@@ -100,16 +135,21 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_from_env("KEEL_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
         .with_writer(std::io::stderr)
         .init();
-    let mut settings = Settings::load(cli.config.as_deref())?;
-    tracing::info!(?settings, "settings loaded");
+    // `keel drift` needs no settings: a broken keel.toml must not stop it.
+    let settings = || -> anyhow::Result<Settings> {
+        let settings = Settings::load(cli.config.as_deref())?;
+        tracing::info!(?settings, "settings loaded");
+        Ok(settings)
+    };
     match cli.command {
-        Command::Serve => serve(settings, false).await,
+        Command::Serve => serve(settings()?, false).await,
         Command::Demo => {
+            let mut settings = settings()?;
             settings.admin_password.get_or_insert_with(|| keel_backend::demo::demo_admin_password().to_owned());
             serve(settings, true).await
         }
         Command::Migrate => {
-            let store = migrated_store(&settings).await?;
+            let store = migrated_store(&settings()?).await?;
             println!("The {} store is up to date.", store.dialect().as_str());
             Ok(())
         }
@@ -133,7 +173,7 @@ async fn main() -> anyhow::Result<()> {
                 let list: Vec<String> = errors.iter().map(|(field, message)| format!("{field} {message}")).collect();
                 anyhow::anyhow!("invalid user: {}", list.join("; "))
             })?;
-            let store = migrated_store(&settings).await?;
+            let store = migrated_store(&settings()?).await?;
             let user = NewUser {
                 username: input.username,
                 display_name: input.display_name,
@@ -144,6 +184,7 @@ async fn main() -> anyhow::Result<()> {
             println!("Added {} ({}).", created.username, created.role);
             Ok(())
         }
+        Command::Drift(args) => drift(&args),
         Command::Token { command: TokenCommand::Create { name, scope, owner } } => {
             let input =
                 CreateTokenRequest { name, scopes: scope, owner: Some(owner) }.validate().map_err(|errors| {
@@ -151,7 +192,7 @@ async fn main() -> anyhow::Result<()> {
                         errors.iter().map(|(field, message)| format!("{field} {message}")).collect();
                     anyhow::anyhow!("invalid token: {}", list.join("; "))
                 })?;
-            let store = migrated_store(&settings).await?;
+            let store = migrated_store(&settings()?).await?;
             let owner_name = input.owner.unwrap_or_default();
             let owner = store
                 .user_by_username(&owner_name)
@@ -175,6 +216,38 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `keel drift`: a table (or JSON) on standard output, a progress bar on a terminal's
+/// standard error.
+fn drift(args: &DriftArgs) -> anyhow::Result<()> {
+    let read = |path: &PathBuf| -> anyhow::Result<Dataset> {
+        let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        Dataset::from_csv(std::io::BufReader::new(file)).map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))
+    };
+    let (reference, current) = (read(&args.reference)?, read(&args.current)?);
+    let comparison = Comparison {
+        columns: args.columns.clone(),
+        methods: args.methods.clone(),
+        categorical: args.categorical.clone(),
+    };
+    let progress = indicatif::ProgressBar::new(reference.names.len() as u64);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} columns  {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let report = compare(&reference, &current, &comparison, |column| {
+        progress.inc(1);
+        progress.set_message(column.to_owned());
+    });
+    progress.finish_and_clear();
+    let report = report.map_err(anyhow::Error::msg)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render(&report));
+    }
+    Ok(())
 }
 
 async fn migrated_store(settings: &Settings) -> anyhow::Result<Store> {

@@ -152,6 +152,35 @@ pub struct DriftMethodResult {
     pub drifted: bool,
 }
 
+/// Evidently's dataset rule: the dataset drifts when at least this share of its compared
+/// columns drift.
+pub const DATASET_DRIFT_SHARE: f64 = 0.5;
+
+/// Drift between two tabular datasets, column by column (`keel drift --json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetDriftReport {
+    pub columns: Vec<ColumnDrift>,
+    /// Columns compared and columns that drifted (columns that could not be compared
+    /// count for neither).
+    pub compared_columns: usize,
+    pub drifted_columns: usize,
+    /// Whether `drifted_columns / compared_columns` reaches `DATASET_DRIFT_SHARE`.
+    pub drifted: bool,
+    /// Columns of one dataset that the other lacks: not compared.
+    pub only_in_reference: Vec<String>,
+    pub only_in_current: Vec<String>,
+}
+
+/// One column: its report, or why it could not be compared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnDrift {
+    pub column: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<DriftResponse>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -55,6 +55,10 @@ pub fn chi_square_p_value(reference: &[u64], current: &[u64]) -> f64 {
             (*current as f64 - expected).powi(2) / expected
         })
         .sum();
+    if statistic <= 0.0 {
+        // Q(a, 0) = 1; statrs refuses x = 0.
+        return 1.0;
+    }
     if statistic.is_infinite() {
         return 0.0;
     }
@@ -128,6 +132,12 @@ mod tests {
                 assert_agrees("z p-value", &case.name, z_p_value(&reference, &current), z);
             }
         }
+    }
+
+    #[test]
+    fn identical_shares_have_p_value_1() {
+        assert_eq!(chi_square_p_value(&[10, 20], &[5, 10]), 1.0);
+        assert_eq!(z_p_value(&[10, 20], &[5, 10]), 1.0);
     }
 
     #[test]

@@ -1,0 +1,266 @@
+//! Drift between two tabular datasets, as `keel drift` reports it: CSV files with a
+//! header row are read into columns (cells typed as pandas' `read_csv` types them), each
+//! column both files share is compared as `analysis::drift::report` compares one
+//! feature, and the dataset drifts when at least half of the compared columns do
+//! (Evidently's `DataDriftPreset` rule).
+
+use std::io::Read;
+
+use keel_shared::drift::{
+    ColumnDrift, DATASET_DRIFT_SHARE, DatasetDriftReport, DriftMethod, DriftRequest, FeatureKind, FeatureValue,
+};
+
+use crate::analysis::drift;
+
+/// A table read column by column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    pub names: Vec<String>,
+    /// One vector of cells per column, in the order of `names`.
+    pub columns: Vec<Vec<FeatureValue>>,
+}
+
+/// The cells pandas reads as missing by default (`na_values`).
+const MISSING_MARKERS: [&str; 19] = [
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA",
+    "NULL", "NaN", "None", "n/a", "nan", "null",
+];
+
+impl Dataset {
+    /// Reads CSV with a header row. A row with more or fewer cells than the header is an
+    /// error naming its line.
+    pub fn from_csv(reader: impl Read) -> Result<Dataset, String> {
+        let mut csv = csv::ReaderBuilder::new().has_headers(true).from_reader(reader);
+        let names: Vec<String> = csv
+            .headers()
+            .map_err(|error| format!("cannot read the header row: {error}"))?
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        if names.is_empty() || names.iter().all(String::is_empty) {
+            return Err("the file has no header row".into());
+        }
+        let mut columns: Vec<Vec<FeatureValue>> = vec![Vec::new(); names.len()];
+        for record in csv.records() {
+            let record = record.map_err(|error| error.to_string())?;
+            for (column, cell) in columns.iter_mut().zip(record.iter()) {
+                column.push(cell_value(cell));
+            }
+        }
+        Ok(Dataset { names, columns })
+    }
+
+    fn column(&self, name: &str) -> Option<&[FeatureValue]> {
+        self.names.iter().position(|candidate| candidate == name).map(|index| self.columns[index].as_slice())
+    }
+}
+
+/// A cell as pandas would type it: missing, boolean, integer, decimal or text.
+fn cell_value(cell: &str) -> FeatureValue {
+    let trimmed = cell.trim();
+    if MISSING_MARKERS.contains(&trimmed) {
+        return FeatureValue::Missing;
+    }
+    match trimmed {
+        "True" | "TRUE" | "true" => return FeatureValue::Bool(true),
+        "False" | "FALSE" | "false" => return FeatureValue::Bool(false),
+        _ => {}
+    }
+    if let Ok(integer) = trimmed.parse::<i64>() {
+        return FeatureValue::Integer(integer);
+    }
+    match trimmed.parse::<f64>() {
+        Ok(float) => FeatureValue::Float(float),
+        Err(_) => FeatureValue::Text(cell.to_owned()),
+    }
+}
+
+/// What to compare and how.
+#[derive(Debug, Clone, Default)]
+pub struct Comparison {
+    /// Default: every column both datasets have, in the reference's order.
+    pub columns: Option<Vec<String>>,
+    /// Default: Evidently's choice per column.
+    pub methods: Option<Vec<DriftMethod>>,
+    /// Columns to compare as categories whatever their values look like.
+    pub categorical: Vec<String>,
+}
+
+/// Compares the datasets column by column; `progress` hears each column's name as it
+/// starts. A named column missing from either dataset is an error; a column that cannot
+/// be compared (no values, text in a numeric column) is reported with its reason.
+pub fn compare(
+    reference: &Dataset,
+    current: &Dataset,
+    comparison: &Comparison,
+    mut progress: impl FnMut(&str),
+) -> Result<DatasetDriftReport, String> {
+    let names: Vec<String> = match &comparison.columns {
+        Some(names) => {
+            for name in names {
+                for (dataset, label) in [(reference, "reference"), (current, "current")] {
+                    if dataset.column(name).is_none() {
+                        return Err(format!("the {label} dataset has no column '{name}'"));
+                    }
+                }
+            }
+            names.clone()
+        }
+        None => reference.names.iter().filter(|name| current.column(name).is_some()).cloned().collect(),
+    };
+    let only_in = |dataset: &Dataset, other: &Dataset| -> Vec<String> {
+        dataset.names.iter().filter(|name| other.column(name).is_none()).cloned().collect()
+    };
+    let mut columns = Vec::with_capacity(names.len());
+    for name in names {
+        progress(&name);
+        let request = DriftRequest {
+            reference: reference.column(&name).unwrap_or_default().to_vec(),
+            current: current.column(&name).unwrap_or_default().to_vec(),
+            kind: comparison.categorical.contains(&name).then_some(FeatureKind::Categorical),
+            methods: comparison.methods.clone(),
+            thresholds: Vec::new(),
+        };
+        let (report, error) = match drift::report(&request) {
+            Ok(report) => (Some(report), None),
+            Err(error) => (None, Some(error.to_string())),
+        };
+        columns.push(ColumnDrift { column: name, report, error });
+    }
+    let compared_columns = columns.iter().filter(|column| column.report.is_some()).count();
+    let drifted_columns =
+        columns.iter().filter(|column| column.report.as_ref().is_some_and(|report| report.drifted)).count();
+    Ok(DatasetDriftReport {
+        compared_columns,
+        drifted_columns,
+        drifted: compared_columns > 0 && drifted_columns as f64 / compared_columns as f64 >= DATASET_DRIFT_SHARE,
+        only_in_reference: only_in(reference, current),
+        only_in_current: only_in(current, reference),
+        columns,
+    })
+}
+
+/// The report as a table for a terminal.
+pub fn render(report: &DatasetDriftReport) -> String {
+    let mut rows = vec![["column", "kind", "method", "value", "threshold", "drift"].map(str::to_owned)];
+    for column in &report.columns {
+        match (&column.report, &column.error) {
+            (Some(result), _) => {
+                let kind = match result.kind {
+                    FeatureKind::Numeric => "numeric",
+                    FeatureKind::Categorical => "categorical",
+                };
+                for (index, method) in result.results.iter().enumerate() {
+                    let name = if index == 0 { column.column.clone() } else { String::new() };
+                    let kind = if index == 0 { kind } else { "" };
+                    rows.push([
+                        name,
+                        kind.to_owned(),
+                        method.method.name().to_owned(),
+                        format_value(method.value),
+                        format_value(method.threshold),
+                        if method.drifted { "DRIFT".to_owned() } else { "-".to_owned() },
+                    ]);
+                }
+            }
+            (None, error) => rows.push([
+                column.column.clone(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                format!("not compared: {}", error.as_deref().unwrap_or("unknown reason")),
+            ]),
+        }
+    }
+    let widths: Vec<usize> =
+        (0..6).map(|cell| rows.iter().map(|row| row[cell].chars().count()).max().unwrap_or(0)).collect();
+    let mut table = String::new();
+    for row in &rows {
+        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        table.push_str(cells.join("  ").trim_end());
+        table.push('\n');
+    }
+    for (names, label) in [(&report.only_in_reference, "reference"), (&report.only_in_current, "current")] {
+        if !names.is_empty() {
+            table.push_str(&format!("Only in the {label} dataset (not compared): {}\n", names.join(", ")));
+        }
+    }
+    let share = if report.compared_columns == 0 {
+        0.0
+    } else {
+        100.0 * report.drifted_columns as f64 / report.compared_columns as f64
+    };
+    table.push_str(&format!(
+        "Dataset drift: {} of {} columns drifted ({share:.0} %) — {} (drift from {:.0} %)\n",
+        report.drifted_columns,
+        report.compared_columns,
+        if report.drifted { "DRIFT" } else { "no drift" },
+        DATASET_DRIFT_SHARE * 100.0,
+    ));
+    table
+}
+
+/// Four significant digits, or scientific notation for tiny p-values.
+fn format_value(value: f64) -> String {
+    if value != 0.0 && value.abs() < 1e-4 { format!("{value:.3e}") } else { format!("{value:.4}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dataset(csv: &str) -> Dataset {
+        Dataset::from_csv(csv.as_bytes()).expect("csv")
+    }
+
+    #[test]
+    fn cells_are_typed_as_pandas_reads_them() {
+        let table = dataset("a,b,c,d\n1,1.5,yes,True\nNA,,no,false\n");
+        assert_eq!(table.names, ["a", "b", "c", "d"]);
+        assert_eq!(table.columns[0], [FeatureValue::Integer(1), FeatureValue::Missing]);
+        assert_eq!(table.columns[1], [FeatureValue::Float(1.5), FeatureValue::Missing]);
+        assert_eq!(table.columns[2], [FeatureValue::Text("yes".into()), FeatureValue::Text("no".into())]);
+        assert_eq!(table.columns[3], [FeatureValue::Bool(true), FeatureValue::Bool(false)]);
+    }
+
+    #[test]
+    fn ragged_rows_are_refused_with_their_line() {
+        let error = Dataset::from_csv("a,b\n1,2\n3\n".as_bytes()).expect_err("ragged");
+        assert!(error.contains("line: 3"), "{error}");
+    }
+
+    #[test]
+    fn shared_columns_are_compared_and_half_drifting_is_dataset_drift() {
+        let reference = dataset(&format!(
+            "same,moved,only_ref\n{}",
+            (0..100).map(|i| format!("{},{}.5,x\n", i % 7, i)).collect::<String>()
+        ));
+        let current = dataset(&format!(
+            "moved,same,only_cur\n{}",
+            (0..100).map(|i| format!("{}.5,{},y\n", i + 60, i % 7)).collect::<String>()
+        ));
+        let mut seen = Vec::new();
+        let report =
+            compare(&reference, &current, &Comparison::default(), |name| seen.push(name.to_owned())).expect("report");
+        assert_eq!(seen, ["same", "moved"]);
+        assert_eq!((report.compared_columns, report.drifted_columns, report.drifted), (2, 1, true));
+        assert_eq!(
+            (report.only_in_reference.as_slice(), report.only_in_current.as_slice()),
+            (&["only_ref".to_owned()][..], &["only_cur".to_owned()][..])
+        );
+        let table = render(&report);
+        assert!(table.contains("Dataset drift: 1 of 2 columns drifted (50 %) — DRIFT"), "{table}");
+        assert!(table.contains("Only in the reference dataset (not compared): only_ref"), "{table}");
+    }
+
+    #[test]
+    fn a_named_column_must_exist_in_both() {
+        let (reference, current) = (dataset("a\n1\n"), dataset("b\n1\n"));
+        let comparison = Comparison { columns: Some(vec!["a".into()]), ..Comparison::default() };
+        assert_eq!(
+            compare(&reference, &current, &comparison, |_| {}),
+            Err("the current dataset has no column 'a'".into())
+        );
+    }
+}
