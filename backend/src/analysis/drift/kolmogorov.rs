@@ -69,14 +69,14 @@ fn clip(probability: f64) -> f64 {
 /// ln(n! / nⁿ) by Stirling's series.
 fn log_factorial_over_power(n: f64) -> f64 {
     const COEFFICIENTS: [f64; 8] = [
-        -2.955065359477124183e-2,
-        6.4102564102564102564e-3,
-        -1.9175269175269175269e-3,
-        8.4175084175084175084e-4,
-        -5.952380952380952381e-4,
-        7.9365079365079365079e-4,
-        -2.7777777777777777778e-3,
-        8.3333333333333333333e-2,
+        -0.029550653594771242,
+        0.00641025641025641,
+        -0.0019175269175269176,
+        0.0008417508417508417,
+        -0.0005952380952380953,
+        0.0007936507936507937,
+        -0.002777777777777778,
+        0.08333333333333333,
     ];
     let reciprocal = 1.0 / n;
     let series = COEFFICIENTS.iter().fold(0.0, |sum, coefficient| sum * (reciprocal / n) + coefficient);
@@ -105,8 +105,8 @@ fn durbin_matrix_cdf(n: u64, x: f64) -> f64 {
             matrix.set(row, column, w[row + 1 - column]);
         }
     }
-    for row in 0..m {
-        matrix.set(row, 0, v[row]);
+    for (row, value) in v.iter().enumerate() {
+        matrix.set(row, 0, *value);
     }
     for column in 0..m {
         matrix.set(m - 1, column, v[m - 1 - column]);
