@@ -3,3 +3,4 @@
 pub mod drift;
 pub mod rollups;
 pub mod sketch;
+pub mod sort;

@@ -5,6 +5,8 @@
 //! n = m·n/(m + n) (`kolmogorov::two_sided_sf`).
 
 use super::kolmogorov;
+use super::numeric::NumericReference;
+use crate::analysis::sort::sorted;
 
 /// Evidently's default: drift when the p-value is at or below it.
 pub const P_VALUE_THRESHOLD: f64 = 0.05;
@@ -19,15 +21,11 @@ pub struct KsResult {
     pub p_value: f64,
 }
 
-/// The test on two samples without missing values; neither may be empty.
-pub fn ks_2samp(reference: &[f64], current: &[f64]) -> KsResult {
-    let (reference, current) = super::sorted_pair(reference, current);
-    ks_2samp_sorted(&reference, &current)
-}
-
-/// The test on two samples already sorted ascending.
-pub fn ks_2samp_sorted(reference: &[f64], current: &[f64]) -> KsResult {
-    let statistic = largest_cdf_distance(reference, current);
+/// The test of a current sample (finite values, at least one) against a reference.
+pub fn ks_2samp(reference: &NumericReference, current: &[f64]) -> KsResult {
+    let current = sorted(current);
+    let reference = reference.sorted();
+    let statistic = largest_cdf_distance(reference, &current);
     let (n1, n2) = (reference.len(), current.len());
     if n1.max(n2) <= MAX_EXACT_SIZE
         && let Some(exact) = exact(n1 as u64, n2 as u64, statistic)
@@ -39,11 +37,13 @@ pub fn ks_2samp_sorted(reference: &[f64], current: &[f64]) -> KsResult {
     KsResult { statistic, p_value: kolmogorov::two_sided_sf(effective_size, statistic) }
 }
 
-/// sup |F₁ − F₂| over every value of either sample, each CDF counting values ≤ it.
+/// sup |F₁ − F₂| over every value of either sample, each CDF counting values ≤ it. The
+/// walk compares exact integers (i·n₂ − j·n₁); the winner is then computed in floating
+/// point as scipy computes every candidate (i/n₁ − j/n₂).
 fn largest_cdf_distance(u: &[f64], v: &[f64]) -> f64 {
-    let (n1, n2) = (u.len() as f64, v.len() as f64);
+    let (n1, n2) = (u.len() as i64, v.len() as i64);
     let (mut i, mut j) = (0, 0);
-    let (mut above, mut below) = (0.0_f64, 0.0_f64);
+    let (mut above, mut below) = ((0_i64, 0, 0), (0_i64, 0, 0));
     while i < u.len() || j < v.len() {
         // The next distinct value, and every copy of it in both samples.
         let value = match (u.get(i), v.get(j)) {
@@ -58,11 +58,16 @@ fn largest_cdf_distance(u: &[f64], v: &[f64]) -> f64 {
         while j < v.len() && v[j] <= value {
             j += 1;
         }
-        let difference = i as f64 / n1 - j as f64 / n2;
-        above = above.max(difference);
-        below = below.max(-difference);
+        let scaled = i as i64 * n2 - j as i64 * n1;
+        if scaled > above.0 {
+            above = (scaled, i, j);
+        }
+        if -scaled > below.0 {
+            below = (-scaled, i, j);
+        }
     }
-    above.max(below)
+    let distance = |(_, i, j): (i64, usize, usize)| (i as f64 / n1 as f64 - j as f64 / n2 as f64).abs();
+    distance(above).max(distance(below))
 }
 
 /// The exact p-value, or `None` where scipy would fall back to the asymptotic one.
@@ -161,7 +166,8 @@ mod tests {
     #[test]
     fn agrees_with_scipy_on_every_p_value_method() {
         for case in fixtures::<Case>(include_str!("../../../tests/fixtures/drift/ks.json")) {
-            let result = ks_2samp(&evenly_spaced(case.n1, 0.0), &evenly_spaced(case.n2, case.shift));
+            let reference = NumericReference::new(&evenly_spaced(case.n1, 0.0));
+            let result = ks_2samp(&reference, &evenly_spaced(case.n2, case.shift));
             assert_agrees("KS statistic", &case.name, result.statistic, case.statistic);
             assert_agrees("KS p-value", &case.name, result.p_value, case.p_value);
         }
@@ -169,7 +175,7 @@ mod tests {
 
     #[test]
     fn the_statistic_counts_ties_in_both_samples() {
-        let result = ks_2samp(&[1.0, 2.0, 2.0, 3.0], &[2.0, 2.0, 2.0, 2.0]);
+        let result = ks_2samp(&NumericReference::new(&[1.0, 2.0, 2.0, 3.0]), &[2.0, 2.0, 2.0, 2.0]);
         // Just right of 1: 1/4 vs 0; just right of 2: 3/4 vs 1.
         assert_eq!(result.statistic, 0.25);
     }

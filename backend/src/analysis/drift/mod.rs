@@ -16,6 +16,7 @@ pub mod numeric;
 use std::collections::HashMap;
 
 use keel_shared::drift::{DriftMethod, DriftMethodResult, DriftRequest, DriftResponse, FeatureKind, FeatureValue};
+use numeric::NumericReference;
 
 /// Evidently's `NUMBER_UNIQUE_AS_CATEGORICAL`: integer features with at most this many
 /// distinct values are categories.
@@ -25,7 +26,7 @@ const MAX_INTEGER_CATEGORIES: usize = 5;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Feature {
     Numeric {
-        reference: Vec<f64>,
+        reference: NumericReference,
         current: Vec<f64>,
     },
     /// Counts per category, in the categories' sorted order.
@@ -123,10 +124,14 @@ impl Feature {
     ) -> Result<Feature, FeatureError> {
         let kind = kind.unwrap_or_else(|| inferred_kind(reference, current));
         let feature = match kind {
-            FeatureKind::Numeric => Feature::Numeric {
-                reference: numbers(reference, Sample::Reference)?,
-                current: numbers(current, Sample::Current)?,
-            },
+            FeatureKind::Numeric => {
+                let reference = numbers(reference, Sample::Reference)?;
+                let current = numbers(current, Sample::Current)?;
+                if reference.is_empty() {
+                    return Err(FeatureError::Empty(Sample::Reference));
+                }
+                Feature::Numeric { reference: NumericReference::new(&reference), current }
+            }
             FeatureKind::Categorical => {
                 let (reference, current) = category_counts(reference, current);
                 Feature::Categorical { reference, current }
@@ -164,7 +169,7 @@ impl Feature {
         match self {
             Feature::Categorical { reference, current } => (reference.clone(), current.clone()),
             Feature::Numeric { reference, current } => {
-                let mut keys: Vec<f64> = reference.iter().chain(current).copied().collect();
+                let mut keys: Vec<f64> = reference.sorted().iter().chain(current).copied().collect();
                 keys.sort_unstable_by(f64::total_cmp);
                 keys.dedup();
                 let count = |sample: &[f64]| {
@@ -174,7 +179,7 @@ impl Feature {
                     }
                     counts
                 };
-                (count(reference), count(current))
+                (count(reference.sorted()), count(current))
             }
         }
     }
@@ -349,21 +354,6 @@ fn category_counts(reference: &[FeatureValue], current: &[FeatureValue]) -> (Vec
         }
     }
     counts
-}
-
-/// Both samples sorted, one on each core: sorting is most of the work of KS and Wasserstein.
-fn sorted_pair(u: &[f64], v: &[f64]) -> (Vec<f64>, Vec<f64>) {
-    std::thread::scope(|scope| {
-        let u = scope.spawn(|| sorted(u));
-        let v = sorted(v);
-        (u.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), v)
-    })
-}
-
-fn sorted(values: &[f64]) -> Vec<f64> {
-    let mut sorted = values.to_vec();
-    sorted.sort_unstable_by(f64::total_cmp);
-    sorted
 }
 
 #[cfg(test)]

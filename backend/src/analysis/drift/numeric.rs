@@ -1,15 +1,59 @@
 //! Drift statistics over numbers, as Evidently 0.7 computes them.
 //!
+//! A reference is fixed once it is uploaded, so it is prepared once (`NumericReference`:
+//! sorted, its spread and distinct-value count known) and each comparison only has to
+//! process the current sample.
+//!
 //! Binning follows Evidently's `get_binned_data`: a feature with more than 20 distinct
 //! reference values is cut into equal-width bins over both samples (numpy's "sturges"
 //! edges and `np.histogram`'s counting, reproduced exactly), otherwise every distinct
 //! value is its own bin. For PSI, empty bins get a small share (a millionth of the
 //! smallest non-empty share if that is ≤ 0.0001, else 0.0001), so logarithms stay finite.
 
-use super::sorted_pair;
+use crate::analysis::sort::sorted;
+
+/// A reference sample of finite numbers, prepared for comparisons.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumericReference {
+    sorted: Vec<f64>,
+    /// Population standard deviation.
+    std: f64,
+    /// More than 20 distinct values: binned by range rather than by value.
+    many_values: bool,
+}
+
+impl NumericReference {
+    /// Prepares finite values (callers leave out missing and non-finite ones); at least one.
+    pub fn new(values: &[f64]) -> NumericReference {
+        let sorted = sorted(values);
+        let n = sorted.len() as f64;
+        let mean = sorted.iter().sum::<f64>() / n;
+        let std = (sorted.iter().map(|value| (value - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let many_values = distinct_runs(&sorted).nth(20).is_some();
+        NumericReference { sorted, std, many_values }
+    }
+
+    /// The values in ascending order.
+    pub fn sorted(&self) -> &[f64] {
+        &self.sorted
+    }
+
+    pub fn len(&self) -> usize {
+        self.sorted.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sorted.is_empty()
+    }
+}
+
+/// (value, how many times) for each distinct value of a sorted slice.
+fn distinct_runs(sorted: &[f64]) -> impl Iterator<Item = (f64, usize)> + '_ {
+    sorted.chunk_by(|a, b| a == b).map(|run| (run[0], run.len()))
+}
 
 /// Population Stability Index over Evidently's bins.
-pub fn psi(reference: &[f64], current: &[f64]) -> f64 {
+pub fn psi(reference: &NumericReference, current: &[f64]) -> f64 {
     let (reference, current) = binned_shares(reference, current);
     psi_of_shares(&filled(reference), &filled(current))
 }
@@ -21,7 +65,7 @@ pub(super) fn psi_of_shares(reference: &[f64], current: &[f64]) -> f64 {
 
 /// Jensen–Shannon distance (natural logarithm) over Evidently's bins, as
 /// `scipy.spatial.distance.jensenshannon`.
-pub fn jensen_shannon(reference: &[f64], current: &[f64]) -> f64 {
+pub fn jensen_shannon(reference: &NumericReference, current: &[f64]) -> f64 {
     let (p, q) = binned_shares(reference, current);
     jensen_shannon_of_shares(p, q)
 }
@@ -42,7 +86,7 @@ pub(super) fn jensen_shannon_of_shares(p: Vec<f64>, q: Vec<f64>) -> f64 {
 
 /// Kullback–Leibler divergence of the current from the reference over Evidently's bins
 /// (empty bins filled as for PSI), as `scipy.stats.entropy`.
-pub fn kl_divergence(reference: &[f64], current: &[f64]) -> f64 {
+pub fn kl_divergence(reference: &NumericReference, current: &[f64]) -> f64 {
     let (p, q) = binned_shares(reference, current);
     kl_divergence_of_shares(filled(p), filled(q))
 }
@@ -65,15 +109,12 @@ fn relative_entropy(x: f64, y: f64) -> f64 {
 
 /// Hellinger distance as Evidently computes it for numeric features: densities over
 /// "sturges" bins of the distinct values of both samples (not of the samples).
-pub fn hellinger(reference: &[f64], current: &[f64]) -> f64 {
-    let present = |sample: &[f64]| -> Vec<f64> { sample.iter().copied().filter(|value| !value.is_nan()).collect() };
-    let (reference, current) = (present(reference), present(current));
-    let mut keys: Vec<f64> = reference.iter().chain(&current).copied().collect();
-    keys.sort_by(f64::total_cmp);
-    keys.dedup();
-    let edges = sturges_edges(&keys);
-    let density = |sample: &[f64]| -> Vec<f64> {
-        let counts = histogram(sample, &edges);
+pub fn hellinger(reference: &NumericReference, current: &[f64]) -> f64 {
+    let current = sorted(current);
+    let keys = merged_distinct(reference.sorted(), &current);
+    let edges = sturges_edges(keys[0], keys[keys.len() - 1], keys.len());
+    let density = |sorted_sample: &[f64]| -> Vec<f64> {
+        let counts = sorted_histogram(sorted_sample, &edges);
         let total: usize = counts.iter().sum();
         counts
             .iter()
@@ -82,85 +123,99 @@ pub fn hellinger(reference: &[f64], current: &[f64]) -> f64 {
             .collect()
     };
     let bin_width = (edges[edges.len() - 1] - edges[0]) / (edges.len() - 1) as f64;
-    let overlap: f64 = density(&reference).iter().zip(density(&current)).map(|(p, q)| (p * q).sqrt() * bin_width).sum();
+    let overlap: f64 =
+        density(reference.sorted()).iter().zip(density(&current)).map(|(p, q)| (p * q).sqrt() * bin_width).sum();
     (1.0 - overlap.clamp(0.0, 1.0)).sqrt()
+}
+
+/// The distinct values of two sorted slices, in order.
+fn merged_distinct(u: &[f64], v: &[f64]) -> Vec<f64> {
+    let mut keys: Vec<f64> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < u.len() || j < v.len() {
+        let next = match (u.get(i), v.get(j)) {
+            (Some(a), Some(b)) if a <= b => {
+                i += 1;
+                *a
+            }
+            (Some(a), None) => {
+                i += 1;
+                *a
+            }
+            (_, Some(b)) => {
+                j += 1;
+                *b
+            }
+            (None, None) => break,
+        };
+        if keys.last() != Some(&next) {
+            keys.push(next);
+        }
+    }
+    keys
 }
 
 /// Wasserstein (earth mover's) distance divided by the reference's standard deviation
 /// (population, at least 0.001), as Evidently's `wasserstein_distance_norm`.
-pub fn wasserstein_norm(reference: &[f64], current: &[f64]) -> f64 {
-    let n = reference.len() as f64;
-    let mean = reference.iter().sum::<f64>() / n;
-    let std = (reference.iter().map(|value| (value - mean).powi(2)).sum::<f64>() / n).sqrt();
-    wasserstein(reference, current) / std.max(0.001)
+pub fn wasserstein_norm(reference: &NumericReference, current: &[f64]) -> f64 {
+    wasserstein(reference.sorted(), &sorted(current)) / reference.std.max(0.001)
 }
 
-/// `scipy.stats.wasserstein_distance` of two samples: the area between their CDFs.
-pub fn wasserstein(u: &[f64], v: &[f64]) -> f64 {
-    let (u, v) = sorted_pair(u, v);
-    let all = merged(&u, &v);
+/// `scipy.stats.wasserstein_distance` of two sorted samples: the area between their
+/// CDFs, walked once over the merged values.
+fn wasserstein(u: &[f64], v: &[f64]) -> f64 {
+    let (n1, n2) = (u.len() as f64, v.len() as f64);
     let (mut i, mut j) = (0, 0);
     let mut area = 0.0;
-    for pair in all.windows(2) {
-        // CDFs just right of pair[0]: values ≤ pair[0].
-        while i < u.len() && u[i] <= pair[0] {
+    let mut previous: Option<f64> = None;
+    loop {
+        let next = match (u.get(i), v.get(j)) {
+            (Some(a), Some(b)) => a.min(*b),
+            (Some(a), None) => *a,
+            (None, Some(b)) => *b,
+            (None, None) => break,
+        };
+        if let Some(previous) = previous {
+            // Between `previous` and `next` both CDFs are flat.
+            let gap = i as f64 / n1 - j as f64 / n2;
+            area += gap.abs() * (next - previous);
+        }
+        while i < u.len() && u[i] <= next {
             i += 1;
         }
-        while j < v.len() && v[j] <= pair[0] {
+        while j < v.len() && v[j] <= next {
             j += 1;
         }
-        let gap = i as f64 / u.len() as f64 - j as f64 / v.len() as f64;
-        area += gap.abs() * (pair[1] - pair[0]);
+        previous = Some(next);
     }
     area
 }
 
-/// Two sorted slices as one sorted vector.
-fn merged(u: &[f64], v: &[f64]) -> Vec<f64> {
-    let mut all = Vec::with_capacity(u.len() + v.len());
-    let (mut i, mut j) = (0, 0);
-    while i < u.len() && j < v.len() {
-        if u[i].total_cmp(&v[j]).is_le() {
-            all.push(u[i]);
-            i += 1;
-        } else {
-            all.push(v[j]);
-            j += 1;
-        }
-    }
-    all.extend_from_slice(&u[i..]);
-    all.extend_from_slice(&v[j..]);
-    all
-}
-
-/// Whether `values` hold more than `limit` distinct values besides NaN (pandas'
-/// `nunique`), stopping as soon as they do.
-fn more_distinct_than(values: &[f64], limit: usize) -> bool {
-    let mut seen: Vec<f64> = Vec::with_capacity(limit + 1);
-    for value in values.iter().filter(|value| !value.is_nan()) {
-        if !seen.contains(value) {
-            seen.push(*value);
-            if seen.len() > limit {
-                return true;
-            }
-        }
-    }
-    false
-}
-
 /// Each bin's share of the reference and of the current sample.
-fn binned_shares(reference: &[f64], current: &[f64]) -> (Vec<f64>, Vec<f64>) {
-    let (reference_counts, current_counts) = if more_distinct_than(reference, 20) {
-        let combined: Vec<f64> = reference.iter().chain(current).copied().collect();
-        let edges = sturges_edges(&combined);
-        (histogram(reference, &edges), histogram(current, &edges))
+fn binned_shares(reference: &NumericReference, current: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let (reference_counts, current_counts) = if reference.many_values {
+        let sample = reference.sorted();
+        let (low, high) = current
+            .iter()
+            .fold((sample[0], sample[sample.len() - 1]), |(low, high), value| (low.min(*value), high.max(*value)));
+        let edges = sturges_edges(low, high, sample.len() + current.len());
+        (sorted_histogram(sample, &edges), histogram(current, &edges))
     } else {
-        let mut keys: Vec<f64> = reference.iter().chain(current).copied().filter(|value| !value.is_nan()).collect();
-        keys.sort_by(f64::total_cmp);
-        keys.dedup();
-        let count =
-            |sample: &[f64]| keys.iter().map(|key| sample.iter().filter(|value| *value == key).count()).collect();
-        (count(reference), count(current))
+        // A bin per distinct value of either sample.
+        let current = sorted(current);
+        let keys = merged_distinct(reference.sorted(), &current);
+        let count = |sorted_sample: &[f64]| -> Vec<usize> {
+            let mut counts = vec![0; keys.len()];
+            let mut key = 0;
+            for (value, run) in distinct_runs(sorted_sample) {
+                while keys[key] != value {
+                    key += 1;
+                }
+                counts[key] = run;
+            }
+            counts
+        };
+        (count(reference.sorted()), count(&current))
     };
     let shares = |counts: Vec<usize>, total: usize| -> Vec<f64> {
         counts.into_iter().map(|count| count as f64 / total as f64).collect()
@@ -177,14 +232,12 @@ pub(super) fn filled(mut shares: Vec<f64>) -> Vec<f64> {
     shares
 }
 
-/// `np.histogram_bin_edges(values, bins="sturges")`: the width comes from the data's
-/// range (none for constant data: then one bin of width 1 around the value).
-fn sturges_edges(values: &[f64]) -> Vec<f64> {
-    let (low, high) = values
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), value| (low.min(*value), high.max(*value)));
+/// `np.histogram_bin_edges(values, bins="sturges")` for `count` values from `low` to
+/// `high`: the width comes from the range (none for constant data: then one bin of
+/// width 1 around the value).
+fn sturges_edges(low: f64, high: f64, count: usize) -> Vec<f64> {
     let (first, last) = if low == high { (low - 0.5, high + 0.5) } else { (low, high) };
-    let width = (high - low) / ((values.len() as f64).log2() + 1.0);
+    let width = (high - low) / ((count as f64).log2() + 1.0);
     let bins = if width > 0.0 { ((last - first) / width).ceil() as usize } else { 1 };
     // np.linspace(first, last, bins + 1)
     let step = (last - first) / bins as f64;
@@ -195,19 +248,36 @@ fn sturges_edges(values: &[f64]) -> Vec<f64> {
 
 /// `np.histogram(values, edges)[0]` with explicit edges: bin i holds edges[i] ≤ v <
 /// edges[i + 1], the last bin also its right edge; values outside are not counted.
+/// The bin is guessed from the value's position in the range, then checked against the
+/// edges themselves (linspace edges are not exactly equidistant).
 fn histogram(values: &[f64], edges: &[f64]) -> Vec<usize> {
     let bins = edges.len() - 1;
+    let (first, last) = (edges[0], edges[bins]);
+    let scale = bins as f64 / (last - first);
     let mut counts = vec![0; bins];
     for &value in values {
-        if value == edges[bins] {
-            counts[bins - 1] += 1;
-        } else if let Some(index) = edges.partition_point(|edge| *edge <= value).checked_sub(1)
-            && index < bins
-        {
-            counts[index] += 1;
+        if !(first..=last).contains(&value) {
+            continue;
         }
+        let mut bin = (((value - first) * scale) as usize).min(bins - 1);
+        while bin > 0 && value < edges[bin] {
+            bin -= 1;
+        }
+        while bin < bins - 1 && value >= edges[bin + 1] {
+            bin += 1;
+        }
+        counts[bin] += 1;
     }
     counts
+}
+
+/// `histogram` of a sorted sample: a binary search per edge.
+fn sorted_histogram(sorted: &[f64], edges: &[f64]) -> Vec<usize> {
+    let bins = edges.len() - 1;
+    let below = |edge: f64| sorted.partition_point(|value| *value < edge);
+    let mut starts: Vec<usize> = edges[..bins].iter().map(|edge| below(*edge)).collect();
+    starts.push(sorted.partition_point(|value| *value <= edges[bins]));
+    starts.windows(2).map(|pair| pair[1] - pair[0]).collect()
 }
 
 #[cfg(test)]
@@ -235,7 +305,7 @@ mod tests {
     #[test]
     fn statistics_agree_with_evidently() {
         for case in fixtures::<Case>(include_str!("../../../tests/fixtures/drift/numeric.json")) {
-            let (reference, current, name) = (&case.reference, &case.current, &case.name);
+            let (reference, current, name) = (&NumericReference::new(&case.reference), &case.current, &case.name);
             assert_agrees("PSI", name, psi(reference, current), case.psi);
             assert_agrees("Jensen-Shannon", name, jensen_shannon(reference, current), case.jensen_shannon);
             assert_agrees("Wasserstein", name, wasserstein_norm(reference, current), case.wasserstein_norm);
@@ -249,10 +319,14 @@ mod tests {
 
     #[test]
     fn numpy_histogram_rules() {
-        let edges = sturges_edges(&[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+        let edges = sturges_edges(0.0, 7.0, 8);
         assert_eq!(edges.len(), 5, "log2(8) + 1 = 4 bins");
         // The right edge belongs to the last bin; values outside are not counted.
-        assert_eq!(histogram(&[0.0, 1.75, 7.0, 8.0, -1.0], &edges), [1, 1, 0, 1]);
-        assert_eq!(sturges_edges(&[3.0, 3.0]), [2.5, 3.5]);
+        let values = [0.0, 1.75, 7.0, 8.0, -1.0];
+        assert_eq!(histogram(&values, &edges), [1, 1, 0, 1]);
+        let mut sorted_values = values.to_vec();
+        sorted_values.sort_by(f64::total_cmp);
+        assert_eq!(sorted_histogram(&sorted_values, &edges), [1, 1, 0, 1]);
+        assert_eq!(sturges_edges(3.0, 3.0, 2), [2.5, 3.5]);
     }
 }
