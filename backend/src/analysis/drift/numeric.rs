@@ -10,6 +10,7 @@
 //! value is its own bin. For PSI, empty bins get a small share (a millionth of the
 //! smallest non-empty share if that is ≤ 0.0001, else 0.0001), so logarithms stay finite.
 
+use crate::analysis::cores::on_halves;
 use crate::analysis::sort::sorted;
 
 /// A reference sample of finite numbers, prepared for comparisons.
@@ -195,11 +196,18 @@ fn wasserstein(u: &[f64], v: &[f64]) -> f64 {
 fn binned_shares(reference: &NumericReference, current: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let (reference_counts, current_counts) = if reference.many_values {
         let sample = reference.sorted();
-        let (low, high) = current
-            .iter()
-            .fold((sample[0], sample[sample.len() - 1]), |(low, high), value| (low.min(*value), high.max(*value)));
+        let range = |values: &[f64]| {
+            values
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), value| (low.min(*value), high.max(*value)))
+        };
+        let ((left_low, left_high), (right_low, right_high)) = on_halves(current, range);
+        let low = sample[0].min(left_low).min(right_low);
+        let high = sample[sample.len() - 1].max(left_high).max(right_high);
         let edges = sturges_edges(low, high, sample.len() + current.len());
-        (sorted_histogram(sample, &edges), histogram(current, &edges))
+        let (left, right) = on_halves(current, |half| histogram(half, &edges));
+        let counts = left.iter().zip(&right).map(|(left, right)| left + right).collect();
+        (sorted_histogram(sample, &edges), counts)
     } else {
         // A bin per distinct value of either sample.
         let current = sorted(current);
