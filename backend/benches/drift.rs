@@ -10,6 +10,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use keel_backend::analysis::drift::ks::ks_2samp;
 use keel_backend::analysis::drift::numeric::{self, NumericReference};
 use keel_backend::analysis::sort::sorted;
+use keel_backend::dataset_drift::{Comparison, Dataset, compare};
 
 /// Normal samples from a fixed seed (splitmix64 + Box–Muller), so every run sees the same data.
 fn normal(count: usize, mean: f64, std: f64, seed: u64) -> Vec<f64> {
@@ -54,5 +55,26 @@ fn statistics(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, statistics);
+/// The DataDriftPreset comparison: the CSV files `backend/benches/dataset_drift_oracle.py`
+/// writes (100,000 rows × 16 numeric and 4 categorical columns), read before timing, as
+/// Evidently gets its DataFrames.
+fn dataset(c: &mut Criterion) {
+    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/drift-dataset");
+    let read = |name: &str| -> Option<Dataset> {
+        let file = std::fs::File::open(directory.join(name)).ok()?;
+        Dataset::from_csv(std::io::BufReader::new(file)).ok()
+    };
+    let (Some(reference), Some(current)) = (read("reference.csv"), read("current.csv")) else {
+        eprintln!("skipping the dataset benchmark: run backend/benches/dataset_drift_oracle.py first");
+        return;
+    };
+    let mut group = c.benchmark_group("dataset drift 100k rows x 20 columns");
+    group.sample_size(10);
+    group.bench_function("compare every column", |b| {
+        b.iter(|| compare(&reference, &current, &Comparison::default(), |_| {}))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, statistics, dataset);
 criterion_main!(benches);

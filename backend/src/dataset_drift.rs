@@ -5,9 +5,11 @@
 //! (Evidently's `DataDriftPreset` rule).
 
 use std::io::Read;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use keel_shared::drift::{
-    ColumnDrift, DATASET_DRIFT_SHARE, DatasetDriftReport, DriftMethod, DriftRequest, FeatureKind, FeatureValue,
+    ColumnDrift, DATASET_DRIFT_SHARE, DatasetDriftReport, DriftMethod, FeatureKind, FeatureValue,
 };
 
 use crate::analysis::drift;
@@ -86,14 +88,14 @@ pub struct Comparison {
     pub categorical: Vec<String>,
 }
 
-/// Compares the datasets column by column; `progress` hears each column's name as it
-/// starts. A named column missing from either dataset is an error; a column that cannot
+/// Compares the datasets column by column, two at a time; `progress` hears each column's
+/// name as it starts. A named column missing from either dataset is an error; a column that cannot
 /// be compared (no values, text in a numeric column) is reported with its reason.
 pub fn compare(
     reference: &Dataset,
     current: &Dataset,
     comparison: &Comparison,
-    mut progress: impl FnMut(&str),
+    progress: impl FnMut(&str) + Send,
 ) -> Result<DatasetDriftReport, String> {
     let names: Vec<String> = match &comparison.columns {
         Some(names) => {
@@ -111,22 +113,35 @@ pub fn compare(
     let only_in = |dataset: &Dataset, other: &Dataset| -> Vec<String> {
         dataset.names.iter().filter(|name| other.column(name).is_none()).cloned().collect()
     };
-    let mut columns = Vec::with_capacity(names.len());
-    for name in names {
-        progress(&name);
-        let request = DriftRequest {
-            reference: reference.column(&name).unwrap_or_default().to_vec(),
-            current: current.column(&name).unwrap_or_default().to_vec(),
-            kind: comparison.categorical.contains(&name).then_some(FeatureKind::Categorical),
-            methods: comparison.methods.clone(),
-            thresholds: Vec::new(),
-        };
-        let (report, error) = match drift::report(&request) {
-            Ok(report) => (Some(report), None),
-            Err(error) => (None, Some(error.to_string())),
-        };
-        columns.push(ColumnDrift { column: name, report, error });
-    }
+    // Columns are independent: two workers (this machine's cores) take them in turn.
+    let next = AtomicUsize::new(0);
+    let progress = Mutex::new(progress);
+    let compare_next = || {
+        let mut done = Vec::new();
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(name) = names.get(index) else { return done };
+            if let Ok(mut progress) = progress.lock() {
+                progress(name);
+            }
+            let kind = comparison.categorical.contains(name).then_some(FeatureKind::Categorical);
+            let (reference, current) =
+                (reference.column(name).unwrap_or_default(), current.column(name).unwrap_or_default());
+            let (report, error) = match drift::report(reference, current, kind, comparison.methods.as_deref(), &[]) {
+                Ok(report) => (Some(report), None),
+                Err(error) => (None, Some(error.to_string())),
+            };
+            done.push((index, ColumnDrift { column: name.clone(), report, error }));
+        }
+    };
+    let (mut columns, theirs) = std::thread::scope(|scope| {
+        let other = scope.spawn(compare_next);
+        let mine = compare_next();
+        (mine, other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    });
+    columns.extend(theirs);
+    columns.sort_by_key(|(index, _)| *index);
+    let columns: Vec<ColumnDrift> = columns.into_iter().map(|(_, column)| column).collect();
     let compared_columns = columns.iter().filter(|column| column.report.is_some()).count();
     let drifted_columns =
         columns.iter().filter(|column| column.report.as_ref().is_some_and(|report| report.drifted)).count();
@@ -243,7 +258,9 @@ mod tests {
         let mut seen = Vec::new();
         let report =
             compare(&reference, &current, &Comparison::default(), |name| seen.push(name.to_owned())).expect("report");
-        assert_eq!(seen, ["same", "moved"]);
+        seen.sort();
+        assert_eq!(seen, ["moved", "same"], "each shared column once");
+        assert_eq!(report.columns.iter().map(|column| column.column.as_str()).collect::<Vec<_>>(), ["same", "moved"]);
         assert_eq!((report.compared_columns, report.drifted_columns, report.drifted), (2, 1, true));
         assert_eq!(
             (report.only_in_reference.as_slice(), report.only_in_current.as_slice()),

@@ -18,8 +18,11 @@ pub fn routes(api: Api) -> Api {
 
 async fn compare_drift(ApiJson(request): ApiJson<DriftRequest>) -> ApiResult<Json<DriftResponse>> {
     // Sorting a large sample takes milliseconds of CPU: off the async workers.
-    let report = tokio::task::spawn_blocking(move || drift::report(&request))
-        .await
-        .map_err(|error| ApiError::Internal(anyhow::anyhow!("the drift computation failed: {error}")))?;
+    let report = tokio::task::spawn_blocking(move || {
+        let methods = request.methods.as_deref();
+        drift::report(&request.reference, &request.current, request.kind, methods, &request.thresholds)
+    })
+    .await
+    .map_err(|error| ApiError::Internal(anyhow::anyhow!("the drift computation failed: {error}")))?;
     report.map(Json).map_err(|error| ApiError::field(&error.field(), error.to_string()))
 }

@@ -6,7 +6,7 @@
 //! A `Feature` is a reference and a current sample of one kind, with missing values left
 //! out; `Feature::new` infers the kind as Evidently does, `default_method` picks the test
 //! Evidently would pick, and `Feature::value` computes any method's statistic. `report`
-//! answers a `DriftRequest` (the API's and the `keel drift` command's).
+//! answers one feature's drift request (the API's, and each column of `keel drift`).
 
 pub mod categorical;
 pub mod kolmogorov;
@@ -15,7 +15,7 @@ pub mod numeric;
 
 use std::collections::HashMap;
 
-use keel_shared::drift::{DriftMethod, DriftMethodResult, DriftRequest, DriftResponse, FeatureKind, FeatureValue};
+use keel_shared::drift::{DriftMethod, DriftMethodResult, DriftResponse, FeatureKind, FeatureValue, MethodThreshold};
 use numeric::NumericReference;
 
 /// Evidently's `NUMBER_UNIQUE_AS_CATEGORICAL`: integer features with at most this many
@@ -38,22 +38,26 @@ pub enum Feature {
 
 /// The statistics a request asks for (or Evidently's default one), each judged against
 /// its threshold (the request's, or Evidently's default).
-pub fn report(request: &DriftRequest) -> Result<DriftResponse, FeatureError> {
-    if request.methods.as_ref().is_some_and(Vec::is_empty) {
+pub fn report(
+    reference: &[FeatureValue],
+    current: &[FeatureValue],
+    kind: Option<FeatureKind>,
+    methods: Option<&[DriftMethod]>,
+    thresholds: &[MethodThreshold],
+) -> Result<DriftResponse, FeatureError> {
+    if methods.is_some_and(<[DriftMethod]>::is_empty) {
         return Err(FeatureError::NoMethods);
     }
-    if let Some(index) =
-        request.thresholds.iter().position(|given| !given.threshold.is_finite() || given.threshold < 0.0)
-    {
+    if let Some(index) = thresholds.iter().position(|given| !given.threshold.is_finite() || given.threshold < 0.0) {
         return Err(FeatureError::BadThreshold(index));
     }
-    let feature = Feature::new(&request.reference, &request.current, request.kind)?;
-    let methods = request.methods.clone().unwrap_or_else(|| vec![feature.default_method()]);
+    let feature = Feature::new(reference, current, kind)?;
+    let default = [feature.default_method()];
+    let methods = methods.unwrap_or(&default);
     let mut results = Vec::with_capacity(methods.len());
-    for method in methods {
+    for method in methods.iter().copied() {
         let value = feature.value(method)?;
-        let threshold = request
-            .thresholds
+        let threshold = thresholds
             .iter()
             .rev()
             .find(|given| given.method == method)
@@ -191,7 +195,9 @@ impl Feature {
     pub fn default_method(&self) -> DriftMethod {
         let distinct = match self {
             Feature::Categorical { reference, .. } => reference.len(),
-            Feature::Numeric { .. } => self.category_counts().0.len(),
+            Feature::Numeric { reference, current } => {
+                distinct_up_to(reference.sorted(), current, MAX_INTEGER_CATEGORIES + 1)
+            }
         };
         let few_values = self.kind() == FeatureKind::Categorical || distinct <= MAX_INTEGER_CATEGORIES;
         match (self.counts().0 <= 1000, few_values) {
@@ -222,6 +228,20 @@ impl Feature {
         let (reference, current) = self.category_counts();
         categorical_value(method, &reference, &current)
     }
+}
+
+/// How many distinct values two samples hold together, counting no further than `limit`.
+fn distinct_up_to(sorted_reference: &[f64], current: &[f64], limit: usize) -> usize {
+    let mut seen: Vec<f64> = Vec::with_capacity(limit);
+    for value in sorted_reference.chunk_by(|a, b| a == b).map(|run| run[0]).chain(current.iter().copied()) {
+        if !seen.contains(&value) {
+            seen.push(value);
+            if seen.len() == limit {
+                break;
+            }
+        }
+    }
+    seen.len()
 }
 
 fn categorical_value(method: DriftMethod, reference: &[u64], current: &[u64]) -> Result<f64, FeatureError> {
@@ -295,30 +315,31 @@ fn numbers(values: &[FeatureValue], sample: Sample) -> Result<Vec<f64>, FeatureE
     Ok(numbers)
 }
 
-/// A category: numbers compare by value (1 and 1.0 are one category, as in pandas).
-#[derive(Debug, Clone, PartialEq, PartialOrd)]
-enum Category {
+/// A category, borrowed from the values: numbers compare by value (1 and 1.0 are one
+/// category, as in pandas).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+enum Category<'a> {
     Bool(bool),
     Number(f64),
-    Text(String),
+    Text(&'a str),
 }
 
-impl Category {
-    fn of(value: &FeatureValue) -> Option<Category> {
+impl<'a> Category<'a> {
+    fn of(value: &'a FeatureValue) -> Option<Category<'a>> {
         match value {
             FeatureValue::Missing => None,
             FeatureValue::Bool(flag) => Some(Category::Bool(*flag)),
             FeatureValue::Integer(integer) => Some(Category::Number(*integer as f64)),
             FeatureValue::Float(float) if float.is_nan() => None,
             FeatureValue::Float(float) => Some(Category::Number(*float)),
-            FeatureValue::Text(text) => Some(Category::Text(text.clone())),
+            FeatureValue::Text(text) => Some(Category::Text(text)),
         }
     }
 
     /// A hashable identity (-0.0 and 0.0 are one number).
-    fn key(&self) -> (u8, u64, &str) {
+    fn key(self) -> (u8, u64, &'a str) {
         match self {
-            Category::Bool(flag) => (0, u64::from(*flag), ""),
+            Category::Bool(flag) => (0, u64::from(flag), ""),
             Category::Number(number) => (1, (number + 0.0).to_bits(), ""),
             Category::Text(text) => (2, 0, text),
         }
@@ -328,32 +349,19 @@ impl Category {
 /// Counts per category in both samples, categories in sorted order (booleans, then
 /// numbers, then strings) — the order Evidently's z-test uses to pick the first one.
 fn category_counts(reference: &[FeatureValue], current: &[FeatureValue]) -> (Vec<u64>, Vec<u64>) {
-    let categories: Vec<Category> = reference.iter().chain(current).filter_map(Category::of).collect();
     let mut index: HashMap<(u8, u64, &str), usize> = HashMap::new();
-    let mut distinct: Vec<&Category> = Vec::new();
-    for category in &categories {
-        index.entry(category.key()).or_insert_with(|| {
-            distinct.push(category);
-            distinct.len() - 1
-        });
-    }
-    let mut order: Vec<usize> = (0..distinct.len()).collect();
-    order.sort_by(|a, b| distinct[*a].partial_cmp(distinct[*b]).unwrap_or(std::cmp::Ordering::Equal));
-    let mut rank = vec![0; distinct.len()];
-    for (position, original) in order.into_iter().enumerate() {
-        rank[original] = position;
-    }
-    let in_reference = reference.iter().filter_map(Category::of).count();
-    let mut counts = (vec![0; distinct.len()], vec![0; distinct.len()]);
-    for (position, category) in categories.iter().enumerate() {
-        let slot = rank[index[&category.key()]];
-        if position < in_reference {
-            counts.0[slot] += 1;
-        } else {
-            counts.1[slot] += 1;
+    let mut distinct: Vec<(Category<'_>, [u64; 2])> = Vec::new();
+    for (sample, values) in [reference, current].into_iter().enumerate() {
+        for category in values.iter().filter_map(Category::of) {
+            let slot = *index.entry(category.key()).or_insert_with(|| {
+                distinct.push((category, [0, 0]));
+                distinct.len() - 1
+            });
+            distinct[slot].1[sample] += 1;
         }
     }
-    counts
+    distinct.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+    distinct.into_iter().map(|(_, [reference, current])| (reference, current)).unzip()
 }
 
 #[cfg(test)]
