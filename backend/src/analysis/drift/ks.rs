@@ -6,7 +6,6 @@
 
 use super::kolmogorov;
 use super::numeric::NumericReference;
-use crate::analysis::sort::sorted;
 
 /// Evidently's default: drift when the p-value is at or below it.
 pub const P_VALUE_THRESHOLD: f64 = 0.05;
@@ -23,9 +22,7 @@ pub struct KsResult {
 
 /// The test of a current sample (finite values, at least one) against a reference.
 pub fn ks_2samp(reference: &NumericReference, current: &[f64]) -> KsResult {
-    let current = sorted(current);
-    let reference = reference.sorted();
-    let statistic = largest_cdf_distance(reference, &current);
+    let statistic = largest_cdf_distance(reference, current);
     let (n1, n2) = (reference.len(), current.len());
     if n1.max(n2) <= MAX_EXACT_SIZE
         && let Some(exact) = exact(n1 as u64, n2 as u64, statistic)
@@ -37,13 +34,87 @@ pub fn ks_2samp(reference: &NumericReference, current: &[f64]) -> KsResult {
     KsResult { statistic, p_value: kolmogorov::two_sided_sf(effective_size, statistic) }
 }
 
-/// sup |F₁ − F₂| over every value of either sample, each CDF counting values ≤ it. The
-/// walk compares exact integers (i·n₂ − j·n₁); the winner is then computed in floating
-/// point as scipy computes every candidate (i/n₁ − j/n₂).
-fn largest_cdf_distance(u: &[f64], v: &[f64]) -> f64 {
-    let (n1, n2) = (u.len() as i64, v.len() as i64);
+/// A point where both CDFs are known: i reference and j current values are ≤ it.
+#[derive(Debug, Clone, Copy)]
+struct Point {
+    i: usize,
+    j: usize,
+}
+
+/// The largest |F₁ − F₂| seen so far, compared exactly as |i·n₂ − j·n₁|.
+struct Largest {
+    n1: i64,
+    n2: i64,
+    scaled: i64,
+    at: Point,
+}
+
+impl Largest {
+    fn scaled(&self, i: usize, j: usize) -> i64 {
+        (i as i64 * self.n2 - j as i64 * self.n1).abs()
+    }
+
+    fn offer(&mut self, i: usize, j: usize) {
+        let scaled = self.scaled(i, j);
+        if scaled > self.scaled {
+            (self.scaled, self.at) = (scaled, Point { i, j });
+        }
+    }
+
+    /// The distance as scipy computes each candidate: i/n₁ − j/n₂.
+    fn distance(&self) -> f64 {
+        (self.at.i as f64 / self.n1 as f64 - self.at.j as f64 / self.n2 as f64).abs()
+    }
+}
+
+/// sup |F₁ − F₂| over every value of either sample, each CDF counting values ≤ it.
+/// Both CDFs are known at every quantile-bucket edge from one counting pass; a bucket is
+/// walked value by value only if the distance inside it could beat the largest known.
+fn largest_cdf_distance(reference: &NumericReference, current: &[f64]) -> f64 {
+    let (u, buckets) = (reference.sorted(), reference.buckets());
+    let counts = buckets.count(current);
+    let mut largest = Largest { n1: u.len() as i64, n2: current.len() as i64, scaled: 0, at: Point { i: 0, j: 0 } };
+    // What each bucket starts from: reference and current values below it, and at its lower edge.
+    let mut starts = Vec::with_capacity(buckets.len());
+    let mut below = 0;
+    for bucket in 0..buckets.len() {
+        let range = buckets.reference_range(bucket, u.len());
+        let at_edge = if bucket == 0 {
+            Point { i: range.start, j: below }
+        } else {
+            let edge = buckets.edge(bucket - 1);
+            let equal = u[range.clone()].partition_point(|value| *value <= edge);
+            let at_edge = Point { i: range.start + equal, j: below + counts.at_lower_edge[bucket] };
+            largest.offer(at_edge.i, at_edge.j);
+            at_edge
+        };
+        if counts.counts[bucket] == 0 && !range.is_empty() {
+            // Only the reference moves here: its last value is the other extreme.
+            largest.offer(range.end, below);
+        }
+        starts.push((range, below, at_edge));
+        below += counts.counts[bucket];
+    }
+    let open: Vec<bool> = starts
+        .iter()
+        .zip(&counts.counts)
+        .map(|((range, below, at_edge), count)| {
+            *count > 0
+                && largest.scaled(range.end, *below).max(largest.scaled(at_edge.i, below + count)) > largest.scaled
+        })
+        .collect();
+    let values = buckets.sorted_values(current, &counts, &open);
+    for ((range, below, _), values) in starts.into_iter().zip(values) {
+        if !values.is_empty() {
+            walk(&u[range.clone()], &values, Point { i: range.start, j: below }, &mut largest);
+        }
+    }
+    largest.distance()
+}
+
+/// Offers every point of two sorted slices, counted from `start`.
+fn walk(u: &[f64], v: &[f64], start: Point, largest: &mut Largest) {
     let (mut i, mut j) = (0, 0);
-    let (mut above, mut below) = ((0_i64, 0, 0), (0_i64, 0, 0));
     while i < u.len() || j < v.len() {
         // The next distinct value, and every copy of it in both samples.
         let value = match (u.get(i), v.get(j)) {
@@ -58,16 +129,8 @@ fn largest_cdf_distance(u: &[f64], v: &[f64]) -> f64 {
         while j < v.len() && v[j] <= value {
             j += 1;
         }
-        let scaled = i as i64 * n2 - j as i64 * n1;
-        if scaled > above.0 {
-            above = (scaled, i, j);
-        }
-        if -scaled > below.0 {
-            below = (-scaled, i, j);
-        }
+        largest.offer(start.i + i, start.j + j);
     }
-    let distance = |(_, i, j): (i64, usize, usize)| (i as f64 / n1 as f64 - j as f64 / n2 as f64).abs();
-    distance(above).max(distance(below))
 }
 
 /// The exact p-value, or `None` where scipy would fall back to the asymptotic one.
@@ -170,6 +233,40 @@ mod tests {
             let result = ks_2samp(&reference, &evenly_spaced(case.n2, case.shift));
             assert_agrees("KS statistic", &case.name, result.statistic, case.statistic);
             assert_agrees("KS p-value", &case.name, result.p_value, case.p_value);
+        }
+    }
+
+    /// The full walk over both sorted samples: what the buckets must reproduce.
+    fn walked_distance(reference: &[f64], current: &[f64]) -> f64 {
+        let (u, v) = (crate::analysis::sort::sorted(reference), crate::analysis::sort::sorted(current));
+        let mut largest = Largest { n1: u.len() as i64, n2: v.len() as i64, scaled: 0, at: Point { i: 0, j: 0 } };
+        walk(&u, &v, Point { i: 0, j: 0 }, &mut largest);
+        largest.distance()
+    }
+
+    #[test]
+    fn quantile_buckets_find_the_same_distance_as_the_full_walk() {
+        let mut state = 11_u64;
+        let mut uniform = move || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1_u64 << 53) as f64
+        };
+        let reference: Vec<f64> = (0..60_000).map(|_| uniform() * 10.0).collect();
+        let ties: Vec<f64> = reference.iter().map(|value| value.round()).collect();
+        let cases: Vec<(&str, &[f64], Vec<f64>)> = vec![
+            ("same distribution", &reference, (0..7_000).map(|_| uniform() * 10.0).collect()),
+            ("shifted", &reference, (0..50_000).map(|_| uniform() * 10.0 + 0.7).collect()),
+            ("narrower", &reference, (0..30_000).map(|_| uniform() * 4.0 + 3.0).collect()),
+            ("beyond the reference", &reference, (0..5_000).map(|_| uniform() + 20.0).collect()),
+            ("reference values only", &reference, reference[..9_000].to_vec()),
+            ("heavy ties", &ties, (0..40_000).map(|_| (uniform() * 10.5).round()).collect()),
+            ("a single value", &reference, vec![5.0; 3_000]),
+        ];
+        for (name, reference, current) in cases {
+            let prepared = NumericReference::new(reference);
+            assert!(prepared.buckets().len() > 1, "{name}: the reference is bucketed");
+            let bucketed = largest_cdf_distance(&prepared, &current);
+            assert_eq!(bucketed, walked_distance(reference, &current), "{name}");
         }
     }
 

@@ -12,6 +12,7 @@ pub mod categorical;
 pub mod kolmogorov;
 pub mod ks;
 pub mod numeric;
+mod quantiles;
 
 use std::collections::HashMap;
 

@@ -1,0 +1,167 @@
+//! Quantile buckets of a reference, so KS and Wasserstein need not sort the current
+//! sample: one pass counts the current values into buckets bounded by reference values
+//! (2,048 of them, each holding the same share of the reference), which fixes both
+//! empirical CDFs at every bucket edge. Only the buckets where the answer is still open
+//! — where the largest CDF distance could lie, or where the CDFs may cross — are sorted
+//! and walked value by value; the others are settled from their counts and sums.
+
+use crate::analysis::cores::on_halves;
+use crate::analysis::sort::sorted;
+
+/// Edges between buckets (at most; equal reference values share one edge).
+const EDGES: usize = 2047;
+/// References smaller than this are one bucket: sorting the current sample is cheap then.
+const MIN_REFERENCE_LEN: usize = 16 * EDGES;
+/// Lookup slots per edge: enough that a value's slot nearly always names its bucket
+/// (edges crowd where the reference is dense; the table stays within the L2 cache).
+const SLOTS_PER_EDGE: usize = 16;
+
+/// Buckets of a sorted reference: bucket j holds values in [edges[j − 1], edges[j]), the
+/// first everything below edges[0], the last everything from the last edge on.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct QuantileBuckets {
+    edges: Vec<f64>,
+    /// Reference values below each edge: bucket j's reference values are
+    /// `sorted[below(j − 1) .. below(j)]`.
+    reference_below: Vec<usize>,
+    /// Per bucket below the last: Σ (its upper edge − value) over its reference values.
+    reference_gaps: Vec<f64>,
+    slots: Vec<u32>,
+    slot_scale: f64,
+}
+
+/// The current sample counted into the buckets.
+pub(super) struct CurrentCounts {
+    /// Each value's bucket, in the sample's order.
+    pub bucket_of: Vec<u16>,
+    pub counts: Vec<usize>,
+    /// Per bucket: Σ (upper edge − value), or for the last bucket Σ (value − last edge).
+    pub gaps: Vec<f64>,
+    /// Per bucket j ≥ 1: how many values equal its lower edge.
+    pub at_lower_edge: Vec<usize>,
+}
+
+impl QuantileBuckets {
+    pub fn new(sorted: &[f64]) -> QuantileBuckets {
+        let mut edges: Vec<f64> = if sorted.len() < MIN_REFERENCE_LEN {
+            Vec::new()
+        } else {
+            (1..=EDGES).map(|k| sorted[k * sorted.len() / (EDGES + 1)]).collect()
+        };
+        edges.dedup();
+        let reference_below: Vec<usize> =
+            edges.iter().map(|edge| sorted.partition_point(|value| value < edge)).collect();
+        let reference_gaps = (0..edges.len())
+            .map(|bucket| {
+                let start = if bucket == 0 { 0 } else { reference_below[bucket - 1] };
+                sorted[start..reference_below[bucket]].iter().map(|value| edges[bucket] - value).sum()
+            })
+            .collect();
+        let (slots, slot_scale) = match (edges.first(), edges.last()) {
+            (Some(first), Some(last)) if first < last => {
+                let count = edges.len() * SLOTS_PER_EDGE;
+                let scale = count as f64 / (last - first);
+                let slots = (0..count)
+                    .map(|slot| {
+                        let left = first + slot as f64 / scale;
+                        edges.partition_point(|edge| *edge <= left) as u32
+                    })
+                    .collect();
+                (slots, scale)
+            }
+            _ => (Vec::new(), 0.0),
+        };
+        QuantileBuckets { edges, reference_below, reference_gaps, slots, slot_scale }
+    }
+
+    /// Number of buckets.
+    pub fn len(&self) -> usize {
+        self.edges.len() + 1
+    }
+
+    pub fn edge(&self, index: usize) -> f64 {
+        self.edges[index]
+    }
+
+    /// Reference values below bucket `bucket` and in it.
+    pub fn reference_range(&self, bucket: usize, reference_len: usize) -> std::ops::Range<usize> {
+        let start = if bucket == 0 { 0 } else { self.reference_below[bucket - 1] };
+        let end = self.reference_below.get(bucket).copied().unwrap_or(reference_len);
+        start..end
+    }
+
+    pub fn reference_gap(&self, bucket: usize) -> f64 {
+        self.reference_gaps[bucket]
+    }
+
+    /// The bucket holding `value`: how many edges are ≤ it.
+    fn bucket(&self, value: f64) -> usize {
+        let edges = &self.edges;
+        let Some(first) = edges.first() else { return 0 };
+        if value < *first {
+            return 0;
+        }
+        if value >= edges[edges.len() - 1] {
+            return edges.len();
+        }
+        let slot = (((value - first) * self.slot_scale) as usize).min(self.slots.len().saturating_sub(1));
+        let mut bucket = self.slots.get(slot).map_or(1, |bucket| *bucket as usize);
+        // Usually at most one edge lies between the slot's start and the value: one step
+        // without a branch, then a loop that almost never runs.
+        bucket += usize::from(bucket < edges.len() && edges[bucket.min(edges.len() - 1)] <= value);
+        while bucket < edges.len() && edges[bucket] <= value {
+            bucket += 1;
+        }
+        while bucket > 0 && edges[bucket - 1] > value {
+            bucket -= 1;
+        }
+        bucket
+    }
+
+    /// Counts, gaps and edge ties of the current sample, half of it on each core.
+    pub fn count(&self, current: &[f64]) -> CurrentCounts {
+        let buckets = self.len();
+        let last = self.edges.len();
+        let count_half = |half: &[f64]| {
+            let mut counts = CurrentCounts {
+                bucket_of: Vec::with_capacity(half.len()),
+                counts: vec![0; buckets],
+                gaps: vec![0.0; buckets],
+                at_lower_edge: vec![0; buckets],
+            };
+            for &value in half {
+                let bucket = self.bucket(value);
+                counts.bucket_of.push(bucket as u16);
+                counts.counts[bucket] += 1;
+                counts.gaps[bucket] += match bucket.checked_sub(1) {
+                    _ if bucket < last => self.edges[bucket] - value,
+                    Some(lower) => value - self.edges[lower],
+                    None => 0.0,
+                };
+                if bucket > 0 && value == self.edges[bucket - 1] {
+                    counts.at_lower_edge[bucket] += 1;
+                }
+            }
+            counts
+        };
+        let (mut left, right) = on_halves(current, count_half);
+        left.bucket_of.extend(right.bucket_of);
+        for bucket in 0..buckets {
+            left.counts[bucket] += right.counts[bucket];
+            left.gaps[bucket] += right.gaps[bucket];
+            left.at_lower_edge[bucket] += right.at_lower_edge[bucket];
+        }
+        left
+    }
+
+    /// The current values of each chosen bucket, sorted (empty for the others).
+    pub fn sorted_values(&self, current: &[f64], counts: &CurrentCounts, chosen: &[bool]) -> Vec<Vec<f64>> {
+        let mut values = vec![Vec::new(); self.len()];
+        for (value, bucket) in current.iter().zip(&counts.bucket_of) {
+            if chosen[usize::from(*bucket)] {
+                values[usize::from(*bucket)].push(*value);
+            }
+        }
+        values.iter().map(|bucket| sorted(bucket)).collect()
+    }
+}
