@@ -1,6 +1,6 @@
-//! Sorting large f64 samples: most of the work of KS, Wasserstein and the drift
-//! binning. An LSD radix sort on the values' bit patterns (in `f64::total_cmp` order),
-//! each half of the sample on its own core, then one merge — about 5× faster than
+//! Sorting large f64 samples (a reference when it is prepared, the buckets KS and
+//! Wasserstein walk): an LSD radix sort on the values' bit patterns (in `f64::total_cmp`
+//! order), each half of the sample on its own core, then one merge — 1.8× faster than
 //! `sort_unstable_by` on this machine's two cores (docs/benchmarks.md).
 
 use super::cores::on_halves;
