@@ -4,8 +4,8 @@
 //! 10,000 values, otherwise from the distribution of the one-sample statistic at
 //! n = m·n/(m + n) (`kolmogorov::two_sided_sf`).
 
-use super::kolmogorov;
 use super::numeric::NumericReference;
+use super::{kolmogorov, merged_steps};
 
 /// Evidently's default: drift when the p-value is at or below it.
 pub const P_VALUE_THRESHOLD: f64 = 0.05;
@@ -114,21 +114,7 @@ fn largest_cdf_distance(reference: &NumericReference, current: &[f64]) -> f64 {
 
 /// Offers every point of two sorted slices, counted from `start`.
 fn walk(u: &[f64], v: &[f64], start: Point, largest: &mut Largest) {
-    let (mut i, mut j) = (0, 0);
-    while i < u.len() || j < v.len() {
-        // The next distinct value, and every copy of it in both samples.
-        let value = match (u.get(i), v.get(j)) {
-            (Some(a), Some(b)) => a.min(*b),
-            (Some(a), None) => *a,
-            (None, Some(b)) => *b,
-            (None, None) => break,
-        };
-        while i < u.len() && u[i] <= value {
-            i += 1;
-        }
-        while j < v.len() && v[j] <= value {
-            j += 1;
-        }
+    for (_, i, j) in merged_steps(u, v) {
         largest.offer(start.i + i, start.j + j);
     }
 }
@@ -246,27 +232,11 @@ mod tests {
 
     #[test]
     fn quantile_buckets_find_the_same_distance_as_the_full_walk() {
-        let mut state = 11_u64;
-        let mut uniform = move || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (state >> 11) as f64 / (1_u64 << 53) as f64
-        };
-        let reference: Vec<f64> = (0..60_000).map(|_| uniform() * 10.0).collect();
-        let ties: Vec<f64> = reference.iter().map(|value| value.round()).collect();
-        let cases: Vec<(&str, &[f64], Vec<f64>)> = vec![
-            ("same distribution", &reference, (0..7_000).map(|_| uniform() * 10.0).collect()),
-            ("shifted", &reference, (0..50_000).map(|_| uniform() * 10.0 + 0.7).collect()),
-            ("narrower", &reference, (0..30_000).map(|_| uniform() * 4.0 + 3.0).collect()),
-            ("beyond the reference", &reference, (0..5_000).map(|_| uniform() + 20.0).collect()),
-            ("reference values only", &reference, reference[..9_000].to_vec()),
-            ("heavy ties", &ties, (0..40_000).map(|_| (uniform() * 10.5).round()).collect()),
-            ("a single value", &reference, vec![5.0; 3_000]),
-        ];
-        for (name, reference, current) in cases {
-            let prepared = NumericReference::new(reference);
+        for (name, reference, current) in crate::analysis::drift::quantiles::stress_cases() {
+            let prepared = NumericReference::new(&reference);
             assert!(prepared.buckets().len() > 1, "{name}: the reference is bucketed");
             let bucketed = largest_cdf_distance(&prepared, &current);
-            assert_eq!(bucketed, walked_distance(reference, &current), "{name}");
+            assert_eq!(bucketed, walked_distance(&reference, &current), "{name}");
         }
     }
 

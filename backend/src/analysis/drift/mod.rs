@@ -365,6 +365,27 @@ fn category_counts(reference: &[FeatureValue], current: &[FeatureValue]) -> (Vec
     distinct.into_iter().map(|(_, [reference, current])| (reference, current)).unzip()
 }
 
+/// Walks two sorted samples together: each distinct value of either, with how many
+/// values of each sample are ≤ it (every copy of a value is passed at once).
+fn merged_steps<'a>(u: &'a [f64], v: &'a [f64]) -> impl Iterator<Item = (f64, usize, usize)> + 'a {
+    let (mut i, mut j) = (0, 0);
+    std::iter::from_fn(move || {
+        let value = match (u.get(i), v.get(j)) {
+            (Some(a), Some(b)) => a.min(*b),
+            (Some(a), None) => *a,
+            (None, Some(b)) => *b,
+            (None, None) => return None,
+        };
+        while i < u.len() && u[i] <= value {
+            i += 1;
+        }
+        while j < v.len() && v[j] <= value {
+            j += 1;
+        }
+        Some((value, i, j))
+    })
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use serde::Deserialize;

@@ -10,6 +10,7 @@
 //! value is its own bin. For PSI, empty bins get a small share (a millionth of the
 //! smallest non-empty share if that is ≤ 0.0001, else 0.0001), so logarithms stay finite.
 
+use super::merged_steps;
 use super::quantiles::QuantileBuckets;
 use crate::analysis::cores::on_halves;
 use crate::analysis::sort::sorted;
@@ -138,29 +139,7 @@ pub fn hellinger(reference: &NumericReference, current: &[f64]) -> f64 {
 
 /// The distinct values of two sorted slices, in order.
 fn merged_distinct(u: &[f64], v: &[f64]) -> Vec<f64> {
-    let mut keys: Vec<f64> = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < u.len() || j < v.len() {
-        let next = match (u.get(i), v.get(j)) {
-            (Some(a), Some(b)) if a <= b => {
-                i += 1;
-                *a
-            }
-            (Some(a), None) => {
-                i += 1;
-                *a
-            }
-            (_, Some(b)) => {
-                j += 1;
-                *b
-            }
-            (None, None) => break,
-        };
-        if keys.last() != Some(&next) {
-            keys.push(next);
-        }
-    }
-    keys
+    merged_steps(u, v).map(|(value, _, _)| value).collect()
 }
 
 /// Wasserstein (earth mover's) distance divided by the reference's standard deviation
@@ -213,28 +192,11 @@ fn wasserstein(reference: &NumericReference, current: &[f64]) -> f64 {
 /// The area between the CDFs over two sorted slices (counted from `start`), from their
 /// first value to `end` (or to their last value).
 fn walked_area(u: &[f64], v: &[f64], start: (usize, usize), (n1, n2): (usize, usize), end: Option<f64>) -> f64 {
-    let (mut i, mut j) = (0, 0);
+    let mut steps = merged_steps(u, v).peekable();
     let mut area = 0.0;
-    loop {
-        let value = match (u.get(i), v.get(j)) {
-            (Some(a), Some(b)) => a.min(*b),
-            (Some(a), None) => *a,
-            (None, Some(b)) => *b,
-            (None, None) => break,
-        };
-        while i < u.len() && u[i] <= value {
-            i += 1;
-        }
-        while j < v.len() && v[j] <= value {
-            j += 1;
-        }
+    while let Some((value, i, j)) = steps.next() {
         // Both CDFs are flat from `value` to the next value (or the end).
-        let next = match (u.get(i), v.get(j)) {
-            (Some(a), Some(b)) => a.min(*b),
-            (Some(a), None) => *a,
-            (None, Some(b)) => *b,
-            (None, None) => end.unwrap_or(value),
-        };
+        let next = steps.peek().map_or(end.unwrap_or(value), |(next, _, _)| *next);
         let gap = (start.0 + i) as f64 / n1 as f64 - (start.1 + j) as f64 / n2 as f64;
         area += gap.abs() * (next - value);
     }
@@ -376,25 +338,9 @@ mod tests {
 
     #[test]
     fn quantile_buckets_give_the_area_of_the_full_walk() {
-        let mut state = 5_u64;
-        let mut uniform = move || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (state >> 11) as f64 / (1_u64 << 53) as f64
-        };
-        let reference: Vec<f64> = (0..60_000).map(|_| uniform() * 10.0).collect();
-        let ties: Vec<f64> = reference.iter().map(|value| value.round()).collect();
-        let cases: Vec<(&str, &[f64], Vec<f64>)> = vec![
-            ("same distribution", &reference, (0..7_000).map(|_| uniform() * 10.0).collect()),
-            ("shifted", &reference, (0..50_000).map(|_| uniform() * 10.0 + 0.7).collect()),
-            ("narrower", &reference, (0..30_000).map(|_| uniform() * 4.0 + 3.0).collect()),
-            ("beyond the reference", &reference, (0..5_000).map(|_| uniform() + 20.0).collect()),
-            ("below the reference", &reference, (0..5_000).map(|_| uniform() - 20.0).collect()),
-            ("heavy ties", &ties, (0..40_000).map(|_| (uniform() * 10.5).round()).collect()),
-            ("a single value", &reference, vec![5.0; 3_000]),
-        ];
-        for (name, reference, current) in cases {
-            let prepared = NumericReference::new(reference);
-            let (u, v) = (sorted(reference), sorted(&current));
+        for (name, reference, current) in crate::analysis::drift::quantiles::stress_cases() {
+            let prepared = NumericReference::new(&reference);
+            let (u, v) = (sorted(&reference), sorted(&current));
             let walked = walked_area(&u, &v, (0, 0), (u.len(), v.len()), None);
             let bucketed = wasserstein(&prepared, &current);
             assert!(((bucketed - walked) / walked).abs() < 1e-12, "{name}: {bucketed} bucketed, {walked} walked");

@@ -166,3 +166,26 @@ impl QuantileBuckets {
         values.iter().map(|bucket| sorted(bucket)).collect()
     }
 }
+
+/// Samples that stress the buckets: KS and Wasserstein check themselves against the
+/// full walk on each.
+#[cfg(test)]
+pub(super) fn stress_cases() -> Vec<(&'static str, Vec<f64>, Vec<f64>)> {
+    let mut state = 11_u64;
+    let mut uniform = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1_u64 << 53) as f64
+    };
+    let reference: Vec<f64> = (0..60_000).map(|_| uniform() * 10.0).collect();
+    let ties: Vec<f64> = reference.iter().map(|value| value.round()).collect();
+    vec![
+        ("same distribution", reference.clone(), (0..7_000).map(|_| uniform() * 10.0).collect()),
+        ("shifted", reference.clone(), (0..50_000).map(|_| uniform() * 10.0 + 0.7).collect()),
+        ("narrower", reference.clone(), (0..30_000).map(|_| uniform() * 4.0 + 3.0).collect()),
+        ("beyond the reference", reference.clone(), (0..5_000).map(|_| uniform() + 20.0).collect()),
+        ("below the reference", reference.clone(), (0..5_000).map(|_| uniform() - 20.0).collect()),
+        ("reference values only", reference.clone(), reference[..9_000].to_vec()),
+        ("heavy ties", ties, (0..40_000).map(|_| (uniform() * 10.5).round()).collect()),
+        ("a single value", reference, vec![5.0; 3_000]),
+    ]
+}
