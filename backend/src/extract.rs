@@ -10,18 +10,19 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// A JSON body. Undecodable JSON is a 400; JSON of the wrong shape is a 422 naming
-/// the field at fault.
-pub struct ApiJson<T>(pub T);
+/// A JSON body of at most `LIMIT` bytes (default: `BODY_LIMIT_BYTES`; a route that
+/// takes whole samples allows more). Undecodable JSON is a 400; JSON of the wrong shape
+/// is a 422 naming the field at fault; a longer body is a 413 stating this limit.
+pub struct ApiJson<T, const LIMIT: usize = { crate::BODY_LIMIT_BYTES }>(pub T);
 
-impl<S, T> FromRequest<S> for ApiJson<T>
+impl<S, T, const LIMIT: usize> FromRequest<S> for ApiJson<T, LIMIT>
 where
     S: Send + Sync,
     T: DeserializeOwned,
 {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let is_json = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -34,7 +35,15 @@ where
         if !is_json {
             return Err(ApiError::UnsupportedMediaType("expected a body with Content-Type: application/json".into()));
         }
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| body_error(&rejection))?;
+        // Read with this extractor's own limit rather than the router-wide default.
+        let bytes = axum::body::to_bytes(request.into_body(), LIMIT).await.map_err(|error| {
+            let inner = error.into_inner();
+            if inner.is::<http_body_util::LengthLimitError>() {
+                ApiError::PayloadTooLarge { limit: LIMIT }
+            } else {
+                ApiError::BadRequest(format!("cannot read the request body: {inner}"))
+            }
+        })?;
         parse_json(&bytes).map(ApiJson)
     }
 }

@@ -12,11 +12,16 @@ use crate::auth::Access;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 
+/// Whole samples: 64 MiB holds about 3.5 million numbers in JSON.
+pub const DRIFT_BODY_LIMIT_BYTES: usize = 64 * 1024 * 1024;
+
 pub fn routes(api: Api) -> Api {
     api.route(Method::POST, "/api/analysis/drift", Access::Permission(Permission::ReadModels), compare_drift)
 }
 
-async fn compare_drift(ApiJson(request): ApiJson<DriftRequest>) -> ApiResult<Json<DriftResponse>> {
+async fn compare_drift(
+    ApiJson(request): ApiJson<DriftRequest, DRIFT_BODY_LIMIT_BYTES>,
+) -> ApiResult<Json<DriftResponse>> {
     // Sorting a large sample takes milliseconds of CPU: off the async workers.
     let report = tokio::task::spawn_blocking(move || {
         let methods = request.methods.as_deref();

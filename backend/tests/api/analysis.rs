@@ -112,3 +112,26 @@ async fn bad_requests_name_the_field_at_fault() {
     let malformed = app.client.post(app.url("/api/analysis/drift")).header("content-type", "application/json");
     expect_error(malformed.body("{\"reference\": [1,").send().await.expect("sent"), 400).await;
 }
+
+#[tokio::test]
+async fn whole_samples_may_exceed_the_usual_body_limit_up_to_64_mib() {
+    let app = spawn_app(StoreKind::Sqlite).await;
+    // 100,000 numbers per sample: about 3.8 MB of JSON, over the 1 MiB of other routes.
+    let sample = |offset: f64| -> Vec<f64> { (0..100_000).map(|i| f64::from(i) * 1.000_001 + offset).collect() };
+    let body = json!({ "reference": sample(0.0), "current": sample(0.5), "methods": ["ks"] });
+    assert!(body.to_string().len() > keel_backend::BODY_LIMIT_BYTES * 3);
+    let report = drift(&app, &body).await;
+    assert_eq!((report.reference_count, report.current_count), (100_000, 100_000));
+
+    let oversized = format!(r#"{{"reference": [{}1], "current": [1]}}"#, "1,".repeat(34 * 1024 * 1024));
+    let response = app
+        .client
+        .post(app.url("/api/analysis/drift"))
+        .header("content-type", "application/json")
+        .body(oversized)
+        .send()
+        .await
+        .expect("sent");
+    let error = expect_error(response, 413).await;
+    assert!(error.detail.contains("67108864 bytes"), "{error:?}");
+}
