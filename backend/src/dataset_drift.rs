@@ -13,6 +13,7 @@ use keel_shared::drift::{
 };
 
 use crate::analysis::drift;
+use crate::analysis::quality::{MAX_COUNTED_DISTINCT, feature_quality};
 
 /// A table read column by column.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +21,8 @@ pub struct Dataset {
     pub names: Vec<String>,
     /// One vector of cells per column, in the order of `names`.
     pub columns: Vec<Vec<FeatureValue>>,
+    /// Rows that repeat an earlier row cell for cell.
+    pub duplicate_rows: usize,
 }
 
 /// The cells pandas reads as missing by default (`na_values`).
@@ -43,13 +46,19 @@ impl Dataset {
             return Err("the file has no header row".into());
         }
         let mut columns: Vec<Vec<FeatureValue>> = vec![Vec::new(); names.len()];
+        let mut rows_seen = rustc_hash::FxHashSet::default();
+        let mut duplicate_rows = 0;
         for record in csv.records() {
             let record = record.map_err(|error| error.to_string())?;
             for (column, cell) in columns.iter_mut().zip(record.iter()) {
                 column.push(cell_value(cell));
             }
+            // The unit separator cannot be confused with cell text.
+            if !rows_seen.insert(record.iter().collect::<Vec<_>>().join("\u{1f}")) {
+                duplicate_rows += 1;
+            }
         }
-        Ok(Dataset { names, columns })
+        Ok(Dataset { names, columns, duplicate_rows })
     }
 
     fn column(&self, name: &str) -> Option<&[FeatureValue]> {
@@ -131,7 +140,10 @@ pub fn compare(
                 Ok(report) => (Some(report), None),
                 Err(error) => (None, Some(error.to_string())),
             };
-            done.push((index, ColumnDrift { column: name.clone(), report, error }));
+            let quality_kind =
+                report.as_ref().map_or_else(|| drift::inferred_kind(reference, current), |report| report.kind);
+            let quality = Some(feature_quality(reference, current, quality_kind));
+            done.push((index, ColumnDrift { column: name.clone(), quality, report, error }));
         }
     };
     let (mut columns, theirs) = std::thread::scope(|scope| {
@@ -151,6 +163,8 @@ pub fn compare(
         drifted: compared_columns > 0 && drifted_columns as f64 / compared_columns as f64 >= DATASET_DRIFT_SHARE,
         only_in_reference: only_in(reference, current),
         only_in_current: only_in(current, reference),
+        duplicate_rows_reference: reference.duplicate_rows,
+        duplicate_rows_current: current.duplicate_rows,
         columns,
     })
 }
@@ -188,14 +202,7 @@ pub fn render(report: &DatasetDriftReport) -> String {
             ]),
         }
     }
-    let widths: Vec<usize> =
-        (0..6).map(|cell| rows.iter().map(|row| row[cell].chars().count()).max().unwrap_or(0)).collect();
-    let mut table = String::new();
-    for row in &rows {
-        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
-        table.push_str(cells.join("  ").trim_end());
-        table.push('\n');
-    }
+    let mut table = aligned(&rows);
     for (names, label) in [(&report.only_in_reference, "reference"), (&report.only_in_current, "current")] {
         if !names.is_empty() {
             table.push_str(&format!("Only in the {label} dataset (not compared): {}\n", names.join(", ")));
@@ -213,6 +220,51 @@ pub fn render(report: &DatasetDriftReport) -> String {
         if report.drifted { "DRIFT" } else { "no drift" },
         DATASET_DRIFT_SHARE * 100.0,
     ));
+    table.push_str(&quality_table(report));
+    table
+}
+
+/// The data-quality lines: missing shares, values the reference never showed, distinct
+/// counts, type changes; then duplicate rows.
+fn quality_table(report: &DatasetDriftReport) -> String {
+    let percent = |share: f64| format!("{:.1} %", share * 100.0);
+    let mut rows =
+        vec![["column", "missing ref → cur", "unseen in reference", "distinct ref → cur", "types"].map(str::to_owned)];
+    for column in &report.columns {
+        if let Some(quality) = &column.quality {
+            rows.push([
+                column.column.clone(),
+                format!("{} → {}", percent(quality.missing_share_reference), percent(quality.missing_share_current)),
+                percent(quality.unseen_share_current),
+                format!("{} → {}", distinct(quality.distinct_reference), distinct(quality.distinct_current)),
+                quality.type_mismatch.clone().unwrap_or_else(|| "same".to_owned()),
+            ]);
+        }
+    }
+    let mut table = String::from("\nData quality\n");
+    table.push_str(&aligned(&rows));
+    table.push_str(&format!(
+        "Duplicate rows: {} in the reference, {} in the current dataset\n",
+        report.duplicate_rows_reference, report.duplicate_rows_current
+    ));
+    table
+}
+
+/// A distinct count, "1000+" where counting stopped.
+fn distinct(count: usize) -> String {
+    if count >= MAX_COUNTED_DISTINCT { format!("{count}+") } else { count.to_string() }
+}
+
+/// Rows of cells as left-aligned columns two spaces apart.
+fn aligned<const N: usize>(rows: &[[String; N]]) -> String {
+    let widths: Vec<usize> =
+        (0..N).map(|cell| rows.iter().map(|row| row[cell].chars().count()).max().unwrap_or(0)).collect();
+    let mut table = String::new();
+    for row in rows {
+        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        table.push_str(cells.join("  ").trim_end());
+        table.push('\n');
+    }
     table
 }
 
@@ -231,12 +283,13 @@ mod tests {
 
     #[test]
     fn cells_are_typed_as_pandas_reads_them() {
-        let table = dataset("a,b,c,d\n1,1.5,yes,True\nNA,,no,false\n");
+        let table = dataset("a,b,c,d\n1,1.5,yes,True\nNA,,no,false\n1,1.5,yes,True\n");
+        assert_eq!(table.duplicate_rows, 1);
         assert_eq!(table.names, ["a", "b", "c", "d"]);
-        assert_eq!(table.columns[0], [FeatureValue::Integer(1), FeatureValue::Missing]);
-        assert_eq!(table.columns[1], [FeatureValue::Float(1.5), FeatureValue::Missing]);
-        assert_eq!(table.columns[2], [FeatureValue::Text("yes".into()), FeatureValue::Text("no".into())]);
-        assert_eq!(table.columns[3], [FeatureValue::Bool(true), FeatureValue::Bool(false)]);
+        assert_eq!(table.columns[0][..2], [FeatureValue::Integer(1), FeatureValue::Missing]);
+        assert_eq!(table.columns[1][..2], [FeatureValue::Float(1.5), FeatureValue::Missing]);
+        assert_eq!(table.columns[2][..2], [FeatureValue::Text("yes".into()), FeatureValue::Text("no".into())]);
+        assert_eq!(table.columns[3][..2], [FeatureValue::Bool(true), FeatureValue::Bool(false)]);
     }
 
     #[test]
@@ -269,6 +322,9 @@ mod tests {
         let table = render(&report);
         assert!(table.contains("Dataset drift: 1 of 2 columns drifted (50 %) — DRIFT"), "{table}");
         assert!(table.contains("Only in the reference dataset (not compared): only_ref"), "{table}");
+        let moved = report.columns[1].quality.as_ref().expect("quality of moved");
+        assert_eq!(moved.unseen_share_current, 0.6, "60.5 … 99.5 lie in the reference's range, 100.5 … 159.5 not");
+        assert!(table.contains("Duplicate rows: 0 in the reference, 0 in the current dataset"), "{table}");
     }
 
     #[test]

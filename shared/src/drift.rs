@@ -169,12 +169,36 @@ pub struct DatasetDriftReport {
     /// Columns of one dataset that the other lacks: not compared.
     pub only_in_reference: Vec<String>,
     pub only_in_current: Vec<String>,
+    /// Rows that repeat an earlier row exactly, in each dataset.
+    #[serde(default)]
+    pub duplicate_rows_reference: usize,
+    #[serde(default)]
+    pub duplicate_rows_current: usize,
 }
 
-/// One column: its report, or why it could not be compared.
+/// Data quality of one feature, current against reference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureQuality {
+    /// Shares of nulls (and non-finite numbers) in each sample.
+    pub missing_share_reference: f64,
+    pub missing_share_current: f64,
+    /// Share of the current sample's values the reference never showed: numbers outside
+    /// its range, categories it lacks.
+    pub unseen_share_current: f64,
+    /// Distinct values in each sample, counted up to 1,000 (1,000 means "at least").
+    pub distinct_reference: usize,
+    pub distinct_current: usize,
+    /// Set when the two samples hold different types of value, e.g. numbers and text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_mismatch: Option<String>,
+}
+
+/// One column: its report, or why it could not be compared, and its data quality.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ColumnDrift {
     pub column: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<FeatureQuality>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<DriftResponse>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -14,10 +14,9 @@ pub mod ks;
 pub mod numeric;
 mod quantiles;
 
-use std::collections::HashMap;
-
 use keel_shared::drift::{DriftMethod, DriftMethodResult, DriftResponse, FeatureKind, FeatureValue, MethodThreshold};
 use numeric::NumericReference;
+use rustc_hash::FxHashMap;
 
 /// Evidently's `NUMBER_UNIQUE_AS_CATEGORICAL`: integer features with at most this many
 /// distinct values are categories.
@@ -259,7 +258,7 @@ fn categorical_value(method: DriftMethod, reference: &[u64], current: &[u64]) ->
 
 /// Evidently's column typing (`_get_column_type`), applied to the current sample's
 /// values as pandas would type them.
-fn inferred_kind(reference: &[FeatureValue], current: &[FeatureValue]) -> FeatureKind {
+pub(crate) fn inferred_kind(reference: &[FeatureValue], current: &[FeatureValue]) -> FeatureKind {
     let sample = if current.is_empty() { reference } else { current };
     let has = |wanted: fn(&FeatureValue) -> bool| sample.iter().any(wanted);
     let has_text = has(|value| matches!(value, FeatureValue::Text(_)));
@@ -319,14 +318,14 @@ fn numbers(values: &[FeatureValue], sample: Sample) -> Result<Vec<f64>, FeatureE
 /// A category, borrowed from the values: numbers compare by value (1 and 1.0 are one
 /// category, as in pandas).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
-enum Category<'a> {
+pub(crate) enum Category<'a> {
     Bool(bool),
     Number(f64),
     Text(&'a str),
 }
 
 impl<'a> Category<'a> {
-    fn of(value: &'a FeatureValue) -> Option<Category<'a>> {
+    pub(crate) fn of(value: &'a FeatureValue) -> Option<Category<'a>> {
         match value {
             FeatureValue::Missing => None,
             FeatureValue::Bool(flag) => Some(Category::Bool(*flag)),
@@ -338,7 +337,7 @@ impl<'a> Category<'a> {
     }
 
     /// A hashable identity (-0.0 and 0.0 are one number).
-    fn key(self) -> (u8, u64, &'a str) {
+    pub(crate) fn key(self) -> (u8, u64, &'a str) {
         match self {
             Category::Bool(flag) => (0, u64::from(flag), ""),
             Category::Number(number) => (1, (number + 0.0).to_bits(), ""),
@@ -350,7 +349,7 @@ impl<'a> Category<'a> {
 /// Counts per category in both samples, categories in sorted order (booleans, then
 /// numbers, then strings) — the order Evidently's z-test uses to pick the first one.
 fn category_counts(reference: &[FeatureValue], current: &[FeatureValue]) -> (Vec<u64>, Vec<u64>) {
-    let mut index: HashMap<(u8, u64, &str), usize> = HashMap::new();
+    let mut index: FxHashMap<(u8, u64, &str), usize> = FxHashMap::default();
     let mut distinct: Vec<(Category<'_>, [u64; 2])> = Vec::new();
     for (sample, values) in [reference, current].into_iter().enumerate() {
         for category in values.iter().filter_map(Category::of) {
