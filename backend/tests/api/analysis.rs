@@ -98,6 +98,7 @@ async fn bad_requests_name_the_field_at_fault() {
         (json!({ "reference": [null], "current": [1.5] }), "reference", "no values"),
         (json!({ "reference": [1.5], "current": [1.5], "methods": [] }), "methods", "at least one method"),
         (json!({ "reference": [1.5], "current": [1.5], "methods": ["t-test"] }), "methods[0]", "unknown variant"),
+        (json!({ "reference": [-1e308, 0.0], "current": [1e308] }), "current", "wider than a 64-bit float"),
         (
             json!({ "reference": [1.5], "current": [1.5], "thresholds": [{ "method": "psi", "threshold": -1 }] }),
             "thresholds[0].threshold",

@@ -87,6 +87,8 @@ pub enum FeatureError {
     NotNumeric { sample: Sample, index: usize, value: String },
     #[error("{} compares numeric features only; this one is categorical", .0.name())]
     NumericOnly(DriftMethod),
+    #[error("the values span a range wider than a 64-bit float holds: they cannot be binned")]
+    RangeTooWide,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +113,7 @@ impl FeatureError {
             FeatureError::NoMethods | FeatureError::NumericOnly(_) => "methods".to_string(),
             FeatureError::BadThreshold(index) => format!("thresholds[{index}].threshold"),
             FeatureError::Empty(sample) => sample.to_string(),
+            FeatureError::RangeTooWide => "current".to_string(),
             FeatureError::NotNumeric { sample, index, .. } => format!("{sample}[{index}]"),
         }
     }
@@ -133,6 +136,13 @@ impl Feature {
                 let current = numbers(current, Sample::Current)?;
                 if reference.is_empty() {
                     return Err(FeatureError::Empty(Sample::Reference));
+                }
+                let (low, high) = reference
+                    .iter()
+                    .chain(&current)
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), value| (low.min(*value), high.max(*value)));
+                if !(high - low).is_finite() {
+                    return Err(FeatureError::RangeTooWide);
                 }
                 Feature::Numeric { reference: NumericReference::new(&reference), current }
             }
@@ -457,6 +467,41 @@ pub(crate) mod tests {
                 .map_err(|error| error.to_string()),
             Err("a numeric feature holds only numbers: current[1] is the text \"x\"".to_string())
         );
+    }
+
+    #[test]
+    fn awkward_samples_give_an_answer_or_a_reason_never_a_panic() {
+        let awkward = [0.0, -0.0, 1e-300, -1e-300, 1e300, -1e300, 7.0, 7.0, 0.5, 3.0, f64::MAX, f64::MIN_POSITIVE];
+        let mut state = 3_u64;
+        let mut next = move |bound: usize| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as usize % bound
+        };
+        for _ in 0..400 {
+            let mut sample = || -> Vec<FeatureValue> {
+                let length = 1 + next(60);
+                (0..length)
+                    .map(|_| match next(7) {
+                        0 => FeatureValue::Missing,
+                        1 => FeatureValue::Integer(next(5) as i64),
+                        2 => FeatureValue::Text(["a", "b", ""][next(3)].to_owned()),
+                        3 | 4 => FeatureValue::Float(next(1000) as f64 * 0.37),
+                        _ => FeatureValue::Float(awkward[next(awkward.len())]),
+                    })
+                    .collect()
+            };
+            let (reference, current) = (sample(), sample());
+            for kind in [None, Some(FeatureKind::Numeric), Some(FeatureKind::Categorical)] {
+                match report(&reference, &current, kind, Some(&DriftMethod::ALL), &[]) {
+                    Ok(report) => {
+                        for result in report.results {
+                            assert!(!result.value.is_nan(), "{result:?} for {reference:?} vs {current:?}");
+                        }
+                    }
+                    Err(error) => assert!(!error.to_string().is_empty()),
+                }
+            }
+        }
     }
 
     #[test]
