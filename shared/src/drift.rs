@@ -86,11 +86,6 @@ impl DriftMethod {
             _ => value >= threshold,
         }
     }
-
-    /// Whether the method can compare features of this kind (KS and Wasserstein need numbers).
-    pub fn applies_to(self, kind: FeatureKind) -> bool {
-        kind == FeatureKind::Numeric || !matches!(self, DriftMethod::Ks | DriftMethod::Wasserstein)
-    }
 }
 
 /// One value of a feature as a client sends it: JSON `null`, a boolean, an integer, a

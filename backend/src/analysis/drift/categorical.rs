@@ -121,7 +121,7 @@ mod tests {
                 |values: &[String]| -> Vec<FeatureValue> { values.iter().cloned().map(FeatureValue::Text).collect() };
             let feature = Feature::new(&texts(&case.reference), &texts(&case.current), Some(FeatureKind::Categorical))
                 .expect("feature");
-            let (reference, current) = feature.category_counts();
+            let Feature::Categorical { reference, current } = feature else { panic!("categorical") };
             assert_agrees("PSI", &case.name, psi(&reference, &current), case.psi);
             assert_agrees("Jensen-Shannon", &case.name, jensen_shannon(&reference, &current), case.jensen_shannon);
             assert_agrees("KL divergence", &case.name, kl_divergence(&reference, &current), case.kl_divergence);

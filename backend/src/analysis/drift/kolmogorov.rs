@@ -340,8 +340,7 @@ pub fn smirnov_sf(n: u64, x: f64) -> f64 {
         return 0.0;
     }
     let nf = n as f64;
-    let (mut floor_nx, remainder) = exact_floor_of_product(nf, x);
-    let mut remainder = remainder;
+    let (mut floor_nx, mut remainder) = exact_floor_of_product(nf, x);
     if remainder >= 1.0 {
         floor_nx += 1;
         remainder = 0.0;

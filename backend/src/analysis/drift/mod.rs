@@ -178,26 +178,6 @@ impl Feature {
         }
     }
 
-    /// How often each distinct value occurs in each sample, in sorted order of the values.
-    pub fn category_counts(&self) -> (Vec<u64>, Vec<u64>) {
-        match self {
-            Feature::Categorical { reference, current } => (reference.clone(), current.clone()),
-            Feature::Numeric { reference, current } => {
-                let mut keys: Vec<f64> = reference.sorted().iter().chain(current).copied().collect();
-                keys.sort_unstable_by(f64::total_cmp);
-                keys.dedup();
-                let count = |sample: &[f64]| {
-                    let mut counts = vec![0; keys.len()];
-                    for value in sample {
-                        counts[keys.partition_point(|key| key < value)] += 1;
-                    }
-                    counts
-                };
-                (count(reference.sorted()), count(current))
-            }
-        }
-    }
-
     /// The test Evidently runs when none is chosen: with a reference of at most 1,000
     /// values, chi-square (z for two values) on categories and on numbers with at most 5
     /// distinct values, else KS; with a larger reference, Jensen–Shannon on categories and
@@ -219,10 +199,11 @@ impl Feature {
         }
     }
 
-    /// The method's statistic for this feature.
+    /// The method's statistic for this feature. Chi-square and the z-test compare numbers
+    /// as categories, one per distinct value.
     pub fn value(&self, method: DriftMethod) -> Result<f64, FeatureError> {
-        if let Feature::Numeric { reference, current } = self {
-            return Ok(match method {
+        match self {
+            Feature::Numeric { reference, current } => Ok(match method {
                 DriftMethod::Ks => ks::ks_2samp(reference, current).p_value,
                 DriftMethod::Psi => numeric::psi(reference, current),
                 DriftMethod::Wasserstein => numeric::wasserstein_norm(reference, current),
@@ -230,13 +211,14 @@ impl Feature {
                 DriftMethod::KlDivergence => numeric::kl_divergence(reference, current),
                 DriftMethod::Hellinger => numeric::hellinger(reference, current),
                 DriftMethod::ChiSquare | DriftMethod::Z => {
-                    let (reference, current) = self.category_counts();
-                    categorical_value(method, &reference, &current)?
+                    let (reference, current) = numeric::value_counts(reference, current);
+                    let as_counts =
+                        |counts: Vec<usize>| -> Vec<u64> { counts.into_iter().map(|count| count as u64).collect() };
+                    categorical_value(method, &as_counts(reference), &as_counts(current))?
                 }
-            });
+            }),
+            Feature::Categorical { reference, current } => categorical_value(method, reference, current),
         }
-        let (reference, current) = self.category_counts();
-        categorical_value(method, &reference, &current)
     }
 }
 
@@ -340,7 +322,8 @@ impl<'a> Category<'a> {
             FeatureValue::Missing => None,
             FeatureValue::Bool(flag) => Some(Category::Bool(*flag)),
             FeatureValue::Integer(integer) => Some(Category::Number(*integer as f64)),
-            FeatureValue::Float(float) if float.is_nan() => None,
+            // Evidently drops infinities with the NaNs.
+            FeatureValue::Float(float) if !float.is_finite() => None,
             FeatureValue::Float(float) => Some(Category::Number(*float)),
             FeatureValue::Text(text) => Some(Category::Text(text)),
         }

@@ -220,26 +220,26 @@ fn binned_shares(reference: &NumericReference, current: &[f64]) -> (Vec<f64>, Ve
         let counts = left.iter().zip(&right).map(|(left, right)| left + right).collect();
         (sorted_histogram(sample, &edges), counts)
     } else {
-        // A bin per distinct value of either sample.
-        let current = sorted(current);
-        let keys = merged_distinct(reference.sorted(), &current);
-        let count = |sorted_sample: &[f64]| -> Vec<usize> {
-            let mut counts = vec![0; keys.len()];
-            let mut key = 0;
-            for (value, run) in distinct_runs(sorted_sample) {
-                while keys[key] != value {
-                    key += 1;
-                }
-                counts[key] = run;
-            }
-            counts
-        };
-        (count(reference.sorted()), count(&current))
+        value_counts(reference, current)
     };
     let shares = |counts: Vec<usize>, total: usize| -> Vec<f64> {
         counts.into_iter().map(|count| count as f64 / total as f64).collect()
     };
     (shares(reference_counts, reference.len()), shares(current_counts, current.len()))
+}
+
+/// How often each distinct value of either sample occurs in each, in ascending order of
+/// the values: the differences of the merge walk's running counts.
+pub fn value_counts(reference: &NumericReference, current: &[f64]) -> (Vec<usize>, Vec<usize>) {
+    let current = sorted(current);
+    let mut counts = (Vec::new(), Vec::new());
+    let (mut reference_before, mut current_before) = (0, 0);
+    for (_, i, j) in merged_steps(reference.sorted(), &current) {
+        counts.0.push(i - reference_before);
+        counts.1.push(j - current_before);
+        (reference_before, current_before) = (i, j);
+    }
+    counts
 }
 
 /// Empty bins get a small share (a millionth of the smallest non-empty share if that is
