@@ -71,7 +71,7 @@ fn dataset(c: &mut Criterion) {
     let mut group = c.benchmark_group("dataset drift 100k rows x 20 columns");
     group.sample_size(10);
     group.bench_function("compare every column", |b| {
-        b.iter(|| compare(&reference, &current, &Comparison::default(), |_| {}))
+        b.iter(|| compare(&reference, &current, &Comparison::default(), |_, _| {}))
     });
     group.finish();
 }

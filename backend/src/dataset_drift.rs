@@ -12,7 +12,7 @@ use keel_shared::drift::{
     ColumnDrift, DATASET_DRIFT_SHARE, DatasetDriftReport, DriftMethod, FeatureKind, FeatureValue,
 };
 
-use crate::analysis::drift;
+use crate::analysis::drift::Feature;
 use crate::analysis::quality::{MAX_COUNTED_DISTINCT, feature_quality};
 
 /// A table read column by column.
@@ -98,13 +98,14 @@ pub struct Comparison {
 }
 
 /// Compares the datasets column by column, two at a time; `progress` hears each column's
-/// name as it starts. A named column missing from either dataset is an error; a column that cannot
-/// be compared (no values, text in a numeric column) is reported with its reason.
+/// name as it starts, with the number of columns to compare. A named column missing from
+/// either dataset is an error; a column that cannot be compared (no values, text in a
+/// numeric column) is reported with its reason and the quality of its values.
 pub fn compare(
     reference: &Dataset,
     current: &Dataset,
     comparison: &Comparison,
-    progress: impl FnMut(&str) + Send,
+    progress: impl FnMut(&str, usize) + Send,
 ) -> Result<DatasetDriftReport, String> {
     let names: Vec<String> = match &comparison.columns {
         Some(names) => {
@@ -131,18 +132,17 @@ pub fn compare(
             let index = next.fetch_add(1, Ordering::Relaxed);
             let Some(name) = names.get(index) else { return done };
             if let Ok(mut progress) = progress.lock() {
-                progress(name);
+                progress(name, names.len());
             }
             let kind = comparison.categorical.contains(name).then_some(FeatureKind::Categorical);
             let (reference, current) =
                 (reference.column(name).unwrap_or_default(), current.column(name).unwrap_or_default());
-            let (report, error) = match drift::report(reference, current, kind, comparison.methods.as_deref(), &[]) {
+            let feature = Feature::new(reference, current, kind);
+            let quality = Some(feature_quality(reference, current, feature.as_ref().ok()));
+            let (report, error) = match feature.and_then(|feature| feature.report(comparison.methods.as_deref(), &[])) {
                 Ok(report) => (Some(report), None),
                 Err(error) => (None, Some(error.to_string())),
             };
-            let quality_kind =
-                report.as_ref().map_or_else(|| drift::inferred_kind(reference, current), |report| report.kind);
-            let quality = Some(feature_quality(reference, current, quality_kind));
             done.push((index, ColumnDrift { column: name.clone(), quality, report, error }));
         }
     };
@@ -235,7 +235,7 @@ fn quality_table(report: &DatasetDriftReport) -> String {
             rows.push([
                 column.column.clone(),
                 format!("{} → {}", percent(quality.missing_share_reference), percent(quality.missing_share_current)),
-                percent(quality.unseen_share_current),
+                quality.unseen_share_current.map_or_else(|| "-".to_owned(), percent),
                 format!("{} → {}", distinct(quality.distinct_reference), distinct(quality.distinct_current)),
                 quality.type_mismatch.clone().unwrap_or_else(|| "same".to_owned()),
             ]);
@@ -250,9 +250,13 @@ fn quality_table(report: &DatasetDriftReport) -> String {
     table
 }
 
-/// A distinct count, "1000+" where counting stopped.
-fn distinct(count: usize) -> String {
-    if count >= MAX_COUNTED_DISTINCT { format!("{count}+") } else { count.to_string() }
+/// A distinct count, "1000+" where counting stopped, "-" where unknown.
+fn distinct(count: Option<usize>) -> String {
+    match count {
+        None => "-".to_owned(),
+        Some(count) if count >= MAX_COUNTED_DISTINCT => format!("{count}+"),
+        Some(count) => count.to_string(),
+    }
 }
 
 /// Rows of cells as left-aligned columns two spaces apart.
@@ -310,9 +314,10 @@ mod tests {
         ));
         let mut seen = Vec::new();
         let report =
-            compare(&reference, &current, &Comparison::default(), |name| seen.push(name.to_owned())).expect("report");
+            compare(&reference, &current, &Comparison::default(), |name, total| seen.push((name.to_owned(), total)))
+                .expect("report");
         seen.sort();
-        assert_eq!(seen, ["moved", "same"], "each shared column once");
+        assert_eq!(seen, [("moved".to_owned(), 2), ("same".to_owned(), 2)], "each shared column once, of 2");
         assert_eq!(report.columns.iter().map(|column| column.column.as_str()).collect::<Vec<_>>(), ["same", "moved"]);
         assert_eq!((report.compared_columns, report.drifted_columns, report.drifted), (2, 1, true));
         assert_eq!(
@@ -323,7 +328,11 @@ mod tests {
         assert!(table.contains("Dataset drift: 1 of 2 columns drifted (50 %) — DRIFT"), "{table}");
         assert!(table.contains("Only in the reference dataset (not compared): only_ref"), "{table}");
         let moved = report.columns[1].quality.as_ref().expect("quality of moved");
-        assert_eq!(moved.unseen_share_current, 0.6, "60.5 … 99.5 lie in the reference's range, 100.5 … 159.5 not");
+        assert_eq!(
+            moved.unseen_share_current,
+            Some(0.6),
+            "60.5 … 99.5 lie in the reference's range, 100.5 … 159.5 not"
+        );
         assert!(table.contains("Duplicate rows: 0 in the reference, 0 in the current dataset"), "{table}");
     }
 
@@ -332,7 +341,7 @@ mod tests {
         let (reference, current) = (dataset("a\n1\n"), dataset("b\n1\n"));
         let comparison = Comparison { columns: Some(vec!["a".into()]), ..Comparison::default() };
         assert_eq!(
-            compare(&reference, &current, &comparison, |_| {}),
+            compare(&reference, &current, &comparison, |_, _| {}),
             Err("the current dataset has no column 'a'".into())
         );
     }

@@ -231,12 +231,13 @@ fn drift(args: &DriftArgs) -> anyhow::Result<()> {
         methods: args.methods.clone(),
         categorical: args.categorical.clone(),
     };
-    let progress = indicatif::ProgressBar::new(reference.names.len() as u64);
+    let progress = indicatif::ProgressBar::new(0);
     progress.set_style(
         indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} columns  {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let report = compare(&reference, &current, &comparison, |column| {
+    let report = compare(&reference, &current, &comparison, |column, columns| {
+        progress.set_length(columns as u64);
         progress.inc(1);
         progress.set_message(column.to_owned());
     });

@@ -177,12 +177,16 @@ pub struct FeatureQuality {
     /// Shares of nulls (and non-finite numbers) in each sample.
     pub missing_share_reference: f64,
     pub missing_share_current: f64,
-    /// Share of the current sample's values the reference never showed: numbers outside
-    /// its range, categories it lacks.
-    pub unseen_share_current: f64,
+    /// Share of the current sample's present values the reference never showed: numbers
+    /// outside its range, categories it lacks. Like the distinct counts, only known when
+    /// the samples could be compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unseen_share_current: Option<f64>,
     /// Distinct values in each sample, counted up to 1,000 (1,000 means "at least").
-    pub distinct_reference: usize,
-    pub distinct_current: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distinct_reference: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distinct_current: Option<usize>,
     /// Set when the two samples hold different types of value, e.g. numbers and text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub type_mismatch: Option<String>,

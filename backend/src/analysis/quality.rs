@@ -1,51 +1,69 @@
 //! Data quality of one feature, current against reference: how much is missing, how
 //! much the reference never showed (numbers outside its range, categories it lacks),
 //! how many distinct values each holds, and whether the two look like different types.
+//! Whatever needs the values counted comes from the drift `Feature`, which has counted
+//! them already.
 
-use keel_shared::drift::{FeatureKind, FeatureQuality, FeatureValue};
+use keel_shared::drift::{FeatureQuality, FeatureValue};
 use rustc_hash::FxHashSet;
 
-use super::drift::Category;
+use super::drift::Feature;
 
 /// Distinct values are counted up to this many: enough to see a category appear or
 /// vanish, cheap for continuous numbers (where every value is distinct anyway).
 pub const MAX_COUNTED_DISTINCT: usize = 1_000;
 
-pub fn feature_quality(reference: &[FeatureValue], current: &[FeatureValue], kind: FeatureKind) -> FeatureQuality {
+/// The quality of a feature's raw values; `feature` is their drift comparison, when they
+/// could be compared (without it, only the missing shares and types are known).
+pub fn feature_quality(
+    reference: &[FeatureValue],
+    current: &[FeatureValue],
+    feature: Option<&Feature>,
+) -> FeatureQuality {
     let missing_share = |values: &[FeatureValue]| {
         if values.is_empty() {
             return 0.0;
         }
         values.iter().filter(|value| is_missing(value)).count() as f64 / values.len() as f64
     };
-    let present_current = current.iter().filter(|value| !is_missing(value)).count();
-    let unseen = match kind {
-        FeatureKind::Numeric => {
-            let numbers = |values: &[FeatureValue]| -> Vec<f64> { values.iter().filter_map(number).collect() };
-            let reference = numbers(reference);
-            let (low, high) = reference
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), value| (low.min(*value), high.max(*value)));
-            numbers(current).iter().filter(|value| **value < low || **value > high).count()
+    let (unseen_share_current, distinct_reference, distinct_current) = match feature {
+        Some(Feature::Categorical { reference, current }) => {
+            let unseen: u64 =
+                reference.iter().zip(current).filter(|(seen, _)| **seen == 0).map(|(_, count)| count).sum();
+            let used = |counts: &[u64]| counts.iter().filter(|count| **count > 0).count().min(MAX_COUNTED_DISTINCT);
+            (Some(unseen as f64 / current.iter().sum::<u64>() as f64), Some(used(reference)), Some(used(current)))
         }
-        FeatureKind::Categorical => {
-            let known: FxHashSet<_> = reference.iter().filter_map(category).collect();
-            current.iter().filter_map(category).filter(|value| !known.contains(value)).count()
+        Some(Feature::Numeric { reference, current }) => {
+            let sorted = reference.sorted();
+            let (low, high) = (sorted[0], sorted[sorted.len() - 1]);
+            let unseen = current.iter().filter(|value| **value < low || **value > high).count();
+            let distinct_reference = sorted.chunk_by(|a, b| a == b).take(MAX_COUNTED_DISTINCT).count();
+            let mut seen = FxHashSet::default();
+            for value in current {
+                // -0.0 and 0.0 are one value.
+                seen.insert((value + 0.0).to_bits());
+                if seen.len() == MAX_COUNTED_DISTINCT {
+                    break;
+                }
+            }
+            (Some(unseen as f64 / current.len() as f64), Some(distinct_reference), Some(seen.len()))
         }
+        None => (None, None, None),
     };
     let (reference_type, current_type) = (value_type(reference), value_type(current));
     FeatureQuality {
         missing_share_reference: missing_share(reference),
         missing_share_current: missing_share(current),
-        unseen_share_current: if present_current == 0 { 0.0 } else { unseen as f64 / present_current as f64 },
-        distinct_reference: distinct(reference),
-        distinct_current: distinct(current),
+        unseen_share_current,
+        distinct_reference,
+        distinct_current,
         type_mismatch: (reference_type.is_some() && current_type.is_some() && reference_type != current_type).then(
             || format!("reference holds {}, current {}", reference_type.unwrap_or(""), current_type.unwrap_or("")),
         ),
     }
 }
 
+/// Missing as the drift statistics see it: nulls and non-finite numbers.
 fn is_missing(value: &FeatureValue) -> bool {
     match value {
         FeatureValue::Missing => true,
@@ -54,41 +72,15 @@ fn is_missing(value: &FeatureValue) -> bool {
     }
 }
 
-fn number(value: &FeatureValue) -> Option<f64> {
-    match value {
-        FeatureValue::Integer(integer) => Some(*integer as f64),
-        FeatureValue::Float(float) if float.is_finite() => Some(*float),
-        FeatureValue::Bool(flag) => Some(f64::from(u8::from(*flag))),
-        _ => None,
-    }
-}
-
-/// A value as a category key (numbers by value: 1 and 1.0 are one).
-fn category(value: &FeatureValue) -> Option<(u8, u64, &str)> {
-    Category::of(value).map(Category::key)
-}
-
-fn distinct(values: &[FeatureValue]) -> usize {
-    let mut seen = FxHashSet::default();
-    for key in values.iter().filter_map(category) {
-        seen.insert(key);
-        if seen.len() >= MAX_COUNTED_DISTINCT {
-            break;
-        }
-    }
-    seen.len()
-}
-
 /// "numbers", "text", "booleans" or "mixed values"; `None` when nothing is present.
 fn value_type(values: &[FeatureValue]) -> Option<&'static str> {
     let mut found = None;
-    for value in values {
+    for value in values.iter().filter(|value| !is_missing(value)) {
         let kind = match value {
-            FeatureValue::Missing => continue,
-            FeatureValue::Float(float) if !float.is_finite() => continue,
             FeatureValue::Integer(_) | FeatureValue::Float(_) => "numbers",
             FeatureValue::Text(_) => "text",
             FeatureValue::Bool(_) => "booleans",
+            FeatureValue::Missing => continue,
         };
         match found {
             None => found = Some(kind),
@@ -101,28 +93,41 @@ fn value_type(values: &[FeatureValue]) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
+    use keel_shared::drift::FeatureKind;
+
     use super::*;
 
-    fn values(json: &str) -> Vec<FeatureValue> {
-        serde_json::from_str(json).expect("values")
+    fn quality(reference: &str, current: &str, kind: FeatureKind) -> FeatureQuality {
+        let values = |json: &str| -> Vec<FeatureValue> { serde_json::from_str(json).expect("values") };
+        let (reference, current) = (values(reference), values(current));
+        let feature = Feature::new(&reference, &current, Some(kind)).expect("comparable");
+        feature_quality(&reference, &current, Some(&feature))
     }
 
     #[test]
     fn numbers_outside_the_reference_range_and_missing_values_are_counted() {
-        let quality =
-            feature_quality(&values("[1, 2, 3, null]"), &values("[0.5, 2, 4, 5, null]"), FeatureKind::Numeric);
+        let quality = quality("[1, 2, 3, null]", "[0.5, 2, 4, 5, null]", FeatureKind::Numeric);
         assert_eq!(quality.missing_share_reference, 0.25);
         assert_eq!(quality.missing_share_current, 0.2);
-        assert_eq!(quality.unseen_share_current, 0.75, "0.5, 4 and 5 of the 4 present values");
-        assert_eq!((quality.distinct_reference, quality.distinct_current), (3, 4));
+        assert_eq!(quality.unseen_share_current, Some(0.75), "0.5, 4 and 5 of the 4 present values");
+        assert_eq!((quality.distinct_reference, quality.distinct_current), (Some(3), Some(4)));
         assert_eq!(quality.type_mismatch, None);
     }
 
     #[test]
     fn new_categories_and_a_change_of_type_are_reported() {
-        let quality =
-            feature_quality(&values(r#"["a", "b", "a"]"#), &values(r#"["a", "c", "c", 7]"#), FeatureKind::Categorical);
-        assert_eq!(quality.unseen_share_current, 0.75);
+        let quality = quality(r#"["a", "b", "a"]"#, r#"["a", "c", "c", 7]"#, FeatureKind::Categorical);
+        assert_eq!(quality.unseen_share_current, Some(0.75));
+        assert_eq!((quality.distinct_reference, quality.distinct_current), (Some(2), Some(3)));
         assert_eq!(quality.type_mismatch.as_deref(), Some("reference holds text, current mixed values"));
+    }
+
+    #[test]
+    fn values_that_cannot_be_compared_still_show_what_is_missing() {
+        let reference: Vec<FeatureValue> = serde_json::from_str("[1.5, 2.5]").expect("values");
+        let current = [FeatureValue::Missing, FeatureValue::Float(f64::NAN)];
+        let quality = feature_quality(&reference, &current, None);
+        assert_eq!(quality.missing_share_current, 1.0);
+        assert_eq!((quality.unseen_share_current, quality.distinct_current), (None, None));
     }
 }

@@ -36,8 +36,7 @@ pub enum Feature {
     },
 }
 
-/// The statistics a request asks for (or Evidently's default one), each judged against
-/// its threshold (the request's, or Evidently's default).
+/// One feature's drift request answered (the API's): `Feature::new`, then `Feature::report`.
 pub fn report(
     reference: &[FeatureValue],
     current: &[FeatureValue],
@@ -45,33 +44,7 @@ pub fn report(
     methods: Option<&[DriftMethod]>,
     thresholds: &[MethodThreshold],
 ) -> Result<DriftResponse, FeatureError> {
-    if methods.is_some_and(<[DriftMethod]>::is_empty) {
-        return Err(FeatureError::NoMethods);
-    }
-    if let Some(index) = thresholds.iter().position(|given| !given.threshold.is_finite() || given.threshold < 0.0) {
-        return Err(FeatureError::BadThreshold(index));
-    }
-    let feature = Feature::new(reference, current, kind)?;
-    let default = [feature.default_method()];
-    let methods = methods.unwrap_or(&default);
-    let mut results = Vec::with_capacity(methods.len());
-    for method in methods.iter().copied() {
-        let value = feature.value(method)?;
-        let threshold = thresholds
-            .iter()
-            .rev()
-            .find(|given| given.method == method)
-            .map_or(method.default_threshold(), |given| given.threshold);
-        results.push(DriftMethodResult { method, value, threshold, drifted: method.drifted(value, threshold) });
-    }
-    let (reference_count, current_count) = feature.counts();
-    Ok(DriftResponse {
-        kind: feature.kind(),
-        reference_count,
-        current_count,
-        drifted: results.iter().any(|result| result.drifted),
-        results,
-    })
+    Feature::new(reference, current, kind)?.report(methods, thresholds)
 }
 
 /// Why two samples cannot be compared.
@@ -159,6 +132,41 @@ impl Feature {
             return Err(FeatureError::Empty(Sample::Current));
         }
         Ok(feature)
+    }
+
+    /// The statistics asked for (or Evidently's default one), each judged against its
+    /// threshold (the one given, or Evidently's default).
+    pub fn report(
+        &self,
+        methods: Option<&[DriftMethod]>,
+        thresholds: &[MethodThreshold],
+    ) -> Result<DriftResponse, FeatureError> {
+        if methods.is_some_and(<[DriftMethod]>::is_empty) {
+            return Err(FeatureError::NoMethods);
+        }
+        if let Some(index) = thresholds.iter().position(|given| !given.threshold.is_finite() || given.threshold < 0.0) {
+            return Err(FeatureError::BadThreshold(index));
+        }
+        let default = [self.default_method()];
+        let methods = methods.unwrap_or(&default);
+        let mut results = Vec::with_capacity(methods.len());
+        for method in methods.iter().copied() {
+            let value = self.value(method)?;
+            let threshold = thresholds
+                .iter()
+                .rev()
+                .find(|given| given.method == method)
+                .map_or(method.default_threshold(), |given| given.threshold);
+            results.push(DriftMethodResult { method, value, threshold, drifted: method.drifted(value, threshold) });
+        }
+        let (reference_count, current_count) = self.counts();
+        Ok(DriftResponse {
+            kind: self.kind(),
+            reference_count,
+            current_count,
+            drifted: results.iter().any(|result| result.drifted),
+            results,
+        })
     }
 
     pub fn kind(&self) -> FeatureKind {
@@ -250,7 +258,7 @@ fn categorical_value(method: DriftMethod, reference: &[u64], current: &[u64]) ->
 
 /// Evidently's column typing (`_get_column_type`), applied to the current sample's
 /// values as pandas would type them.
-pub(crate) fn inferred_kind(reference: &[FeatureValue], current: &[FeatureValue]) -> FeatureKind {
+fn inferred_kind(reference: &[FeatureValue], current: &[FeatureValue]) -> FeatureKind {
     let sample = if current.is_empty() { reference } else { current };
     let has = |wanted: fn(&FeatureValue) -> bool| sample.iter().any(wanted);
     let has_text = has(|value| matches!(value, FeatureValue::Text(_)));
@@ -310,14 +318,14 @@ fn numbers(values: &[FeatureValue], sample: Sample) -> Result<Vec<f64>, FeatureE
 /// A category, borrowed from the values: numbers compare by value (1 and 1.0 are one
 /// category, as in pandas).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
-pub(crate) enum Category<'a> {
+enum Category<'a> {
     Bool(bool),
     Number(f64),
     Text(&'a str),
 }
 
 impl<'a> Category<'a> {
-    pub(crate) fn of(value: &'a FeatureValue) -> Option<Category<'a>> {
+    fn of(value: &'a FeatureValue) -> Option<Category<'a>> {
         match value {
             FeatureValue::Missing => None,
             FeatureValue::Bool(flag) => Some(Category::Bool(*flag)),
@@ -330,7 +338,7 @@ impl<'a> Category<'a> {
     }
 
     /// A hashable identity (-0.0 and 0.0 are one number).
-    pub(crate) fn key(self) -> (u8, u64, &'a str) {
+    fn key(self) -> (u8, u64, &'a str) {
         match self {
             Category::Bool(flag) => (0, u64::from(flag), ""),
             Category::Number(number) => (1, (number + 0.0).to_bits(), ""),
