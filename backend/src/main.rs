@@ -118,10 +118,7 @@ fn parse_role(text: &str) -> Result<Role, String> {
 }
 
 fn parse_method(text: &str) -> Result<DriftMethod, String> {
-    DriftMethod::parse(text).ok_or_else(|| {
-        let names: Vec<&str> = DriftMethod::ALL.iter().map(|method| method.name()).collect();
-        format!("unknown method '{text}'; one of: {}", names.join(", "))
-    })
+    text.parse().map_err(|error: keel_shared::models::UnknownVariant| error.to_string())
 }
 
 fn parse_scope(text: &str) -> Result<TokenScope, String> {

@@ -2,7 +2,11 @@
 //! points (Evidently 0.7's defaults, so results are comparable), and the stateless
 //! `POST /api/analysis/drift` exchange.
 
+use std::str::FromStr;
+
 use serde::{Deserialize, Serialize};
+
+use crate::models::UnknownVariant;
 
 /// How a feature's values are compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -62,10 +66,6 @@ impl DriftMethod {
         }
     }
 
-    pub fn parse(name: &str) -> Option<DriftMethod> {
-        DriftMethod::ALL.into_iter().find(|method| method.name() == name)
-    }
-
     /// Whether the value is a p-value (small means drift) rather than a distance.
     pub fn is_p_value(self) -> bool {
         matches!(self, DriftMethod::Ks | DriftMethod::ChiSquare | DriftMethod::Z)
@@ -85,6 +85,17 @@ impl DriftMethod {
             DriftMethod::ChiSquare | DriftMethod::Z => value < threshold,
             _ => value >= threshold,
         }
+    }
+}
+
+impl FromStr for DriftMethod {
+    type Err = UnknownVariant;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|method| method.name() == s).ok_or_else(|| UnknownVariant {
+            given: s.to_owned(),
+            expected: &["ks", "psi", "wasserstein", "jensen_shannon", "kl_divergence", "hellinger", "chi_square", "z"],
+        })
     }
 }
 
@@ -213,7 +224,7 @@ mod tests {
         for method in DriftMethod::ALL {
             let json = serde_json::to_string(&method).expect("serialise");
             assert_eq!(json, format!("\"{}\"", method.name()));
-            assert_eq!(DriftMethod::parse(method.name()), Some(method));
+            assert_eq!(method.name().parse::<DriftMethod>(), Ok(method));
         }
     }
 

@@ -121,7 +121,7 @@ fn drift_compares_two_csv_files_column_by_column() -> anyhow::Result<()> {
 
     let unknown = keel(&data, &["drift", "--reference", reference, "--current", current, "--methods", "t-test"], &[])?;
     assert!(!unknown.status.success());
-    assert!(String::from_utf8(unknown.stderr)?.contains("unknown method 't-test'; one of: ks, psi"));
+    assert!(String::from_utf8(unknown.stderr)?.contains("'t-test' is not one of: ks, psi"));
     let missing = keel(&data, &["drift", "--reference", "/nonexistent.csv", "--current", current], &[])?;
     assert!(!missing.status.success());
     assert!(String::from_utf8(missing.stderr)?.contains("cannot open /nonexistent.csv"));
