@@ -13,7 +13,7 @@ use keel_shared::drift::{
 };
 
 use crate::analysis::drift::Feature;
-use crate::analysis::quality::{MAX_COUNTED_DISTINCT, feature_quality};
+use crate::analysis::quality::{MAX_COUNTED_DISTINCT, SampleSummary, feature_quality};
 
 /// A table read column by column.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,7 +138,7 @@ pub fn compare(
             let (reference, current) =
                 (reference.column(name).unwrap_or_default(), current.column(name).unwrap_or_default());
             let feature = Feature::new(reference, current, kind);
-            let quality = Some(feature_quality(reference, current, feature.as_ref().ok()));
+            let quality = Some(feature_quality(&SampleSummary::of(reference), current, feature.as_ref().ok()));
             let (report, error) = match feature.and_then(|feature| feature.report(comparison.methods.as_deref(), &[])) {
                 Ok(report) => (Some(report), None),
                 Err(error) => (None, Some(error.to_string())),

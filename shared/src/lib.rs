@@ -10,6 +10,7 @@ pub mod health;
 pub mod ids;
 pub mod live;
 pub mod models;
+pub mod monitoring;
 pub mod telemetry;
 pub mod validation;
 

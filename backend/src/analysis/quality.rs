@@ -13,19 +13,35 @@ use super::drift::Feature;
 /// vanish, cheap for continuous numbers (where every value is distinct anyway).
 pub const MAX_COUNTED_DISTINCT: usize = 1_000;
 
-/// The quality of a feature's raw values; `feature` is their drift comparison, when they
-/// could be compared (without it, only the missing shares and types are known).
+/// What quality checks need of a sample beyond its drift comparison (a stored reference
+/// keeps it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleSummary {
+    /// Share of nulls and non-finite numbers.
+    pub missing_share: f64,
+    /// "numbers", "text", "booleans" or "mixed values"; `None` when nothing is present.
+    pub value_type: Option<String>,
+}
+
+impl SampleSummary {
+    pub fn of(values: &[FeatureValue]) -> SampleSummary {
+        let missing_share = if values.is_empty() {
+            0.0
+        } else {
+            values.iter().filter(|value| is_missing(value)).count() as f64 / values.len() as f64
+        };
+        SampleSummary { missing_share, value_type: value_type(values).map(str::to_owned) }
+    }
+}
+
+/// The quality of a feature's current values against its reference's; `feature` is their
+/// drift comparison, when they could be compared (without it, only the missing shares
+/// and types are known).
 pub fn feature_quality(
-    reference: &[FeatureValue],
+    reference: &SampleSummary,
     current: &[FeatureValue],
     feature: Option<&Feature>,
 ) -> FeatureQuality {
-    let missing_share = |values: &[FeatureValue]| {
-        if values.is_empty() {
-            return 0.0;
-        }
-        values.iter().filter(|value| is_missing(value)).count() as f64 / values.len() as f64
-    };
     let (unseen_share_current, distinct_reference, distinct_current) = match feature {
         Some(Feature::Categorical { reference, current }) => {
             let unseen: u64 =
@@ -50,10 +66,11 @@ pub fn feature_quality(
         }
         None => (None, None, None),
     };
-    let (reference_type, current_type) = (value_type(reference), value_type(current));
+    let current = SampleSummary::of(current);
+    let (reference_type, current_type) = (reference.value_type.as_deref(), current.value_type.as_deref());
     FeatureQuality {
-        missing_share_reference: missing_share(reference),
-        missing_share_current: missing_share(current),
+        missing_share_reference: reference.missing_share,
+        missing_share_current: current.missing_share,
         unseen_share_current,
         distinct_reference,
         distinct_current,
@@ -72,7 +89,6 @@ fn is_missing(value: &FeatureValue) -> bool {
     }
 }
 
-/// "numbers", "text", "booleans" or "mixed values"; `None` when nothing is present.
 fn value_type(values: &[FeatureValue]) -> Option<&'static str> {
     let mut found = None;
     for value in values.iter().filter(|value| !is_missing(value)) {
@@ -101,7 +117,7 @@ mod tests {
         let values = |json: &str| -> Vec<FeatureValue> { serde_json::from_str(json).expect("values") };
         let (reference, current) = (values(reference), values(current));
         let feature = Feature::new(&reference, &current, Some(kind)).expect("comparable");
-        feature_quality(&reference, &current, Some(&feature))
+        feature_quality(&SampleSummary::of(&reference), &current, Some(&feature))
     }
 
     #[test]
@@ -126,7 +142,7 @@ mod tests {
     fn values_that_cannot_be_compared_still_show_what_is_missing() {
         let reference: Vec<FeatureValue> = serde_json::from_str("[1.5, 2.5]").expect("values");
         let current = [FeatureValue::Missing, FeatureValue::Float(f64::NAN)];
-        let quality = feature_quality(&reference, &current, None);
+        let quality = feature_quality(&SampleSummary::of(&reference), &current, None);
         assert_eq!(quality.missing_share_current, 1.0);
         assert_eq!((quality.unseen_share_current, quality.distinct_current), (None, None));
     }

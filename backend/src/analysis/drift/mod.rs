@@ -12,6 +12,7 @@ pub mod categorical;
 pub mod kolmogorov;
 pub mod ks;
 pub mod numeric;
+pub mod profile;
 mod quantiles;
 
 use keel_shared::drift::{DriftMethod, DriftMethodResult, DriftResponse, FeatureKind, FeatureValue, MethodThreshold};
@@ -350,19 +351,33 @@ impl<'a> Category<'a> {
 /// Counts per category in both samples, categories in sorted order (booleans, then
 /// numbers, then strings) — the order Evidently's z-test uses to pick the first one.
 fn category_counts(reference: &[FeatureValue], current: &[FeatureValue]) -> (Vec<u64>, Vec<u64>) {
+    let once = |value| (value, 1);
+    weighted_category_counts(reference.iter().map(once), current.iter().map(once))
+        .into_iter()
+        .map(|(_, reference, current)| (reference, current))
+        .unzip()
+}
+
+/// Each category of two samples of values with weights (1 for a raw value, its count for
+/// a stored category) in sorted order, with its first value and its count in each.
+fn weighted_category_counts<'a>(
+    reference: impl Iterator<Item = (&'a FeatureValue, u64)>,
+    current: impl Iterator<Item = (&'a FeatureValue, u64)>,
+) -> Vec<(&'a FeatureValue, u64, u64)> {
     let mut index: FxHashMap<(u8, u64, &str), usize> = FxHashMap::default();
-    let mut distinct: Vec<(Category<'_>, [u64; 2])> = Vec::new();
-    for (sample, values) in [reference, current].into_iter().enumerate() {
-        for category in values.iter().filter_map(Category::of) {
-            let slot = *index.entry(category.key()).or_insert_with(|| {
-                distinct.push((category, [0, 0]));
-                distinct.len() - 1
-            });
-            distinct[slot].1[sample] += 1;
-        }
-    }
+    let mut distinct: Vec<(Category<'_>, &FeatureValue, [u64; 2])> = Vec::new();
+    let mut count = |sample: usize, value: &'a FeatureValue, weight: u64| {
+        let Some(category) = Category::of(value) else { return };
+        let slot = *index.entry(category.key()).or_insert_with(|| {
+            distinct.push((category, value, [0, 0]));
+            distinct.len() - 1
+        });
+        distinct[slot].2[sample] += weight;
+    };
+    reference.for_each(|(value, weight)| count(0, value, weight));
+    current.for_each(|(value, weight)| count(1, value, weight));
     distinct.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
-    distinct.into_iter().map(|(_, [reference, current])| (reference, current)).unzip()
+    distinct.into_iter().map(|(_, value, [reference, current])| (value, reference, current)).collect()
 }
 
 /// Walks two sorted samples together: each distinct value of either, with how many

@@ -16,9 +16,15 @@ use crate::analysis::cores::on_halves;
 use crate::analysis::sort::sorted;
 
 /// A reference sample of finite numbers, prepared for comparisons.
+///
+/// A stored reference may keep fewer values than it had (`count`): evenly spaced order
+/// statistics, which stand for the whole sample in shares and distribution functions,
+/// while sample sizes (KS p-values, the number of Sturges bins, Evidently's choice of
+/// test) use `count`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NumericReference {
     sorted: Vec<f64>,
+    count: usize,
     /// Population standard deviation.
     std: f64,
     /// More than 20 distinct values: binned by range rather than by value.
@@ -33,26 +39,50 @@ impl NumericReference {
         let n = sorted.len() as f64;
         let mean = sorted.iter().sum::<f64>() / n;
         let std = (sorted.iter().map(|value| (value - mean).powi(2)).sum::<f64>() / n).sqrt();
-        let many_values = distinct_runs(&sorted).nth(20).is_some();
-        let buckets = QuantileBuckets::new(&sorted);
-        NumericReference { sorted, std, many_values, buckets }
+        let count = sorted.len();
+        NumericReference::from_kept(sorted, count, std)
+    }
+
+    /// A stored reference: `kept` (ascending, at least one) stands for `count` values of
+    /// population standard deviation `std`.
+    pub fn from_kept(kept: Vec<f64>, count: usize, std: f64) -> NumericReference {
+        let many_values = distinct_runs(&kept).nth(20).is_some();
+        let buckets = QuantileBuckets::new(&kept);
+        NumericReference { sorted: kept, count, std, many_values, buckets }
+    }
+
+    /// At most `cap` of the values to store: all of them, or evenly spaced order
+    /// statistics from the smallest to the largest. Distribution functions of the two
+    /// differ by less than 1 / (cap − 1) anywhere.
+    pub fn kept(&self, cap: usize) -> Vec<f64> {
+        let n = self.sorted.len();
+        if n <= cap || cap < 2 {
+            return self.sorted.clone();
+        }
+        (0..cap).map(|k| self.sorted[k * (n - 1) / (cap - 1)]).collect()
+    }
+
+    /// Population standard deviation of the whole sample.
+    pub fn std(&self) -> f64 {
+        self.std
     }
 
     pub(super) fn buckets(&self) -> &QuantileBuckets {
         &self.buckets
     }
 
-    /// The values in ascending order.
+    /// The values (or those kept) in ascending order.
     pub fn sorted(&self) -> &[f64] {
         &self.sorted
     }
 
+    /// How many values the reference has (kept or not).
     pub fn len(&self) -> usize {
-        self.sorted.len()
+        self.count
     }
 
     pub fn is_empty(&self) -> bool {
-        self.sorted.is_empty()
+        self.count == 0
     }
 }
 
@@ -215,7 +245,7 @@ fn binned_shares(reference: &NumericReference, current: &[f64]) -> (Vec<f64>, Ve
         let ((left_low, left_high), (right_low, right_high)) = on_halves(current, range);
         let low = sample[0].min(left_low).min(right_low);
         let high = sample[sample.len() - 1].max(left_high).max(right_high);
-        let edges = sturges_edges(low, high, sample.len() + current.len());
+        let edges = sturges_edges(low, high, reference.len() + current.len());
         let (left, right) = on_halves(current, |half| histogram(half, &edges));
         let counts = left.iter().zip(&right).map(|(left, right)| left + right).collect();
         (sorted_histogram(sample, &edges), counts)
@@ -225,7 +255,7 @@ fn binned_shares(reference: &NumericReference, current: &[f64]) -> (Vec<f64>, Ve
     let shares = |counts: Vec<usize>, total: usize| -> Vec<f64> {
         counts.into_iter().map(|count| count as f64 / total as f64).collect()
     };
-    (shares(reference_counts, reference.len()), shares(current_counts, current.len()))
+    (shares(reference_counts, reference.sorted().len()), shares(current_counts, current.len()))
 }
 
 /// How often each distinct value of either sample occurs in each, in ascending order of
