@@ -2,6 +2,7 @@
 
 pub mod cores;
 pub mod drift;
+pub mod performance;
 pub mod quality;
 pub mod rollups;
 pub mod sketch;

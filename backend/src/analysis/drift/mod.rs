@@ -259,7 +259,7 @@ fn categorical_value(method: DriftMethod, reference: &[u64], current: &[u64]) ->
 
 /// Evidently's column typing (`_get_column_type`), applied to the current sample's
 /// values as pandas would type them.
-fn inferred_kind(reference: &[FeatureValue], current: &[FeatureValue]) -> FeatureKind {
+pub(crate) fn inferred_kind(reference: &[FeatureValue], current: &[FeatureValue]) -> FeatureKind {
     let sample = if current.is_empty() { reference } else { current };
     let has = |wanted: fn(&FeatureValue) -> bool| sample.iter().any(wanted);
     let has_text = has(|value| matches!(value, FeatureValue::Text(_)));
@@ -346,6 +346,11 @@ impl<'a> Category<'a> {
             Category::Text(text) => (2, 0, text),
         }
     }
+}
+
+/// The identity of a value as a category (1 and 1.0 are one); `None` for missing values.
+pub(crate) fn category_key(value: &FeatureValue) -> Option<(u8, u64, &str)> {
+    Category::of(value).map(Category::key)
 }
 
 /// Counts per category in both samples, categories in sorted order (booleans, then

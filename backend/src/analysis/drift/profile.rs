@@ -10,6 +10,7 @@
 //! full sample's. Categories are kept exactly, as counts.
 
 use keel_shared::drift::{FeatureKind, FeatureValue};
+use keel_shared::monitoring::HistogramBin;
 use serde::{Deserialize, Serialize};
 
 use super::numeric::NumericReference;
@@ -167,6 +168,69 @@ impl ReferenceColumn {
         Some(ReferenceColumn { summary, values })
     }
 
+    /// Reference and current shares over the same bins, for drawing them over each other:
+    /// `HISTOGRAM_BINS` equal-width bins over both samples' range, or the categories
+    /// (the `HISTOGRAM_BINS - 1` largest in either sample, the rest as "other").
+    pub fn histogram(&self, current: &[FeatureValue]) -> Vec<HistogramBin> {
+        match &self.values {
+            ReferenceValues::Numeric { kept, .. } => {
+                let Ok(current) = numbers(current, Sample::Current) else { return Vec::new() };
+                let (low, high) = current
+                    .iter()
+                    .chain([&kept[0], &kept[kept.len() - 1]])
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), value| (low.min(*value), high.max(*value)));
+                let width = (high - low) / HISTOGRAM_BINS as f64;
+                if !width.is_finite() {
+                    return Vec::new();
+                }
+                let bin = |value: f64| {
+                    if width == 0.0 { 0 } else { (((value - low) / width) as usize).min(HISTOGRAM_BINS - 1) }
+                };
+                let bins = if width == 0.0 { 1 } else { HISTOGRAM_BINS };
+                let shares = |values: &[f64]| {
+                    let mut counts = vec![0.0; bins];
+                    values.iter().for_each(|value| counts[bin(*value)] += 1.0);
+                    counts.iter().map(|count| count / values.len().max(1) as f64).collect::<Vec<f64>>()
+                };
+                let (reference, current) = (shares(kept), shares(&current));
+                (0..bins)
+                    .map(|index| {
+                        let start = low + width * index as f64;
+                        HistogramBin {
+                            label: format!("{} – {}", short_number(start), short_number(start + width)),
+                            reference: reference[index],
+                            current: current[index],
+                        }
+                    })
+                    .collect()
+            }
+            ReferenceValues::Categorical(counts) => {
+                let stored = counts.iter().map(|(value, count)| (value, *count));
+                let counted = weighted_category_counts(stored, current.iter().map(|value| (value, 1)));
+                let totals = counted.iter().fold((0, 0), |(a, b), (_, reference, current)| (a + reference, b + current));
+                let share = |count: u64, total: u64| count as f64 / total.max(1) as f64;
+                let mut bins: Vec<HistogramBin> = counted
+                    .into_iter()
+                    .map(|(value, reference, current)| HistogramBin {
+                        label: category_label(value),
+                        reference: share(reference, totals.0),
+                        current: share(current, totals.1),
+                    })
+                    .collect();
+                bins.sort_by(|a, b| b.reference.max(b.current).total_cmp(&a.reference.max(a.current)));
+                if bins.len() > HISTOGRAM_BINS {
+                    let rest = bins.split_off(HISTOGRAM_BINS - 1);
+                    bins.push(HistogramBin {
+                        label: format!("{} others", rest.len()),
+                        reference: rest.iter().map(|bin| bin.reference).sum(),
+                        current: rest.iter().map(|bin| bin.current).sum(),
+                    });
+                }
+                bins
+            }
+        }
+    }
+
     /// Values the reference had (nulls left out), and of those how many are stored.
     pub fn sizes(&self) -> (u64, u64) {
         match &self.values {
@@ -176,6 +240,32 @@ impl ReferenceColumn {
                 (total, total)
             }
         }
+    }
+}
+
+/// Bars of a histogram overlay.
+pub const HISTOGRAM_BINS: usize = 20;
+
+fn category_label(value: &FeatureValue) -> String {
+    match value {
+        FeatureValue::Missing => "null".to_owned(),
+        FeatureValue::Bool(flag) => flag.to_string(),
+        FeatureValue::Integer(integer) => integer.to_string(),
+        FeatureValue::Float(float) => float.to_string(),
+        FeatureValue::Text(text) => text.clone(),
+    }
+}
+
+/// A bin edge for people: four significant digits.
+fn short_number(value: f64) -> String {
+    if value == 0.0 {
+        "0".to_owned()
+    } else if (1e-3..1e6).contains(&value.abs()) {
+        let decimals = (3 - value.abs().log10().floor() as i32).clamp(0, 6) as usize;
+        let text = format!("{value:.decimals$}");
+        if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_owned() } else { text }
+    } else {
+        format!("{value:.3e}")
     }
 }
 
@@ -246,6 +336,25 @@ mod tests {
             let (compact, exact) = (compact.value(method).expect("compact"), exact.value(method).expect("exact"));
             assert!((compact - exact).abs() <= 1e-3 * exact.abs().max(1e-3), "{method:?}: {compact} vs {exact}");
         }
+    }
+
+    #[test]
+    fn histograms_share_bins_and_keep_the_largest_categories() {
+        let column = ReferenceColumn::new(&values("[0.0, 1.0, 2.0, 3.0]"), None).expect("column");
+        let bins = column.histogram(&values("[3.0, 4.0]"));
+        assert_eq!(bins.len(), HISTOGRAM_BINS);
+        assert_eq!((bins[0].label.as_str(), bins[0].reference, bins[0].current), ("0 – 0.2", 0.25, 0.0));
+        assert_eq!((bins[19].label.as_str(), bins[19].reference, bins[19].current), ("3.8 – 4", 0.0, 0.5));
+        let sums = bins.iter().fold((0.0, 0.0), |(a, b), bin| (a + bin.reference, b + bin.current));
+        assert_eq!(sums, (1.0, 1.0));
+
+        let many: Vec<FeatureValue> = (0..30).map(|i| FeatureValue::Text(format!("c{i:02}"))).collect();
+        let column = ReferenceColumn::new(&many, Some(FeatureKind::Categorical)).expect("column");
+        let bins = column.histogram(&values(r#"["c05", "c05", "new"]"#));
+        assert_eq!(bins.len(), HISTOGRAM_BINS);
+        assert_eq!((bins[0].label.as_str(), bins[0].current), ("c05", 2.0 / 3.0));
+        assert_eq!(bins[1].label, "new");
+        assert_eq!(bins[19].label, "12 others");
     }
 
     #[test]
