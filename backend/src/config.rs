@@ -26,8 +26,9 @@ pub struct Settings {
     /// Password of the `admin` user created on first start (`KEEL_ADMIN_PASSWORD`);
     /// without it a random one is generated and printed once.
     pub admin_password: Option<String>,
-    /// Days raw telemetry points are kept (`KEEL_RAW_RETENTION_DAYS`, default 30); the
-    /// minute and hour rollups that charts read are kept regardless.
+    /// Days raw telemetry points, feature rows and labels are kept
+    /// (`KEEL_RAW_RETENTION_DAYS`, default 30); the minute and hour rollups that charts
+    /// read, references and drift runs are kept regardless.
     pub raw_retention_days: u32,
 }
 

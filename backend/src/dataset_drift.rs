@@ -4,6 +4,7 @@
 //! feature, and the dataset drifts when at least half of the compared columns do
 //! (Evidently's `DataDriftPreset` rule).
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -61,7 +62,27 @@ impl Dataset {
         Ok(Dataset { names, columns, duplicate_rows })
     }
 
-    fn column(&self, name: &str) -> Option<&[FeatureValue]> {
+    /// Rows given as objects (name → value), e.g. JSON: the columns in order of first
+    /// appearance; a row without a column holds a null there.
+    pub fn from_rows(rows: &[BTreeMap<String, FeatureValue>]) -> Dataset {
+        let mut names: Vec<String> = Vec::new();
+        let mut known = rustc_hash::FxHashSet::default();
+        for name in rows.iter().flat_map(BTreeMap::keys) {
+            if known.insert(name.as_str()) {
+                names.push(name.clone());
+            }
+        }
+        let columns = names
+            .iter()
+            .map(|name| rows.iter().map(|row| row.get(name).cloned().unwrap_or(FeatureValue::Missing)).collect())
+            .collect();
+        let mut rows_seen = rustc_hash::FxHashSet::default();
+        let duplicate_rows =
+            rows.iter().filter(|row| !rows_seen.insert(serde_json::to_string(row).unwrap_or_default())).count();
+        Dataset { names, columns, duplicate_rows }
+    }
+
+    pub fn column(&self, name: &str) -> Option<&[FeatureValue]> {
         self.names.iter().position(|candidate| candidate == name).map(|index| self.columns[index].as_slice())
     }
 }

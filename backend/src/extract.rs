@@ -2,7 +2,7 @@
 //! same `ErrorBody` as every other failure instead of axum's plain-text answers.
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
@@ -35,41 +35,43 @@ where
         if !is_json {
             return Err(ApiError::UnsupportedMediaType("expected a body with Content-Type: application/json".into()));
         }
-        // Read with this extractor's own limit rather than the router-wide default.
-        let bytes = axum::body::to_bytes(request.into_body(), LIMIT).await.map_err(|error| {
-            let inner = error.into_inner();
-            if inner.is::<http_body_util::LengthLimitError>() {
-                ApiError::PayloadTooLarge { limit: LIMIT }
-            } else {
-                ApiError::BadRequest(format!("cannot read the request body: {inner}"))
-            }
-        })?;
-        parse_json(&bytes).map(ApiJson)
+        parse_json(&read_body(request, LIMIT).await?).map(ApiJson)
     }
 }
 
-/// A raw body, inflated when sent with `Content-Encoding: gzip`. Over the body limit
-/// (before or after inflating) is a 413, a broken gzip stream a 400.
-pub struct ApiBytes(pub Bytes);
+/// Reads the body with the extractor's own limit rather than the router-wide default.
+async fn read_body(request: Request, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(request.into_body(), limit).await.map_err(|error| {
+        let inner = error.into_inner();
+        if inner.is::<http_body_util::LengthLimitError>() {
+            ApiError::PayloadTooLarge { limit }
+        } else {
+            ApiError::BadRequest(format!("cannot read the request body: {inner}"))
+        }
+    })
+}
 
-impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+/// A raw body of at most `LIMIT` bytes, inflated when sent with `Content-Encoding: gzip`.
+/// Over the limit (before or after inflating) is a 413, a broken gzip stream a 400.
+pub struct ApiBytes<const LIMIT: usize = { crate::BODY_LIMIT_BYTES }>(pub Bytes);
+
+impl<S: Send + Sync, const LIMIT: usize> FromRequest<S> for ApiBytes<LIMIT> {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let encoding =
             request.headers().get(header::CONTENT_ENCODING).map(|value| value.as_bytes().to_ascii_lowercase());
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| body_error(&rejection))?;
+        let bytes = read_body(request, LIMIT).await?;
         match encoding.as_deref() {
             None | Some(b"identity") => Ok(Self(bytes)),
-            Some(b"gzip") => gunzip(&bytes).map(|inflated| Self(inflated.into())),
+            Some(b"gzip") => gunzip(&bytes, LIMIT).map(|inflated| Self(inflated.into())),
             Some(_) => Err(ApiError::UnsupportedMediaType("Content-Encoding must be gzip or identity".into())),
         }
     }
 }
 
-fn gunzip(compressed: &[u8]) -> Result<Vec<u8>, ApiError> {
+fn gunzip(compressed: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
     use std::io::Read;
-    let limit = crate::BODY_LIMIT_BYTES;
     let mut inflated = Vec::new();
     flate2::read::GzDecoder::new(compressed)
         .take(limit as u64 + 1)
@@ -102,15 +104,6 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             let message = inner.to_string();
             Err(ApiError::field(field, message.strip_suffix(&position).unwrap_or(&message)))
         }
-    }
-}
-
-/// Maps a failure to read the body (too large, broken connection) to an `ApiError`.
-fn body_error(rejection: &BytesRejection) -> ApiError {
-    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::PayloadTooLarge { limit: crate::BODY_LIMIT_BYTES }
-    } else {
-        ApiError::BadRequest(rejection.body_text())
     }
 }
 

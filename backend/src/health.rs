@@ -1,5 +1,6 @@
 //! Keeps every model's health status current: the monitor task re-evaluates a model
-//! within a second of new points (it listens to the live hub's `points` events), sweeps
+//! within a second of new points or a drift evaluation (it listens to the live hub's
+//! `points` and `drift` events), sweeps
 //! the whole fleet every `SWEEP_INTERVAL` so silence turns into "no data", and
 //! publishes a `status` event whenever a status changes. Handlers read the board.
 
@@ -48,6 +49,7 @@ pub async fn evaluate_models(
 ) -> ApiResult<()> {
     let now = Utc::now();
     let models = store.models_with_thresholds().await?;
+    let degradations = store.latest_degradations().await?;
     if only.is_none() {
         let known: HashSet<&ModelId> = models.iter().map(|(id, _)| id).collect();
         board.statuses.write().unwrap_or_else(std::sync::PoisonError::into_inner).retain(|id, _| known.contains(id));
@@ -57,7 +59,8 @@ pub async fn evaluate_models(
             continue;
         }
         let signals = store.health_signals(&model_id, now).await?;
-        let (status, reasons) = evaluate(&signals, &thresholds, now);
+        let degradation = degradations.get(&model_id).map_or(&[][..], Vec::as_slice);
+        let (status, reasons) = evaluate(&signals, &thresholds, degradation, now);
         let health =
             ModelHealth { model_id: model_id.clone(), status, reasons, signals, thresholds, evaluated_at: now };
         let previous = board
@@ -87,8 +90,11 @@ pub fn spawn_monitor(store: Store, board: HealthBoard, live: LiveHub) {
                 event = events.recv() => {
                     match event {
                         Ok(event) => {
-                            if let LiveEvent::Points { model_id, .. } = &event.event {
-                                dirty.insert(model_id.clone());
+                            match &event.event {
+                                LiveEvent::Points { model_id, .. } | LiveEvent::Drift { model_id, .. } => {
+                                    dirty.insert(model_id.clone());
+                                }
+                                LiveEvent::Status { .. } | LiveEvent::Resync => {}
                             }
                             Ok(())
                         }

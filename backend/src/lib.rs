@@ -12,6 +12,7 @@ pub mod health;
 pub mod ingest;
 pub mod live;
 pub mod metrics;
+pub mod monitoring;
 pub mod routes;
 pub mod security;
 pub mod store;
@@ -85,6 +86,7 @@ impl Application {
         health::evaluate_models(&store, &health, &live, None).await?;
         health::spawn_monitor(store.clone(), health.clone(), live.clone());
         ingest::upkeep::spawn(store.clone(), settings.raw_retention_days);
+        monitoring::scheduler::spawn(store.clone(), live.clone());
         let state = AppState {
             content_security_policy: security::content_security_policy(index_html.as_deref()).into(),
             settings: Arc::new(settings),

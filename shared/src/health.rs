@@ -153,9 +153,12 @@ pub struct Sparkline {
 }
 
 /// Judges the signals: the worst signal decides; without recent points, "no data".
+/// `degradation` holds why the latest drift evaluation found performance worse than the
+/// reference's (see `monitoring`): each reason makes the model at least degraded.
 pub fn evaluate(
     signals: &HealthSignals,
     thresholds: &HealthThresholds,
+    degradation: &[String],
     now: DateTime<Utc>,
 ) -> (HealthStatus, Vec<String>) {
     let silent_for = signals.last_point_at.map(|last| (now - last).num_minutes());
@@ -201,6 +204,9 @@ pub fn evaluate(
             judge(HealthStatus::Degraded, format!("error rate {} is above {limit}", percent(errors)));
         }
     }
+    for reason in degradation {
+        judge(HealthStatus::Degraded, reason.clone());
+    }
     (status, reasons)
 }
 
@@ -215,21 +221,25 @@ mod tests {
         let now = Utc::now();
         let thresholds = HealthThresholds::default();
         let fresh = HealthSignals { last_point_at: Some(now - Duration::minutes(1)), ..HealthSignals::default() };
-        assert_eq!(evaluate(&fresh, &thresholds, now), (HealthStatus::Healthy, vec![]));
+        assert_eq!(evaluate(&fresh, &thresholds, &[], now), (HealthStatus::Healthy, vec![]));
 
         let degraded = HealthSignals { accuracy: Some(0.83), latency_p95_ms: Some(120.0), ..fresh };
         assert_eq!(
-            evaluate(&degraded, &thresholds, now),
+            evaluate(&degraded, &thresholds, &[], now),
             (HealthStatus::Degraded, vec!["accuracy 83.0 % is below 85.0 %".to_owned()])
         );
         let critical = HealthSignals { error_rate: Some(0.08), ..degraded };
-        let (status, reasons) = evaluate(&critical, &thresholds, now);
+        let (status, reasons) = evaluate(&critical, &thresholds, &[], now);
         assert_eq!(status, HealthStatus::Critical);
         assert_eq!(reasons[1], "error rate 8.00 % is above 5.00 %");
 
+        let worse = ["f1 0.610 is 20 % worse than the reference's 0.760 (tolerance 10 %)".to_owned()];
+        assert_eq!(evaluate(&fresh, &thresholds, &worse, now), (HealthStatus::Degraded, worse.to_vec()));
+        assert_eq!(evaluate(&critical, &thresholds, &worse, now).0, HealthStatus::Critical, "the worst decides");
+
         let silent = HealthSignals { last_point_at: Some(now - Duration::minutes(20)), ..critical };
-        assert_eq!(evaluate(&silent, &thresholds, now).0, HealthStatus::NoData);
-        assert_eq!(evaluate(&HealthSignals::default(), &thresholds, now).0, HealthStatus::NoData);
+        assert_eq!(evaluate(&silent, &thresholds, &[], now).0, HealthStatus::NoData);
+        assert_eq!(evaluate(&HealthSignals::default(), &thresholds, &[], now).0, HealthStatus::NoData);
     }
 
     #[test]

@@ -14,6 +14,19 @@ pub enum LiveEvent {
     Points { model_id: ModelId, metrics: Vec<String>, points: u64, newest: DateTime<Utc> },
     /// A model's health status changed.
     Status { previous: Option<HealthStatus>, health: ModelHealth },
+    /// A drift evaluation finished: what alerting acts on.
+    Drift {
+        model_id: ModelId,
+        run_id: String,
+        version: String,
+        compared_columns: usize,
+        drifted_columns: usize,
+        /// At least half of the compared columns drifted.
+        dataset_drifted: bool,
+        /// Performance worse than the reference's beyond the tolerance, one sentence each.
+        degradation: Vec<String>,
+        freshness_breached: bool,
+    },
     /// The stream lost events the client asked to resume from (the server restarted or
     /// they are too old): reload what is shown.
     Resync,
@@ -25,6 +38,7 @@ impl LiveEvent {
         match self {
             Self::Points { .. } => "points",
             Self::Status { .. } => "status",
+            Self::Drift { .. } => "drift",
             Self::Resync => "resync",
         }
     }

@@ -143,6 +143,8 @@ pub struct ReferenceSummary {
     /// Where it came from: an uploaded file, or a time window of live rows.
     pub source: String,
     pub rows: u64,
+    /// Rows that repeat an earlier row exactly.
+    pub duplicate_rows: u64,
     pub columns: Vec<ReferenceColumnSummary>,
     /// Present when the reference holds `target` and `prediction` columns.
     #[serde(default, skip_serializing_if = "Option::is_none")]

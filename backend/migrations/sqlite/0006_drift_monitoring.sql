@@ -15,6 +15,8 @@ CREATE TABLE reference_profiles (
     version    TEXT NOT NULL,
     source     TEXT NOT NULL,
     rows       BIGINT NOT NULL,
+    -- Rows repeating an earlier row exactly.
+    duplicate_rows BIGINT NOT NULL,
     -- JSON of keel_shared::monitoring::PerformanceMetrics, when the reference has labels.
     baseline   TEXT,
     created_at BIGINT NOT NULL,
@@ -56,12 +58,29 @@ CREATE TABLE labels (
     PRIMARY KEY (model_id, prediction_id)
 );
 
--- Evaluation runs: the whole run as JSON (keel_shared::monitoring::DriftRun).
+-- Evaluation runs: the whole run as JSON (keel_shared::monitoring::DriftRun), and
+-- why it makes the model degraded (JSON array of sentences; empty when it does not).
 CREATE TABLE drift_runs (
     id           TEXT PRIMARY KEY,
     model_id     TEXT NOT NULL REFERENCES models (id) ON DELETE CASCADE,
     version      TEXT NOT NULL,
     evaluated_at BIGINT NOT NULL,
+    degradation  TEXT NOT NULL,
     run          TEXT NOT NULL
 );
 CREATE INDEX drift_runs_by_time ON drift_runs (model_id, evaluated_at);
+
+-- Each run's score per feature: the drift score time series.
+CREATE TABLE drift_scores (
+    run_id       TEXT NOT NULL REFERENCES drift_runs (id) ON DELETE CASCADE,
+    model_id     TEXT NOT NULL,
+    feature      TEXT NOT NULL,
+    evaluated_at BIGINT NOT NULL,
+    version      TEXT NOT NULL,
+    method       TEXT NOT NULL,
+    value        DOUBLE PRECISION NOT NULL,
+    threshold    DOUBLE PRECISION NOT NULL,
+    drifted      BIGINT NOT NULL,
+    PRIMARY KEY (run_id, feature)
+);
+CREATE INDEX drift_scores_by_feature ON drift_scores (model_id, feature, evaluated_at);

@@ -71,18 +71,7 @@ pub fn validate_point(
     if !point.value.is_finite() {
         return Err(format!("value {} is not a finite number", point.value));
     }
-    let ts = match point.ts {
-        TimestampInput::Millis(millis) => millis,
-        TimestampInput::Text(text) => chrono::DateTime::parse_from_rfc3339(&text)
-            .map_err(|_| format!("ts '{text}' is neither Unix milliseconds nor an RFC 3339 time"))?
-            .timestamp_millis(),
-    };
-    if ts < 0 {
-        return Err("ts is before 1970".into());
-    }
-    if ts > now_millis + MAX_FUTURE_MILLIS {
-        return Err("ts is more than 10 minutes in the future".into());
-    }
+    let ts = timestamp_millis(point.ts, now_millis)?;
     let mut labels = point.labels;
     if let Some(version) = point.version {
         labels.insert("model_version".into(), version);
@@ -101,6 +90,24 @@ pub fn validate_point(
         ts,
         value: point.value,
     })
+}
+
+/// A client's time as Unix milliseconds: late by any amount, but not before 1970 nor
+/// more than `MAX_FUTURE_MILLIS` ahead.
+pub fn timestamp_millis(ts: TimestampInput, now_millis: i64) -> Result<i64, String> {
+    let ts = match ts {
+        TimestampInput::Millis(millis) => millis,
+        TimestampInput::Text(text) => chrono::DateTime::parse_from_rfc3339(&text)
+            .map_err(|_| format!("ts '{text}' is neither Unix milliseconds nor an RFC 3339 time"))?
+            .timestamp_millis(),
+    };
+    if ts < 0 {
+        return Err("ts is before 1970".into());
+    }
+    if ts > now_millis + MAX_FUTURE_MILLIS {
+        return Err("ts is more than 10 minutes in the future".into());
+    }
+    Ok(ts)
 }
 
 /// Metric and label names as Prometheus and OpenTelemetry allow them.

@@ -1,8 +1,9 @@
 //! Background upkeep of stored telemetry: hourly rollups catch up with the minutes
 //! written since, at most `ROLLUP_BATCH` series-hours every `ROLLUP_INTERVAL` so a
 //! backfill never starves ingest (until then queries read those hours from their
-//! minutes, so answers are the same, only slower); raw points older than the retention
-//! are dropped every `PRUNE_INTERVAL` (their rollups stay).
+//! minutes, so answers are the same, only slower); raw points, feature rows and labels
+//! older than the retention are dropped every `PRUNE_INTERVAL` (rollups, references and
+//! drift runs stay).
 
 use std::time::Duration;
 
@@ -33,6 +34,11 @@ pub fn spawn(store: Store, raw_retention_days: u32) {
                         Ok(pruned) if pruned > 0 => tracing::info!(pruned, "raw points past retention dropped"),
                         Ok(_) => {}
                         Err(error) => tracing::warn!(%error, "pruning raw points failed; retrying in an hour"),
+                    }
+                    match store.prune_feature_rows(before).await {
+                        Ok(pruned) if pruned > 0 => tracing::info!(pruned, "feature rows and labels past retention dropped"),
+                        Ok(_) => {}
+                        Err(error) => tracing::warn!(%error, "pruning feature rows failed; retrying in an hour"),
                     }
                 }
             }

@@ -8,6 +8,7 @@ pub mod audit;
 mod health;
 pub mod identity;
 mod models;
+pub mod monitoring;
 pub mod rollups;
 pub mod telemetry;
 

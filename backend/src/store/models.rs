@@ -345,7 +345,7 @@ impl Store {
         }
     }
 
-    async fn model_summary(&self, id: &ModelId) -> ApiResult<ModelSummary> {
+    pub(super) async fn model_summary(&self, id: &ModelId) -> ApiResult<ModelSummary> {
         let row: Option<ModelRow> =
             sqlx::query_as(concat!("SELECT ", model_columns!(), " FROM models m WHERE m.id = $1"))
                 .bind(&id.0)

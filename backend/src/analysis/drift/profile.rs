@@ -107,7 +107,10 @@ impl ReferenceColumn {
                 if !(high - low).is_finite() {
                     return Err(FeatureError::RangeTooWide);
                 }
-                Feature::Numeric { reference: NumericReference::from_kept(kept.clone(), *count as usize, *std), current }
+                Feature::Numeric {
+                    reference: NumericReference::from_kept(kept.clone(), *count as usize, *std),
+                    current,
+                }
             }
             ReferenceValues::Categorical(counts) => {
                 let stored = counts.iter().map(|(value, count)| (value, *count));
@@ -207,7 +210,8 @@ impl ReferenceColumn {
             ReferenceValues::Categorical(counts) => {
                 let stored = counts.iter().map(|(value, count)| (value, *count));
                 let counted = weighted_category_counts(stored, current.iter().map(|value| (value, 1)));
-                let totals = counted.iter().fold((0, 0), |(a, b), (_, reference, current)| (a + reference, b + current));
+                let totals =
+                    counted.iter().fold((0, 0), |(a, b), (_, reference, current)| (a + reference, b + current));
                 let share = |count: u64, total: u64| count as f64 / total.max(1) as f64;
                 let mut bins: Vec<HistogramBin> = counted
                     .into_iter()
@@ -360,7 +364,10 @@ mod tests {
     #[test]
     fn stored_parts_that_do_not_fit_are_refused() {
         assert_eq!(ReferenceColumn::from_stored(r#"{"kind":"numeric","missing_share":0}"#, &[0; 8]), None);
-        assert_eq!(ReferenceColumn::from_stored(r#"{"kind":"numeric","missing_share":0,"count":1,"std":0}"#, &[]), None);
+        assert_eq!(
+            ReferenceColumn::from_stored(r#"{"kind":"numeric","missing_share":0,"count":1,"std":0}"#, &[]),
+            None
+        );
         assert_eq!(ReferenceColumn::from_stored("not json", &[]), None);
     }
 }

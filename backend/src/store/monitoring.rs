@@ -1,0 +1,441 @@
+//! Drift monitoring's records: settings, reference profiles, feature rows, labels and
+//! evaluation runs with their per-feature scores.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use keel_shared::ModelId;
+use keel_shared::drift::{DriftMethod, FeatureValue};
+use keel_shared::monitoring::{
+    DriftHistoryPoint, DriftRun, MonitoringSettings, PerformanceMetrics, ReferenceColumnSummary, ReferenceSummary,
+};
+
+use super::audit::{Actor, AuditRecord, ChangeSet};
+use super::{Store, from_millis, new_id, now_millis};
+use crate::analysis::drift::profile::{ReferenceColumn, ReferenceValues};
+use crate::error::{ApiError, ApiResult};
+
+/// A feature row that passed validation.
+#[derive(Debug, Clone)]
+pub struct ValidFeatureRow {
+    pub prediction_id: String,
+    pub version: String,
+    pub observed_at: i64,
+    /// The features as a JSON object.
+    pub features: String,
+    pub prediction: Option<String>,
+}
+
+/// A reference about to be stored.
+pub struct NewReference<'a> {
+    pub version: &'a str,
+    pub source: String,
+    pub rows: u64,
+    pub duplicate_rows: u64,
+    pub columns: Vec<(String, ReferenceColumn)>,
+    pub baseline: Option<PerformanceMetrics>,
+}
+
+/// A feature row of the current window with its label, if one arrived.
+pub struct WindowRow {
+    pub features: BTreeMap<String, FeatureValue>,
+    pub prediction: Option<FeatureValue>,
+    pub label: Option<FeatureValue>,
+}
+
+impl Store {
+    pub async fn monitoring_settings(&self, model_id: &ModelId) -> ApiResult<MonitoringSettings> {
+        self.model_summary(model_id).await?;
+        let stored: Option<String> = sqlx::query_scalar("SELECT settings FROM monitoring_settings WHERE model_id = $1")
+            .bind(&model_id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(stored.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default())
+    }
+
+    /// Replaces the model's monitoring settings, with an audit entry.
+    pub async fn set_monitoring_settings(
+        &self,
+        model_id: &ModelId,
+        settings: &MonitoringSettings,
+        actor: &Actor,
+    ) -> ApiResult<()> {
+        let before = serde_json::to_string(&self.monitoring_settings(model_id).await?).unwrap_or_default();
+        let after = serde_json::to_string(settings).map_err(|error| ApiError::Internal(error.into()))?;
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO monitoring_settings (model_id, settings, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (model_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+        )
+        .bind(&model_id.0)
+        .bind(&after)
+        .bind(now_millis())
+        .execute(&mut *tx)
+        .await?;
+        let record = AuditRecord {
+            actor,
+            action: "model.monitoring_settings",
+            target_type: "model",
+            target_id: &model_id.0,
+            changes: ChangeSet::default().field("settings", Some(&before), Some(&after)).build(),
+        };
+        self.append_audit(&mut tx, record).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores (or replaces) a version's reference, with an audit entry.
+    pub async fn save_reference(
+        &self,
+        model_id: &ModelId,
+        reference: NewReference<'_>,
+        actor: &Actor,
+    ) -> ApiResult<ReferenceSummary> {
+        let versions = self.list_versions(model_id).await?;
+        if !versions.iter().any(|version| version.tag == reference.version) {
+            return Err(ApiError::NotFound(format!(
+                "model '{model_id}' has no version '{}'; register it first",
+                reference.version
+            )));
+        }
+        let id = new_id();
+        let baseline = reference.baseline.as_ref().and_then(|baseline| serde_json::to_string(baseline).ok());
+        let mut tx = self.begin_write().await?;
+        let replaced = sqlx::query("DELETE FROM reference_profiles WHERE model_id = $1 AND version = $2")
+            .bind(&model_id.0)
+            .bind(reference.version)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query(
+            "INSERT INTO reference_profiles
+               (id, model_id, version, source, rows, duplicate_rows, baseline, created_at, created_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&id)
+        .bind(&model_id.0)
+        .bind(reference.version)
+        .bind(&reference.source)
+        .bind(reference.rows as i64)
+        .bind(reference.duplicate_rows as i64)
+        .bind(baseline)
+        .bind(now_millis())
+        .bind(&actor.name)
+        .execute(&mut *tx)
+        .await?;
+        for (position, (name, column)) in reference.columns.iter().enumerate() {
+            let (summary, bytes) = column.to_stored();
+            sqlx::query(
+                "INSERT INTO reference_columns (profile_id, position, name, summary, sorted_values)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&id)
+            .bind(position as i64)
+            .bind(name)
+            .bind(summary)
+            .bind(bytes)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let changes = ChangeSet::default()
+            .field("version", None, Some(reference.version))
+            .field("source", None, Some(&reference.source))
+            .field("rows", None, Some(&reference.rows.to_string()))
+            .field("replaced", None, Some(if replaced > 0 { "yes" } else { "no" }))
+            .build();
+        let record =
+            AuditRecord { actor, action: "model.reference", target_type: "model", target_id: &model_id.0, changes };
+        self.append_audit(&mut tx, record).await?;
+        tx.commit().await?;
+        self.reference_summaries(model_id)
+            .await?
+            .into_iter()
+            .find(|summary| summary.version == reference.version)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the reference just stored is gone")))
+    }
+
+    /// Every version's reference of the model, newest first, without the values.
+    pub async fn reference_summaries(&self, model_id: &ModelId) -> ApiResult<Vec<ReferenceSummary>> {
+        self.model_summary(model_id).await?;
+        let profiles: Vec<(String, String, String, i64, i64, Option<String>, i64, String)> = sqlx::query_as(
+            "SELECT id, version, source, rows, duplicate_rows, baseline, created_at, created_by FROM reference_profiles
+             WHERE model_id = $1 ORDER BY created_at DESC, id DESC",
+        )
+        .bind(&model_id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut summaries = Vec::with_capacity(profiles.len());
+        for (id, version, source, rows, duplicate_rows, baseline, created_at, created_by) in profiles {
+            let columns = self
+                .reference_columns(&id)
+                .await?
+                .into_iter()
+                .map(|(name, column)| {
+                    let (values, stored) = column.sizes();
+                    let (stored_values, categories) = match &column.values {
+                        ReferenceValues::Numeric { .. } => (Some(stored), None),
+                        ReferenceValues::Categorical(counts) => (None, Some(counts.len() as u64)),
+                    };
+                    ReferenceColumnSummary { name, kind: column.kind(), values, stored_values, categories }
+                })
+                .collect();
+            summaries.push(ReferenceSummary {
+                model_id: model_id.clone(),
+                version,
+                source,
+                rows: rows as u64,
+                duplicate_rows: duplicate_rows as u64,
+                columns,
+                baseline: baseline.and_then(|json| serde_json::from_str(&json).ok()),
+                created_at: from_millis(created_at),
+                created_by,
+            });
+        }
+        Ok(summaries)
+    }
+
+    /// A version's reference: its summary and its columns.
+    pub async fn reference(
+        &self,
+        model_id: &ModelId,
+        version: &str,
+    ) -> ApiResult<Option<(ReferenceSummary, Vec<(String, ReferenceColumn)>)>> {
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM reference_profiles WHERE model_id = $1 AND version = $2")
+                .bind(&model_id.0)
+                .bind(version)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(id) = id else { return Ok(None) };
+        let summary = self.reference_summaries(model_id).await?.into_iter().find(|summary| summary.version == version);
+        let Some(summary) = summary else { return Ok(None) };
+        Ok(Some((summary, self.reference_columns(&id).await?)))
+    }
+
+    async fn reference_columns(&self, profile_id: &str) -> ApiResult<Vec<(String, ReferenceColumn)>> {
+        let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT name, summary, sorted_values FROM reference_columns WHERE profile_id = $1 ORDER BY position",
+        )
+        .bind(profile_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(name, summary, bytes)| {
+                let column = ReferenceColumn::from_stored(&summary, &bytes).ok_or_else(|| {
+                    ApiError::Internal(anyhow::anyhow!("stored reference column '{name}' cannot be read"))
+                })?;
+                Ok((name, column))
+            })
+            .collect()
+    }
+
+    /// Stores the rows; a prediction id already stored for the model keeps its first row.
+    pub async fn insert_feature_rows(&self, model_id: &ModelId, rows: &[ValidFeatureRow]) -> ApiResult<()> {
+        let mut tx = self.begin_write().await?;
+        for row in rows {
+            sqlx::query(
+                "INSERT INTO feature_rows (model_id, prediction_id, version, observed_at, features, prediction)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (model_id, prediction_id) DO NOTHING",
+            )
+            .bind(&model_id.0)
+            .bind(&row.prediction_id)
+            .bind(&row.version)
+            .bind(row.observed_at)
+            .bind(&row.features)
+            .bind(&row.prediction)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores labels (prediction id, label as JSON); a later label replaces an earlier one.
+    pub async fn upsert_labels(&self, model_id: &ModelId, labels: &[(String, String)]) -> ApiResult<()> {
+        let mut tx = self.begin_write().await?;
+        let now = now_millis();
+        for (prediction_id, label) in labels {
+            sqlx::query(
+                "INSERT INTO labels (model_id, prediction_id, label, received_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (model_id, prediction_id) DO UPDATE SET label = excluded.label,
+                 received_at = excluded.received_at",
+            )
+            .bind(&model_id.0)
+            .bind(prediction_id)
+            .bind(label)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The version's rows observed in [from, to), with their labels.
+    pub async fn window_rows(
+        &self,
+        model_id: &ModelId,
+        version: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> ApiResult<Vec<WindowRow>> {
+        let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT r.features, r.prediction, l.label FROM feature_rows r
+             LEFT JOIN labels l ON l.model_id = r.model_id AND l.prediction_id = r.prediction_id
+             WHERE r.model_id = $1 AND r.version = $2 AND r.observed_at >= $3 AND r.observed_at < $4",
+        )
+        .bind(&model_id.0)
+        .bind(version)
+        .bind(from.timestamp_millis())
+        .bind(to.timestamp_millis())
+        .fetch_all(&self.pool)
+        .await?;
+        let value = |json: Option<String>| json.and_then(|json| serde_json::from_str::<FeatureValue>(&json).ok());
+        Ok(rows
+            .into_iter()
+            .filter_map(|(features, prediction, label)| {
+                let features = serde_json::from_str(&features).ok()?;
+                Some(WindowRow { features, prediction: value(prediction), label: value(label) })
+            })
+            .collect())
+    }
+
+    /// When the model's newest feature row was observed.
+    pub async fn last_feature_row_at(&self, model_id: &ModelId) -> ApiResult<Option<DateTime<Utc>>> {
+        let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(observed_at) FROM feature_rows WHERE model_id = $1")
+            .bind(&model_id.0)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(newest.map(from_millis))
+    }
+
+    /// Versions with a reference, per model, and when each was last evaluated.
+    pub async fn monitored_versions(&self) -> ApiResult<Vec<(ModelId, String, Option<DateTime<Utc>>)>> {
+        let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT p.model_id, p.version,
+                    (SELECT MAX(evaluated_at) FROM drift_runs d WHERE d.model_id = p.model_id AND d.version = p.version)
+             FROM reference_profiles p ORDER BY p.model_id, p.version",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(model, version, last)| (ModelId(model), version, last.map(from_millis))).collect())
+    }
+
+    /// Stores a run and its per-feature scores.
+    pub async fn save_drift_run(&self, run: &DriftRun) -> ApiResult<()> {
+        let json = serde_json::to_string(run).map_err(|error| ApiError::Internal(error.into()))?;
+        let degradation = serde_json::to_string(run.degradation()).unwrap_or_else(|_| "[]".into());
+        let evaluated_at = run.evaluated_at.timestamp_millis();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO drift_runs (id, model_id, version, evaluated_at, degradation, run)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&run.id)
+        .bind(&run.model_id.0)
+        .bind(&run.version)
+        .bind(evaluated_at)
+        .bind(degradation)
+        .bind(json)
+        .execute(&mut *tx)
+        .await?;
+        for column in &run.report.columns {
+            let Some(report) = &column.report else { continue };
+            let Some(result) = report.results.first() else { continue };
+            sqlx::query(
+                "INSERT INTO drift_scores
+                   (run_id, model_id, feature, evaluated_at, version, method, value, threshold, drifted)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&run.id)
+            .bind(&run.model_id.0)
+            .bind(&column.column)
+            .bind(evaluated_at)
+            .bind(&run.version)
+            .bind(result.method.name())
+            .bind(result.value)
+            .bind(result.threshold)
+            .bind(i64::from(result.drifted))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn latest_drift_run(&self, model_id: &ModelId) -> ApiResult<Option<DriftRun>> {
+        let json: Option<String> = sqlx::query_scalar(
+            "SELECT run FROM drift_runs WHERE model_id = $1 ORDER BY evaluated_at DESC, id DESC LIMIT 1",
+        )
+        .bind(&model_id.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        json.map(|json| {
+            serde_json::from_str(&json)
+                .map_err(|error| ApiError::Internal(anyhow::anyhow!("stored drift run cannot be read: {error}")))
+        })
+        .transpose()
+    }
+
+    /// The feature's score in the model's latest `limit` runs, oldest first.
+    pub async fn drift_history(
+        &self,
+        model_id: &ModelId,
+        feature: &str,
+        limit: u32,
+    ) -> ApiResult<Vec<DriftHistoryPoint>> {
+        self.model_summary(model_id).await?;
+        let rows: Vec<(i64, String, String, f64, f64, i64)> = sqlx::query_as(
+            "SELECT evaluated_at, version, method, value, threshold, drifted FROM drift_scores
+             WHERE model_id = $1 AND feature = $2 ORDER BY evaluated_at DESC LIMIT $3",
+        )
+        .bind(&model_id.0)
+        .bind(feature)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut points: Vec<DriftHistoryPoint> = rows
+            .into_iter()
+            .filter_map(|(evaluated_at, version, method, value, threshold, drifted)| {
+                Some(DriftHistoryPoint {
+                    evaluated_at: from_millis(evaluated_at),
+                    version,
+                    method: method.parse::<DriftMethod>().ok()?,
+                    value,
+                    threshold,
+                    drifted: drifted != 0,
+                })
+            })
+            .collect();
+        points.reverse();
+        Ok(points)
+    }
+
+    /// Per model, why its latest run makes it degraded (models whose latest run does not
+    /// are left out).
+    pub async fn latest_degradations(&self) -> ApiResult<HashMap<ModelId, Vec<String>>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT r.model_id, r.degradation FROM drift_runs r
+             WHERE r.evaluated_at = (SELECT MAX(evaluated_at) FROM drift_runs l WHERE l.model_id = r.model_id)",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(model, reasons)| {
+                let reasons: Vec<String> = serde_json::from_str(&reasons).ok()?;
+                (!reasons.is_empty()).then_some((ModelId(model), reasons))
+            })
+            .collect())
+    }
+
+    /// Drops feature rows and labels observed (or received) before `before` (Unix ms).
+    pub async fn prune_feature_rows(&self, before: i64) -> ApiResult<u64> {
+        let mut tx = self.begin_write().await?;
+        let rows =
+            sqlx::query("DELETE FROM feature_rows WHERE observed_at < $1").bind(before).execute(&mut *tx).await?;
+        let labels = sqlx::query("DELETE FROM labels WHERE received_at < $1").bind(before).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(rows.rows_affected() + labels.rows_affected())
+    }
+}
