@@ -9,6 +9,7 @@ mod fleet;
 mod health;
 mod live;
 mod models;
+mod monitoring;
 mod telemetry;
 mod tokens;
 mod users;
@@ -67,6 +68,7 @@ fn api() -> Api {
     let api = fleet::routes(api);
     let api = live::routes(api);
     let api = analysis::routes(api);
+    let api = monitoring::routes(api);
     audit::routes(api)
 }
 

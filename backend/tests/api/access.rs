@@ -49,6 +49,18 @@ const TABLE: &[(&str, &str, [Outcome; 8])] = &[
     ("PUT", "/api/models/{id}/health-thresholds", [A, D, A, D, D, D, U, U]),
     ("GET", "/api/live", [A, A, A, A, A, D, U, U]),
     ("POST", "/api/analysis/drift", [A, A, A, A, A, D, U, U]),
+    ("GET", "/api/models/{id}/monitoring", [A, A, A, A, A, D, U, U]),
+    ("PUT", "/api/models/{id}/monitoring", [A, D, A, D, D, D, U, U]),
+    ("GET", "/api/models/{id}/references", [A, A, A, A, A, D, U, U]),
+    ("PUT", "/api/models/{id}/versions/{tag}/reference", [A, D, A, D, D, D, U, U]),
+    // No rows in the window: a 422 once past the check.
+    ("POST", "/api/models/{id}/versions/{tag}/reference/window", [R, D, R, D, D, D, U, U]),
+    ("POST", "/api/models/{id}/features", [A, D, A, D, D, A, U, U]),
+    ("POST", "/api/models/{id}/labels", [A, D, A, D, D, A, U, U]),
+    ("GET", "/api/models/{id}/drift", [A, A, A, A, A, D, U, U]),
+    // No rows to evaluate: a 409 once past the check.
+    ("POST", "/api/models/{id}/drift/runs", [R, D, R, D, D, D, U, U]),
+    ("GET", "/api/models/{id}/drift/history", [A, A, A, A, A, D, U, U]),
     ("POST", "/api/ingest", [A, D, A, D, D, A, U, U]),
     ("POST", "/v1/metrics", [A, D, A, D, D, A, U, U]),
     ("PUT", "/metrics/job/{job}", [A, D, A, D, D, A, U, U]),
@@ -89,6 +101,13 @@ fn body_for(method: &str, path: &str, call: usize) -> Option<Value> {
         ("PUT", "/api/models/{id}/health-thresholds") => Some(json!({ "no_data_after_minutes": 10 + call % 50 })),
         ("POST", "/v1/metrics") => Some(json!({ "resourceMetrics": [] })),
         ("POST", "/api/analysis/drift") => Some(json!({ "reference": [1.0, 2.0], "current": [2.0, 3.0] })),
+        ("PUT", "/api/models/{id}/monitoring") => Some(json!({ "window_minutes": 10 + call % 50 })),
+        ("PUT", "/api/models/{id}/versions/{tag}/reference") => Some(json!([{ "age": 1.5 }, { "age": 2.5 }])),
+        ("POST", "/api/models/{id}/versions/{tag}/reference/window") => {
+            Some(json!({ "from": "2024-01-01T00:00:00Z", "to": "2024-01-02T00:00:00Z" }))
+        }
+        ("POST", "/api/models/{id}/features") => Some(json!({ "rows": [] })),
+        ("POST", "/api/models/{id}/labels") => Some(json!({ "labels": [] })),
         ("POST", "/api/tokens") => Some(json!({ "name": format!("token {call}"), "scopes": ["read"] })),
         _ => None,
     }
@@ -106,6 +125,7 @@ async fn every_route_answers_each_caller_as_the_table_says(store: StoreKind) {
     assert_eq!(listed, tabled, "the table must have exactly one row per route in the router");
 
     let model = app.create_model("access-check", RiskTier::Limited).await;
+    app.create_version(&model, "access-v1", "staging").await;
     let (read_token, _) = app.token(&["read"]).await;
     let (ingest_token, _) = app.token(&["ingest"]).await;
     let (revoked_token, revoked_id) = app.token(&["read", "ingest"]).await;
@@ -133,9 +153,15 @@ async fn every_route_answers_each_caller_as_the_table_says(store: StoreKind) {
             } else {
                 path.replace("{id}", &model.id.0)
             };
-            let concrete = concrete.replace("{job}", "access-check").replace("{*grouping}", "region/cz");
-            let concrete =
-                if *path == "/api/models/{id}/series" { format!("{concrete}?metric=latency_ms") } else { concrete };
+            let concrete = concrete
+                .replace("{job}", "access-check")
+                .replace("{*grouping}", "region/cz")
+                .replace("{tag}", "access-v1");
+            let concrete = match *path {
+                "/api/models/{id}/series" => format!("{concrete}?metric=latency_ms"),
+                "/api/models/{id}/drift/history" => format!("{concrete}?feature=age"),
+                _ => concrete,
+            };
             let mut request = client.request(method.parse().expect("method"), app.url(&concrete));
             if let Some(body) = body_for(method, path, call) {
                 request = request.json(&body);

@@ -75,7 +75,7 @@ impl EventStream {
             let (id, kind, data) = self.next().await;
             let parsed: LiveEvent = serde_json::from_str(&data).expect("a LiveEvent");
             let model_id = match &parsed {
-                LiveEvent::Points { model_id, .. } => Some(model_id),
+                LiveEvent::Points { model_id, .. } | LiveEvent::Drift { model_id, .. } => Some(model_id),
                 LiveEvent::Status { health, .. } => Some(&health.model_id),
                 LiveEvent::Resync => None,
             };

@@ -10,6 +10,7 @@ mod auth;
 mod errors;
 mod live;
 mod models;
+mod monitoring;
 mod otlp;
 mod platform;
 mod telemetry;

@@ -1,0 +1,255 @@
+//! Drift monitoring end to end: a version's reference uploaded (CSV, JSON) or taken from a
+//! past window, live feature rows and late labels pushed with an ingest token, an
+//! evaluation run, its score history, and the model's status.
+
+use std::time::Duration;
+
+use keel_shared::drift::{DriftMethod, DriftResponse};
+use keel_shared::health::{HealthStatus, ModelHealth};
+use keel_shared::models::{ModelSummary, RiskTier};
+use keel_shared::monitoring::{BatchResponse, DriftHistory, DriftOverview, DriftRun, ReferenceSummary, Task};
+use serde_json::{Value, json};
+
+use crate::helpers::{StoreKind, TestApp, expect_error, spawn_app};
+use crate::on_both_stores;
+
+/// A deterministic spread of `n` values around `center`.
+fn ages(n: usize, center: f64) -> Vec<f64> {
+    (0..n).map(|i| center + ((i * 37) % 101) as f64 * 0.3 - 15.0).collect()
+}
+
+const CITIES: [&str; 3] = ["Brno", "Praha", "Ostrava"];
+
+/// 400 rows: age, city, the model's prediction and the truth (right 9 times in 10).
+fn reference_csv() -> String {
+    let mut csv = String::from("age,city,prediction,target\n");
+    for (i, age) in ages(400, 40.0).iter().enumerate() {
+        let prediction = i % 2;
+        let target = if i % 10 == 0 { 1 - prediction } else { prediction };
+        csv.push_str(&format!("{age},{},{prediction},{target}\n", CITIES[i % 3]));
+    }
+    csv
+}
+
+async fn monitored_model(app: &TestApp, name: &str) -> ModelSummary {
+    let model = app.create_model(name, RiskTier::Limited).await;
+    app.create_version(&model, "v1", "production").await;
+    model
+}
+
+async fn upload(app: &TestApp, model: &ModelSummary, tag: &str, content_type: &str, body: String) -> reqwest::Response {
+    app.client
+        .put(app.url(&format!("/api/models/{}/versions/{tag}/reference?filename=train.csv", model.id)))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("sent")
+}
+
+async fn push(client: &reqwest::Client, app: &TestApp, path: &str, body: &Value) -> BatchResponse {
+    let response = client.post(app.url(path)).json(body).send().await.expect("sent");
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().await.expect("a batch response")
+}
+
+async fn evaluate(app: &TestApp, model: &ModelSummary) -> reqwest::Response {
+    app.post_json(&format!("/api/models/{}/drift/runs", model.id), &json!({})).await
+}
+
+async fn a_reference_and_live_rows_give_a_run_with_drift_quality_performance_and_history(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let model = monitored_model(&app, "credit-scoring").await;
+    let response = upload(&app, &model, "v1", "text/csv", reference_csv()).await;
+    assert_eq!(response.status(), 201);
+    let reference: ReferenceSummary = response.json().await.expect("summary");
+    assert_eq!((reference.rows, reference.source.as_str()), (400, "upload: train.csv"));
+    let names: Vec<&str> = reference.columns.iter().map(|column| column.name.as_str()).collect();
+    assert_eq!(names, ["age", "city", "prediction"], "the target is the baseline's, not a feature");
+    let baseline = reference.baseline.expect("a baseline from prediction and target");
+    assert_eq!(
+        (baseline.task, baseline.metrics[0].name.as_str(), baseline.metrics[0].value),
+        (Task::Classification, "accuracy", 0.9)
+    );
+
+    // Live rows: ages shifted by 12 years, cities as before, one bad row; then resent.
+    let ingest = app.ingest_client().await;
+    let current_ages = ages(300, 52.0);
+    let mut rows: Vec<Value> = current_ages
+        .iter()
+        .enumerate()
+        .map(|(i, age)| {
+            json!({ "prediction_id": format!("p{i}"), "features": { "age": age, "city": CITIES[i % 3] }, "prediction": i % 2 })
+        })
+        .collect();
+    rows.push(json!({ "prediction_id": "bad", "features": { "age": { "years": 3 } } }));
+    let path = format!("/api/models/{}/features", model.id);
+    let pushed = push(&ingest, &app, &path, &json!({ "rows": rows })).await;
+    assert_eq!((pushed.accepted, pushed.rejected.len(), pushed.rejected[0].index), (300, 1, 300));
+    push(&ingest, &app, &path, &json!({ "rows": &rows[..300] })).await;
+    // Labels arrive later: the model is now right only half the time.
+    let labels: Vec<Value> = (0..300)
+        .map(|i| json!({ "prediction_id": format!("p{i}"), "label": if i % 4 < 2 { i % 2 } else { 1 - i % 2 } }))
+        .collect();
+    let labelled = push(&ingest, &app, &format!("/api/models/{}/labels", model.id), &json!({ "labels": labels })).await;
+    assert_eq!(labelled.accepted, 300);
+
+    let response = evaluate(&app, &model).await;
+    assert_eq!(response.status(), 201);
+    let run: DriftRun = response.json().await.expect("a run");
+    assert_eq!((run.version.as_str(), run.current_rows), ("v1", 300), "the resent rows were stored once");
+    let column = |name: &str| run.report.columns.iter().find(|column| column.column == name).expect(name);
+    let age = column("age").report.clone().expect("age compared");
+    assert!(age.drifted, "{age:?}");
+    assert!(!column("city").report.as_ref().expect("city compared").drifted);
+    assert_eq!(run.report.compared_columns, 3);
+    let quality = column("age").quality.clone().expect("quality");
+    assert!(quality.unseen_share_current.expect("unseen") > 0.3, "ages beyond the reference's range");
+    assert_eq!(run.histograms.len(), 3);
+    assert!(!run.freshness.breached);
+    let performance = run.performance.clone().expect("labels arrived");
+    assert_eq!(performance.current.labelled_rows, 300);
+    assert_eq!(performance.current.metrics[0].value, 0.5);
+    assert!(
+        performance.degraded[0].starts_with("accuracy 0.500 is 44 % worse than the reference's 0.900"),
+        "{:?}",
+        performance.degraded
+    );
+
+    // The stored reference gives the numbers the stateless endpoint gives for the raw samples.
+    let stateless = app
+        .post_json(
+            "/api/analysis/drift",
+            &json!({ "reference": ages(400, 40.0), "current": current_ages, "methods": [age.results[0].method] }),
+        )
+        .await;
+    let stateless: DriftResponse = stateless.json().await.expect("stateless");
+    assert_eq!(stateless.results[0].value, age.results[0].value);
+    assert_eq!(age.results[0].method, DriftMethod::Ks, "Evidently's choice for 400 reference values");
+
+    let overview: DriftOverview =
+        app.get(&format!("/api/models/{}/drift", model.id)).await.json().await.expect("overview");
+    assert_eq!(overview.latest.as_ref().map(|latest| &latest.id), Some(&run.id));
+    assert_eq!(overview.references.len(), 1);
+    let history: DriftHistory =
+        app.get(&format!("/api/models/{}/drift/history?feature=age", model.id)).await.json().await.expect("history");
+    assert_eq!(history.points.len(), 1);
+    assert_eq!((history.points[0].value, history.points[0].drifted), (age.results[0].value, true));
+
+    // With telemetry arriving, the worse performance makes the model degraded.
+    let point = json!({ "points": [{ "model": model.name, "metric": "latency_ms", "ts": chrono::Utc::now().timestamp_millis(), "value": 20.0 }] });
+    assert_eq!(ingest.post(app.url("/api/ingest")).json(&point).send().await.expect("sent").status(), 200);
+    evaluate(&app, &model).await;
+    let mut health = None;
+    for _ in 0..50 {
+        let board: Vec<ModelHealth> = app.get("/api/fleet/health").await.json().await.expect("health");
+        health =
+            board.into_iter().find(|health| health.model_id == model.id && health.status == HealthStatus::Degraded);
+        if health.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let health = health.expect("degraded within five seconds");
+    assert!(health.reasons.iter().any(|reason| reason.starts_with("accuracy 0.500")), "{:?}", health.reasons);
+}
+
+async fn references_come_from_json_or_a_past_window_and_bad_uploads_are_explained(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let model = monitored_model(&app, "churn").await;
+    let rows = json!([{ "tenure": 3.5, "plan": "basic" }, { "tenure": 12.25, "plan": "pro" }, { "tenure": 3.5, "plan": "basic" }]);
+    let response = upload(&app, &model, "v1", "application/json", rows.to_string()).await;
+    assert_eq!(response.status(), 201);
+    let summary: ReferenceSummary = response.json().await.expect("summary");
+    assert_eq!((summary.rows, summary.duplicate_rows, summary.baseline), (3, 1, None));
+
+    let error = expect_error(upload(&app, &model, "v9", "text/csv", "a\n1\n".into()).await, 404).await;
+    assert!(error.detail.contains("no version 'v9'"), "{error:?}");
+    expect_error(upload(&app, &model, "v1", "text/plain", "a\n1\n".into()).await, 415).await;
+    let error = expect_error(upload(&app, &model, "v1", "text/csv", "a,b\n1.5,\n2.5,\n".into()).await, 422).await;
+    assert!(error.fields.contains_key("columns.b"), "{error:?}");
+    let error = expect_error(upload(&app, &model, "v1", "text/csv", "a,b\n1,2\n3\n".into()).await, 422).await;
+    assert!(error.fields.contains_key("body"), "{error:?}");
+    let error = expect_error(upload(&app, &model, "v1", "application/json", r#"[{"a": [1]}]"#.into()).await, 422).await;
+    assert!(error.fields.keys().any(|field| field.starts_with("[0]")), "{error:?}");
+
+    // Rows from two hours ago, labelled, become the reference of the same version.
+    let ingest = app.ingest_client().await;
+    let then = chrono::Utc::now() - chrono::Duration::hours(2);
+    let rows: Vec<Value> = (0..50)
+        .map(|i| json!({ "prediction_id": format!("old{i}"), "ts": then.timestamp_millis(), "features": { "tenure": f64::from(i) / 2.0 }, "prediction": f64::from(i) }))
+        .collect();
+    push(&ingest, &app, &format!("/api/models/{}/features", model.id), &json!({ "rows": rows })).await;
+    let labels: Vec<Value> =
+        (0..50).map(|i| json!({ "prediction_id": format!("old{i}"), "label": f64::from(i) + 1.5 })).collect();
+    push(&ingest, &app, &format!("/api/models/{}/labels", model.id), &json!({ "labels": labels })).await;
+    let window =
+        |from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>| json!({ "from": from, "to": to });
+    let path = format!("/api/models/{}/versions/v1/reference/window", model.id);
+    let response =
+        app.post_json(&path, &window(then - chrono::Duration::minutes(5), then + chrono::Duration::minutes(5))).await;
+    assert_eq!(response.status(), 201);
+    let summary: ReferenceSummary = response.json().await.expect("summary");
+    assert_eq!(summary.rows, 50);
+    assert!(summary.source.starts_with("window: "), "{}", summary.source);
+    let baseline = summary.baseline.expect("labels give a baseline");
+    assert_eq!(
+        (baseline.task, baseline.metrics[0].name.as_str(), baseline.metrics[0].value),
+        (Task::Regression, "mae", 1.5)
+    );
+    let error = expect_error(app.post_json(&path, &window(then, then - chrono::Duration::minutes(1))).await, 422).await;
+    assert!(error.fields.contains_key("to"));
+    let empty = window(then - chrono::Duration::days(3), then - chrono::Duration::days(2));
+    let error = expect_error(app.post_json(&path, &empty).await, 422).await;
+    assert!(error.fields["from"].contains("no feature rows"), "{error:?}");
+
+    // Nothing in the current window (the default day ends now; the rows are two hours old
+    // and inside it), then with a one-hour window: nothing to evaluate.
+    assert_eq!(evaluate(&app, &model).await.status(), 201);
+    let settings = json!({ "window_minutes": 60 });
+    assert_eq!(app.put_json(&format!("/api/models/{}/monitoring", model.id), &settings).await.status(), 200);
+    let error = expect_error(evaluate(&app, &model).await, 409).await;
+    assert!(error.detail.contains("no feature rows"), "{error:?}");
+    let unmonitored = app.create_model("unmonitored", RiskTier::Minimal).await;
+    let error = expect_error(evaluate(&app, &unmonitored).await, 404).await;
+    assert!(error.detail.contains("no reference"), "{error:?}");
+}
+
+async fn settings_are_validated_and_a_feature_rule_picks_the_method(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let model = monitored_model(&app, "fraud").await;
+    let path = format!("/api/models/{}/monitoring", model.id);
+    let error =
+        expect_error(app.put_json(&path, &json!({ "window_minutes": 0, "performance_tolerance": 2 })).await, 422).await;
+    assert_eq!(error.fields.keys().collect::<Vec<_>>(), ["performance_tolerance", "window_minutes"]);
+    expect_error(app.put_json(&path, &json!({ "windw": 5 })).await, 422).await;
+    let rule =
+        json!({ "features": [{ "feature": "age", "method": "psi", "threshold": 0.5 }], "freshness_sla_minutes": 5 });
+    assert_eq!(app.put_json(&path, &rule).await.status(), 200);
+    let stored: Value = app.get(&path).await.json().await.expect("settings");
+    assert_eq!(
+        (stored["features"][0]["method"].as_str(), stored["window_minutes"].as_u64()),
+        (Some("psi"), Some(1440))
+    );
+
+    assert_eq!(upload(&app, &model, "v1", "text/csv", reference_csv()).await.status(), 201);
+    let rows: Vec<Value> = ages(200, 41.0)
+        .iter()
+        .enumerate()
+        .map(|(i, age)| json!({ "prediction_id": format!("r{i}"), "features": { "age": age, "city": CITIES[i % 3] } }))
+        .collect();
+    push(&app.ingest_client().await, &app, &format!("/api/models/{}/features", model.id), &json!({ "rows": rows }))
+        .await;
+    let run: DriftRun = evaluate(&app, &model).await.json().await.expect("run");
+    let age = run.report.columns.iter().find(|column| column.column == "age").and_then(|column| column.report.clone());
+    let result = age.expect("age compared").results[0];
+    assert_eq!((result.method, result.threshold, result.drifted), (DriftMethod::Psi, 0.5, false));
+    assert_eq!(run.report.only_in_reference, ["prediction"], "no live row carried a prediction");
+    assert!(run.performance.is_none(), "no labels");
+}
+
+on_both_stores!(
+    a_reference_and_live_rows_give_a_run_with_drift_quality_performance_and_history,
+    references_come_from_json_or_a_past_window_and_bad_uploads_are_explained,
+    settings_are_validated_and_a_feature_rule_picks_the_method,
+);
