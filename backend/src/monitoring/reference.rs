@@ -10,8 +10,15 @@ use crate::analysis::drift::profile::ReferenceColumn;
 use crate::analysis::performance;
 use crate::dataset_drift::Dataset;
 
+/// What a dataset gives a reference.
+#[derive(Debug)]
+pub struct ReferenceParts {
+    pub columns: Vec<(String, ReferenceColumn)>,
+    pub baseline: Option<PerformanceMetrics>,
+}
+
 /// The reference's columns and its baseline, or what is wrong with the dataset, by column.
-pub fn build(dataset: &Dataset) -> Result<(Vec<(String, ReferenceColumn)>, Option<PerformanceMetrics>), FieldErrors> {
+pub fn build(dataset: &Dataset) -> Result<ReferenceParts, FieldErrors> {
     let mut errors = FieldErrors::new();
     if dataset.columns.first().is_none_or(Vec::is_empty) {
         errors.insert("rows".into(), "the reference has no rows".into());
@@ -43,7 +50,7 @@ pub fn build(dataset: &Dataset) -> Result<(Vec<(String, ReferenceColumn)>, Optio
         }
         _ => None,
     };
-    Ok((columns, baseline))
+    Ok(ReferenceParts { columns, baseline })
 }
 
 #[cfg(test)]
@@ -56,7 +63,7 @@ mod tests {
     fn the_target_gives_a_baseline_and_is_not_a_feature() {
         let csv = "age,city,prediction,target\n31,Brno,1,1\n45,Praha,0,1\n27,Brno,0,0\n52,Ostrava,1,1\n";
         let dataset = Dataset::from_csv(csv.as_bytes()).expect("csv");
-        let (columns, baseline) = build(&dataset).expect("reference");
+        let ReferenceParts { columns, baseline } = build(&dataset).expect("reference");
         let names: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();
         assert_eq!(names, ["age", "city", "prediction"]);
         let baseline = baseline.expect("baseline");

@@ -169,7 +169,7 @@ async fn store_reference(
     let built = tokio::task::spawn_blocking(move || reference::build(&dataset))
         .await
         .map_err(|error| ApiError::Internal(anyhow::anyhow!("building the reference failed: {error}")))?;
-    let (columns, baseline) = built.map_err(ApiError::Validation)?;
+    let reference::ReferenceParts { columns, baseline } = built.map_err(ApiError::Validation)?;
     let reference = NewReference { version, source, rows, duplicate_rows, columns, baseline };
     state.store.save_reference(model_id, reference, &principal.actor()).await
 }

@@ -43,6 +43,18 @@ pub struct WindowRow {
     pub label: Option<FeatureValue>,
 }
 
+#[derive(sqlx::FromRow)]
+struct ProfileRow {
+    id: String,
+    version: String,
+    source: String,
+    rows: i64,
+    duplicate_rows: i64,
+    baseline: Option<String>,
+    created_at: i64,
+    created_by: String,
+}
+
 impl Store {
     pub async fn monitoring_settings(&self, model_id: &ModelId) -> ApiResult<MonitoringSettings> {
         self.model_summary(model_id).await?;
@@ -157,7 +169,7 @@ impl Store {
     /// Every version's reference of the model, newest first, without the values.
     pub async fn reference_summaries(&self, model_id: &ModelId) -> ApiResult<Vec<ReferenceSummary>> {
         self.model_summary(model_id).await?;
-        let profiles: Vec<(String, String, String, i64, i64, Option<String>, i64, String)> = sqlx::query_as(
+        let profiles: Vec<ProfileRow> = sqlx::query_as(
             "SELECT id, version, source, rows, duplicate_rows, baseline, created_at, created_by FROM reference_profiles
              WHERE model_id = $1 ORDER BY created_at DESC, id DESC",
         )
@@ -165,7 +177,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let mut summaries = Vec::with_capacity(profiles.len());
-        for (id, version, source, rows, duplicate_rows, baseline, created_at, created_by) in profiles {
+        for ProfileRow { id, version, source, rows, duplicate_rows, baseline, created_at, created_by } in profiles {
             let columns = self
                 .reference_columns(&id)
                 .await?
