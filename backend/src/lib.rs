@@ -114,6 +114,11 @@ impl Application {
         self.state.ingest.clone()
     }
 
+    /// A handle on the live stream (demo drift evaluations publish through it).
+    pub fn live(&self) -> LiveHub {
+        self.state.live.clone()
+    }
+
     /// Judges every model's health now (after loading data behind the server's back).
     pub async fn evaluate_health(&self) -> anyhow::Result<()> {
         Ok(health::evaluate_models(&self.state.store, &self.state.health, &self.state.live, None).await?)

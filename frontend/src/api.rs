@@ -12,6 +12,7 @@ use keel_shared::models::{
     CreateModelRequest, CreateVersionRequest, ModelListQuery, ModelListResponse, ModelResponse, ModelSummary,
     VersionSummary,
 };
+use keel_shared::monitoring::{DriftHistory, DriftHistoryQuery, DriftOverview, DriftRun, EvaluateRequest};
 use keel_shared::telemetry::{SeriesQuery, SeriesResponse};
 use keel_shared::{ErrorBody, ModelId};
 use serde::Serialize;
@@ -59,6 +60,25 @@ pub async fn set_health_thresholds(model: &ModelId, thresholds: &HealthThreshold
 }
 
 /// The live event stream (`EventSource` URL), resuming after `last_event_id` if given.
+pub async fn drift_overview(model: &ModelId) -> ApiResult<DriftOverview> {
+    receive(Request::get(&format!("/api/models/{}/drift", encode(&model.0))).send().await).await
+}
+
+pub async fn evaluate_drift(model: &ModelId) -> ApiResult<DriftRun> {
+    post(&format!("/api/models/{}/drift/runs", encode(&model.0)), &EvaluateRequest::default()).await
+}
+
+pub async fn drift_history(model: &ModelId, query: &DriftHistoryQuery) -> ApiResult<DriftHistory> {
+    let url = format!("/api/models/{}/drift/history?{}", encode(&model.0), query_string(query)?);
+    receive(Request::get(&url).send().await).await
+}
+
+/// Where a version's reference file is uploaded (`PUT`, CSV or JSON body).
+pub fn reference_upload_url(model: &ModelId, tag: &str, filename: &str) -> String {
+    let query = serde_urlencoded::to_string([("filename", filename)]).unwrap_or_default();
+    format!("/api/models/{}/versions/{}/reference?{query}", encode(&model.0), encode(tag))
+}
+
 pub fn live_url(last_event_id: Option<&str>) -> String {
     match last_event_id {
         Some(id) => format!("/api/live?last_event_id={}", encode(id)),

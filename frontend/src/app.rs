@@ -11,8 +11,8 @@ use crate::api;
 use crate::auth::{Auth, use_auth};
 use crate::components::{ConnectionIndicator, Loading};
 use crate::pages::{
-    AuditPage, LoginPage, ModelPage, ModelsPage, NewModelPage, NotFoundPage, OverviewPage, SetupPage, TokensPage,
-    UsersPage,
+    AuditPage, DriftPage, LoginPage, ModelPage, ModelsPage, NewModelPage, NotFoundPage, OverviewPage, SetupPage,
+    TokensPage, UsersPage,
 };
 
 #[component]
@@ -93,6 +93,7 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/models") view=ModelsPage />
                     <Route path=path!("/models/new") view=NewModelPage />
                     <Route path=path!("/models/:id") view=ModelPage />
+                    <Route path=path!("/models/:id/drift") view=DriftPage />
                     <Route path=path!("/audit") view=AuditPage />
                     <Route path=path!("/users") view=UsersPage />
                     <Route path=path!("/tokens") view=TokensPage />

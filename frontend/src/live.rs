@@ -1,9 +1,10 @@
 //! The live stream: one `EventSource` on `/api/live` for the signed-in console, kept
 //! open until the shell unmounts (sign-out). Status events keep every model's health
 //! current; points events tell charts and tiles to refresh (coalesced, at most one
-//! refresh per `REFRESH_DELAY`). When the browser gives up on the connection (the server
-//! was down or answered an error) it is reopened with exponential back-off, resuming
-//! from the last event id it saw.
+//! refresh per `REFRESH_DELAY`); drift events tell a model's drift page to refresh.
+//! When the browser gives up on the connection (the server was down or answered an
+//! error) it is reopened with exponential back-off, resuming from the last event id it
+//! saw.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
@@ -45,6 +46,10 @@ pub struct Live {
     points: RwSignal<HashMap<ModelId, u64>>,
     /// Refreshes caused by any model's points, or by a resync.
     changes: RwSignal<u64>,
+    /// Per model, how many drift evaluations finished.
+    drift_runs: RwSignal<HashMap<ModelId, u64>>,
+    /// Resyncs: whatever a page shows may be stale.
+    resyncs: RwSignal<u64>,
 }
 
 impl Live {
@@ -53,6 +58,12 @@ impl Live {
     pub fn model_changes(&self, model_id: &ModelId) -> u64 {
         self.changes.track();
         self.points.with(|points| points.get(model_id).copied().unwrap_or_default())
+    }
+
+    /// Changes when a drift evaluation of the model finishes (or after a resync).
+    pub fn model_drift_runs(&self, model_id: &ModelId) -> u64 {
+        self.resyncs.track();
+        self.drift_runs.with(|runs| runs.get(model_id).copied().unwrap_or_default())
     }
 
     /// Changes when any model's new points are stored (or after a resync).
@@ -76,6 +87,8 @@ pub fn provide_live() -> Live {
         health: RwSignal::new(HashMap::new()),
         points: RwSignal::new(HashMap::new()),
         changes: RwSignal::new(0),
+        drift_runs: RwSignal::new(HashMap::new()),
+        resyncs: RwSignal::new(0),
     };
     provide_context(live);
     let stream = Rc::new(Stream { live, state: RefCell::default(), closed: Cell::new(false) });
@@ -180,6 +193,9 @@ impl Stream {
         let Some(data) = message.data().as_string() else { return };
         let Ok(event) = serde_json::from_str::<LiveEvent>(&data) else { return };
         match event {
+            LiveEvent::Drift { model_id, .. } => {
+                self.live.drift_runs.update(|runs| *runs.entry(model_id).or_default() += 1);
+            }
             LiveEvent::Points { model_id, .. } => {
                 self.state.borrow_mut().pending.insert(model_id);
                 self.schedule_refresh();
@@ -192,6 +208,7 @@ impl Stream {
             LiveEvent::Resync => {
                 reload_health(self.live);
                 self.live.changes.update(|changes| *changes += 1);
+                self.live.resyncs.update(|resyncs| *resyncs += 1);
             }
         }
     }

@@ -137,6 +137,25 @@ pub fn keel_binary() -> anyhow::Result<PathBuf> {
 }
 
 /// Headless Chromium behind its own chromedriver, both stopped when dropped.
+/// chromedriver's `POST /session/{id}/chromium/network_conditions`.
+#[derive(Debug)]
+struct NetworkConditions {
+    upload_throughput: u32,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for NetworkConditions {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/chromium/network_conditions", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let conditions = serde_json::json!({ "network_conditions": {
+            "offline": false, "latency": 0, "download_throughput": 100_000_000, "upload_throughput": self.upload_throughput,
+        } });
+        (http::Method::POST, Some(conditions.to_string()))
+    }
+}
+
 pub struct Browser {
     pub client: Client,
     driver: Child,
@@ -231,6 +250,13 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         bail!("{css:?} is still shown")
+    }
+
+    /// Limits the page's upload bandwidth to `bytes_per_second` (chromedriver's
+    /// network conditions), so a test can watch an upload in progress.
+    pub async fn throttle_uploads(&self, bytes_per_second: u32) -> anyhow::Result<()> {
+        self.client.issue_cmd(NetworkConditions { upload_throughput: bytes_per_second }).await?;
+        Ok(())
     }
 
     /// Ends the browser session; chromedriver stops on drop.

@@ -2,6 +2,7 @@
 
 mod badges;
 mod chart;
+mod drift_charts;
 mod form;
 mod health;
 mod sparkline;
@@ -9,6 +10,7 @@ mod states;
 
 pub use badges::{RiskBadge, StageBadge};
 pub use chart::{Annotation, MetricChart, Statistic, TimeRange, Window};
+pub use drift_charts::{HistogramOverlay, ScoreHistory, format_score};
 pub use form::{FieldError, FormAlert, field_message};
 pub use health::{ConnectionIndicator, HealthBadge, KeyNumbers, status_class};
 pub use sparkline::Sparkline;

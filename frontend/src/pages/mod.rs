@@ -13,7 +13,7 @@ mod users;
 
 pub use audit::AuditPage;
 pub use login::LoginPage;
-pub use model::ModelPage;
+pub use model::{DriftPage, ModelPage};
 pub use models::ModelsPage;
 pub use new_model::NewModelPage;
 pub use not_found::NotFoundPage;

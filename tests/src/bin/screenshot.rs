@@ -1,8 +1,8 @@
 //! Takes the README's screenshot: `keel demo` on a fresh store, signed in as the
 //! administrator, a console page in headless Chromium, saved as a PNG.
 //!
-//! Usage: `cargo run -p keel-e2e --bin screenshot -- [PATH] [CONSOLE-PATH | model:NAME]`
-//! (defaults: `docs/screenshot.png`, the overview `/`). Needs the `keel` binary and `dist/` built.
+//! Usage: `cargo run -p keel-e2e --bin screenshot -- [PATH] [CONSOLE-PATH | model:NAME | drift:NAME[#ID]]`
+//! (defaults: `docs/screenshot.png`, the overview `/`; `drift:NAME[#ID]` for a model's drift page, scrolled to ID). Needs the `keel` binary and `dist/` built.
 
 use anyhow::Context;
 use keel_e2e::{ADMIN_PASSWORD, Browser, Keel, workspace_root};
@@ -14,7 +14,19 @@ async fn main() -> anyhow::Result<()> {
     let page = args.next().unwrap_or_else(|| "/".to_owned());
     let keel = Keel::start("demo")?;
     let browser = Browser::start().await?;
-    // `model:<name>` opens that model's page from the list.
+    // `model:<name>` opens that model's page from the list; `drift:<name>` its drift page.
+    // `drift:<name>#<id>` scrolls to the element with that id.
+    if let Some(target) = page.strip_prefix("drift:") {
+        let (name, anchor) = target.split_once('#').unwrap_or((target, ""));
+        browser.sign_in(&keel.url("/models"), "admin", ADMIN_PASSWORD).await?;
+        browser.wait_for_text("table a.table-link", name).await?;
+        browser.client.find(fantoccini::Locator::LinkText(name)).await?.click().await?;
+        browser.client.find(fantoccini::Locator::LinkText("Drift and data quality")).await?.click().await?;
+        browser.wait_for(".chart-svg svg").await?;
+        if !anchor.is_empty() {
+            browser.client.execute(&format!("document.getElementById('{anchor}').scrollIntoView();"), vec![]).await?;
+        }
+    }
     match page.strip_prefix("model:") {
         Some(name) => {
             browser.sign_in(&keel.url("/models"), "admin", ADMIN_PASSWORD).await?;
@@ -24,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
             // The charts, not the facts above them.
             browser.client.execute("document.getElementById('health-heading').scrollIntoView();", vec![]).await?;
         }
+        None if page.starts_with("drift:") => {}
         None => browser.sign_in(&keel.url(&page), "admin", ADMIN_PASSWORD).await?,
     }
     // Every page ends loading with its heading and no loading indicator.

@@ -1,6 +1,8 @@
 //! One model: what it is for, who owns it, its health and its versions by stage.
 
+mod drift;
 mod health;
+mod reference_upload;
 
 use keel_shared::auth::Permission;
 use keel_shared::models::{CreateVersionRequest, ModelResponse, RiskTier, Stage, VersionSummary};
@@ -15,6 +17,7 @@ use crate::components::{
     ErrorState, FieldError, FormAlert, HealthBadge, Loading, RiskBadge, StageBadge, field_message,
 };
 use crate::format;
+pub use drift::DriftPage;
 use health::HealthSection;
 
 #[component]
@@ -54,6 +57,7 @@ fn ModelDetails(response: ModelResponse, on_version_added: impl Fn() + Copy + Se
                 <RiskBadge tier=model.risk_tier />
             </div>
         </div>
+        <p class="toolbar"><a class="button" href=format!("/models/{}/drift", model.id)>"Drift and data quality"</a></p>
         {(!model.risk_tier.allows_production()).then(|| view! {
             <div class="alert alert-error" role="note">
                 <strong>"Prohibited practice."</strong>

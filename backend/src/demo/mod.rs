@@ -1,6 +1,8 @@
 //! The demo fleet: models a mid-size Central European company might run, at every
 //! stage and EU AI Act risk tier, so a new user sees a populated console.
 
+pub mod monitoring;
+
 use std::collections::HashMap;
 
 use keel_shared::auth::Role;
