@@ -248,7 +248,37 @@ async fn settings_are_validated_and_a_feature_rule_picks_the_method(store: Store
     assert!(run.performance.is_none(), "no labels");
 }
 
+async fn the_scheduler_evaluates_each_referenced_version_once_per_cadence(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let model = monitored_model(&app, "pricing").await;
+    assert_eq!(upload(&app, &model, "v1", "text/csv", reference_csv()).await.status(), 201);
+    let idle = app.create_model("idle", RiskTier::Minimal).await;
+    app.create_version(&idle, "v1", "production").await;
+    assert_eq!(upload(&app, &idle, "v1", "text/csv", reference_csv()).await.status(), 201);
+    let rows: Vec<Value> = ages(50, 40.0)
+        .iter()
+        .enumerate()
+        .map(|(i, age)| json!({ "prediction_id": format!("s{i}"), "features": { "age": age } }))
+        .collect();
+    push(&app.ingest_client().await, &app, &format!("/api/models/{}/features", model.id), &json!({ "rows": rows }))
+        .await;
+
+    // The scheduler's pass, on the app's own database.
+    let store = keel_backend::store::Store::connect(&app.database_url).await.expect("store");
+    let live = keel_backend::live::LiveHub::default();
+    let history = |model: &ModelSummary| format!("/api/models/{}/drift/history?feature=age", model.id);
+    keel_backend::monitoring::scheduler::run_due(&store, &live).await.expect("first pass");
+    let after_first: DriftHistory = app.get(&history(&model)).await.json().await.expect("history");
+    assert_eq!(after_first.points.len(), 1, "evaluated once");
+    let idle_history: DriftHistory = app.get(&history(&idle)).await.json().await.expect("history");
+    assert!(idle_history.points.is_empty(), "a version without rows is skipped");
+    keel_backend::monitoring::scheduler::run_due(&store, &live).await.expect("second pass");
+    let after_second: DriftHistory = app.get(&history(&model)).await.json().await.expect("history");
+    assert_eq!(after_second.points.len(), 1, "not due again within the hour");
+}
+
 on_both_stores!(
+    the_scheduler_evaluates_each_referenced_version_once_per_cadence,
     a_reference_and_live_rows_give_a_run_with_drift_quality_performance_and_history,
     references_come_from_json_or_a_past_window_and_bad_uploads_are_explained,
     settings_are_validated_and_a_feature_rule_picks_the_method,
