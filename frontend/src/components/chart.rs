@@ -189,17 +189,7 @@ fn render(response: &SeriesResponse, lines: &[Line], annotations: &[Annotation])
             .build_cartesian_2d(from..to, bottom..top)
             .map_err(|error| error.to_string())?;
         // Time ticks on round times (plotters would put them on round milliseconds).
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_labels(5)
-            .y_label_formatter(&|value| format_value(*value))
-            .light_line_style(grid)
-            .bold_line_style(RGBAColor(128, 128, 128, 0.3))
-            .axis_style(RGBAColor(128, 128, 128, 0.6))
-            .draw()
-            .map_err(|error| error.to_string())?;
+        draw_value_mesh(&mut chart, &|value| format_value(*value))?;
         let (step, format) = time_step(to - from);
         let label_style = ("sans-serif", 12).into_font().color(&muted).pos(Pos::new(HPos::Center, VPos::Top));
         let mut tick = (from + step - 1).div_euclid(step) * step;
@@ -246,6 +236,28 @@ fn render(response: &SeriesResponse, lines: &[Line], annotations: &[Annotation])
         root.present().map_err(|error| error.to_string())?;
     }
     Ok(svg)
+}
+
+/// The value axis and its grid lines as every Keel chart draws them (time or bin labels
+/// are drawn by each chart).
+pub fn draw_value_mesh<X>(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, plotters::coord::types::RangedCoordf64>>,
+    format: &dyn Fn(&f64) -> String,
+) -> Result<(), String>
+where
+    X: Ranged<ValueType: std::fmt::Debug> + plotters::coord::ranged1d::ValueFormatter<X::ValueType>,
+{
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_labels(5)
+        .y_label_formatter(format)
+        .light_line_style(RGBAColor(128, 128, 128, 0.15))
+        .bold_line_style(RGBAColor(128, 128, 128, 0.3))
+        .axis_style(RGBAColor(128, 128, 128, 0.6))
+        .draw()
+        .map_err(|error| error.to_string())
 }
 
 /// The tick spacing (about six ticks per span) and how to write the tick times.

@@ -6,6 +6,8 @@ use leptos::prelude::*;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::chart::draw_value_mesh;
+
 const WIDTH: u32 = 560;
 const HEIGHT: u32 = 220;
 /// Left edge of the plotting area in SVG pixels (margin + y label area).
@@ -123,17 +125,7 @@ fn render_histogram(bins: &[HistogramBin]) -> Result<String, String> {
             .y_label_area_size((PLOT_LEFT - PLOT_RIGHT_MARGIN) as u32)
             .build_cartesian_2d(0.0..count as f64, 0.0..top)
             .map_err(|error| error.to_string())?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_labels(5)
-            .y_label_formatter(&|value| format!("{value:.0} %"))
-            .light_line_style(RGBAColor(128, 128, 128, 0.15))
-            .bold_line_style(RGBAColor(128, 128, 128, 0.3))
-            .axis_style(RGBAColor(128, 128, 128, 0.6))
-            .draw()
-            .map_err(|error| error.to_string())?;
+        draw_value_mesh(&mut chart, &|value| format!("{value:.0} %"))?;
         let bars = bins.iter().enumerate().flat_map(|(index, bin)| {
             let left = index as f64;
             [
@@ -170,17 +162,7 @@ fn render_history(points: &[DriftHistoryPoint]) -> Result<String, String> {
             .y_label_area_size((PLOT_LEFT - PLOT_RIGHT_MARGIN) as u32)
             .build_cartesian_2d(0.0..last, 0.0..top)
             .map_err(|error| error.to_string())?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_labels(5)
-            .y_label_formatter(&|value| format_score(*value))
-            .light_line_style(RGBAColor(128, 128, 128, 0.15))
-            .bold_line_style(RGBAColor(128, 128, 128, 0.3))
-            .axis_style(RGBAColor(128, 128, 128, 0.6))
-            .draw()
-            .map_err(|error| error.to_string())?;
+        draw_value_mesh(&mut chart, &|value| format_score(*value))?;
         let dashes = (0..40).map(|part| {
             let length = last / 80.0;
             PathElement::new(
