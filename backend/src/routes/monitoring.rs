@@ -134,6 +134,9 @@ async fn reference_from_window(
         return Err(ApiError::field("from", "is in the future: a reference is data already seen"));
     }
     let model_id = ModelId(id);
+    if !state.store.list_versions(&model_id).await?.iter().any(|version| version.tag == tag) {
+        return Err(ApiError::NotFound(format!("model '{model_id}' has no version '{tag}'; register it first")));
+    }
     let rows = state.store.window_rows(&model_id, &tag, window.from, window.to).await?;
     if rows.is_empty() {
         return Err(ApiError::field("from", format!("version '{tag}' has no feature rows in this window")));

@@ -199,6 +199,10 @@ async fn references_come_from_json_or_a_past_window_and_bad_uploads_are_explaine
     );
     let error = expect_error(app.post_json(&path, &window(then, then - chrono::Duration::minutes(1))).await, 422).await;
     assert!(error.fields.contains_key("to"));
+    let unknown = path.replace("/v1/", "/v9/");
+    let error =
+        expect_error(app.post_json(&unknown, &window(then, then + chrono::Duration::minutes(1))).await, 404).await;
+    assert!(error.detail.contains("no version 'v9'"), "{error:?}");
     let empty = window(then - chrono::Duration::days(3), then - chrono::Duration::days(2));
     let error = expect_error(app.post_json(&path, &empty).await, 422).await;
     assert!(error.fields["from"].contains("no feature rows"), "{error:?}");
