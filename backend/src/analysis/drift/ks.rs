@@ -72,7 +72,7 @@ impl Largest {
 /// walked value by value only if the distance inside it could beat the largest known.
 fn largest_cdf_distance(reference: &NumericReference, current: &[f64]) -> f64 {
     let (u, buckets) = (reference.sorted(), reference.buckets());
-    let counts = buckets.count(current);
+    let counts = buckets.count::<false>(current);
     let mut largest = Largest { n1: u.len() as i64, n2: current.len() as i64, scaled: 0, at: Point { i: 0, j: 0 } };
     // What each bucket starts from: reference and current values below it, and at its lower edge.
     let mut starts = Vec::with_capacity(buckets.len());

@@ -186,7 +186,7 @@ pub fn wasserstein_norm(reference: &NumericReference, current: &[f64]) -> f64 {
 fn wasserstein(reference: &NumericReference, current: &[f64]) -> f64 {
     let (u, buckets) = (reference.sorted(), reference.buckets());
     let (n1, n2) = (u.len(), current.len());
-    let counts = buckets.count(current);
+    let counts = buckets.count::<true>(current);
     let last = buckets.len() - 1;
     let mut walked = Vec::with_capacity(buckets.len());
     let mut area = 0.0;

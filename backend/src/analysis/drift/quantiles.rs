@@ -119,8 +119,9 @@ impl QuantileBuckets {
         bucket
     }
 
-    /// Counts, gaps and edge ties of the current sample, half of it on each core.
-    pub fn count(&self, current: &[f64]) -> CurrentCounts {
+    /// Counts, gaps (when `GAPS`: Wasserstein needs them, KS does not) and edge ties of
+    /// the current sample, half of it on each core.
+    pub fn count<const GAPS: bool>(&self, current: &[f64]) -> CurrentCounts {
         let buckets = self.len();
         let last = self.edges.len();
         let count_half = |half: &[f64]| {
@@ -134,11 +135,13 @@ impl QuantileBuckets {
                 let bucket = self.bucket(value);
                 counts.bucket_of.push(bucket as u16);
                 counts.counts[bucket] += 1;
-                counts.gaps[bucket] += match bucket.checked_sub(1) {
-                    _ if bucket < last => self.edges[bucket] - value,
-                    Some(lower) => value - self.edges[lower],
-                    None => 0.0,
-                };
+                if GAPS {
+                    counts.gaps[bucket] += match bucket.checked_sub(1) {
+                        _ if bucket < last => self.edges[bucket] - value,
+                        Some(lower) => value - self.edges[lower],
+                        None => 0.0,
+                    };
+                }
                 if bucket > 0 && value == self.edges[bucket - 1] {
                     counts.at_lower_edge[bucket] += 1;
                 }
