@@ -6,13 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use keel_shared::ModelId;
 use keel_shared::drift::{DriftMethod, FeatureValue};
-use keel_shared::monitoring::{
-    DriftHistoryPoint, DriftRun, MonitoringSettings, PerformanceMetrics, ReferenceColumnSummary, ReferenceSummary,
-};
+use keel_shared::monitoring::{DriftHistoryPoint, DriftRun, MonitoringSettings, PerformanceMetrics, ReferenceSummary};
 
 use super::audit::{Actor, AuditRecord, ChangeSet};
 use super::{Store, from_millis, new_id, now_millis};
-use crate::analysis::drift::profile::{ReferenceColumn, ReferenceValues};
+use crate::analysis::drift::profile::ReferenceColumn;
 use crate::error::{ApiError, ApiResult};
 
 /// A feature row that passed validation.
@@ -41,6 +39,12 @@ pub struct WindowRow {
     pub features: BTreeMap<String, FeatureValue>,
     pub prediction: Option<FeatureValue>,
     pub label: Option<FeatureValue>,
+}
+
+macro_rules! profile_columns {
+    () => {
+        "id, version, source, rows, duplicate_rows, baseline, created_at, created_by"
+    };
 }
 
 #[derive(sqlx::FromRow)]
@@ -169,39 +173,17 @@ impl Store {
     /// Every version's reference of the model, newest first, without the values.
     pub async fn reference_summaries(&self, model_id: &ModelId) -> ApiResult<Vec<ReferenceSummary>> {
         self.model_summary(model_id).await?;
-        let profiles: Vec<ProfileRow> = sqlx::query_as(
-            "SELECT id, version, source, rows, duplicate_rows, baseline, created_at, created_by FROM reference_profiles
-             WHERE model_id = $1 ORDER BY created_at DESC, id DESC",
-        )
+        let profiles: Vec<ProfileRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            profile_columns!(),
+            " FROM reference_profiles WHERE model_id = $1 ORDER BY created_at DESC, id DESC"
+        ))
         .bind(&model_id.0)
         .fetch_all(&self.pool)
         .await?;
         let mut summaries = Vec::with_capacity(profiles.len());
-        for ProfileRow { id, version, source, rows, duplicate_rows, baseline, created_at, created_by } in profiles {
-            let columns = self
-                .reference_columns(&id)
-                .await?
-                .into_iter()
-                .map(|(name, column)| {
-                    let (values, stored) = column.sizes();
-                    let (stored_values, categories) = match &column.values {
-                        ReferenceValues::Numeric { .. } => (Some(stored), None),
-                        ReferenceValues::Categorical(counts) => (None, Some(counts.len() as u64)),
-                    };
-                    ReferenceColumnSummary { name, kind: column.kind(), values, stored_values, categories }
-                })
-                .collect();
-            summaries.push(ReferenceSummary {
-                model_id: model_id.clone(),
-                version,
-                source,
-                rows: rows as u64,
-                duplicate_rows: duplicate_rows as u64,
-                columns,
-                baseline: baseline.and_then(|json| serde_json::from_str(&json).ok()),
-                created_at: from_millis(created_at),
-                created_by,
-            });
+        for profile in profiles {
+            summaries.push(self.reference_summary(model_id, profile).await?);
         }
         Ok(summaries)
     }
@@ -212,16 +194,48 @@ impl Store {
         model_id: &ModelId,
         version: &str,
     ) -> ApiResult<Option<(ReferenceSummary, Vec<(String, ReferenceColumn)>)>> {
-        let id: Option<String> =
-            sqlx::query_scalar("SELECT id FROM reference_profiles WHERE model_id = $1 AND version = $2")
-                .bind(&model_id.0)
-                .bind(version)
-                .fetch_optional(&self.pool)
-                .await?;
-        let Some(id) = id else { return Ok(None) };
-        let summary = self.reference_summaries(model_id).await?.into_iter().find(|summary| summary.version == version);
-        let Some(summary) = summary else { return Ok(None) };
-        Ok(Some((summary, self.reference_columns(&id).await?)))
+        let profile: Option<ProfileRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            profile_columns!(),
+            " FROM reference_profiles WHERE model_id = $1 AND version = $2"
+        ))
+        .bind(&model_id.0)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(profile) = profile else { return Ok(None) };
+        let columns = self.reference_columns(&profile.id).await?;
+        Ok(Some((self.reference_summary(model_id, profile).await?, columns)))
+    }
+
+    /// The profile with its columns' summaries (read without their stored values).
+    async fn reference_summary(&self, model_id: &ModelId, profile: ProfileRow) -> ApiResult<ReferenceSummary> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT name, summary, CAST(LENGTH(sorted_values) AS BIGINT) FROM reference_columns
+             WHERE profile_id = $1 ORDER BY position",
+        )
+        .bind(&profile.id)
+        .fetch_all(&self.pool)
+        .await?;
+        let columns = rows
+            .into_iter()
+            .map(|(name, summary, bytes)| {
+                ReferenceColumn::summary_of_stored(name.clone(), &summary, bytes as u64).ok_or_else(|| {
+                    ApiError::Internal(anyhow::anyhow!("stored reference column '{name}' cannot be read"))
+                })
+            })
+            .collect::<ApiResult<_>>()?;
+        Ok(ReferenceSummary {
+            model_id: model_id.clone(),
+            version: profile.version,
+            source: profile.source,
+            rows: profile.rows as u64,
+            duplicate_rows: profile.duplicate_rows as u64,
+            columns,
+            baseline: profile.baseline.and_then(|json| serde_json::from_str(&json).ok()),
+            created_at: from_millis(profile.created_at),
+            created_by: profile.created_by,
+        })
     }
 
     async fn reference_columns(&self, profile_id: &str) -> ApiResult<Vec<(String, ReferenceColumn)>> {

@@ -10,7 +10,7 @@
 //! full sample's. Categories are kept exactly, as counts.
 
 use keel_shared::drift::{FeatureKind, FeatureValue};
-use keel_shared::monitoring::HistogramBin;
+use keel_shared::monitoring::{HistogramBin, ReferenceColumnSummary};
 use serde::{Deserialize, Serialize};
 
 use super::numeric::NumericReference;
@@ -235,15 +235,18 @@ impl ReferenceColumn {
         }
     }
 
-    /// Values the reference had (nulls left out), and of those how many are stored.
-    pub fn sizes(&self) -> (u64, u64) {
-        match &self.values {
-            ReferenceValues::Numeric { count, kept, .. } => (*count, kept.len() as u64),
-            ReferenceValues::Categorical(counts) => {
-                let total = counts.iter().map(|(_, count)| count).sum();
-                (total, total)
+    /// A stored column as lists show it, from its JSON summary and the length of its
+    /// stored values alone (the values themselves need not be read).
+    pub fn summary_of_stored(name: String, summary: &str, stored_bytes: u64) -> Option<ReferenceColumnSummary> {
+        let stored: StoredSummary = serde_json::from_str(summary).ok()?;
+        let (values, stored_values, categories) = match (stored.kind, stored.categories) {
+            (FeatureKind::Numeric, _) => (stored.count?, Some(stored_bytes / 8), None),
+            (FeatureKind::Categorical, categories) => {
+                let categories = categories?;
+                (categories.iter().map(|(_, count)| count).sum(), None, Some(categories.len() as u64))
             }
-        }
+        };
+        Some(ReferenceColumnSummary { name, kind: stored.kind, values, stored_values, categories })
     }
 }
 
@@ -326,7 +329,9 @@ mod tests {
             (0..n).map(|i| FeatureValue::Float(((i as u64 * 2_654_435_761) % 1_000_003) as f64)).collect();
         let current: Vec<FeatureValue> = (0..20_000).map(|i| FeatureValue::Float(i as f64 * 40.0 + 100.0)).collect();
         let column = ReferenceColumn::new(&reference, None).expect("column");
-        assert_eq!(column.sizes(), (n as u64, MAX_STORED_VALUES as u64));
+        let (summary, bytes) = column.to_stored();
+        let listed = ReferenceColumn::summary_of_stored("x".into(), &summary, bytes.len() as u64).expect("summary");
+        assert_eq!((listed.values, listed.stored_values), (n as u64, Some(MAX_STORED_VALUES as u64)));
         let compact = column.compare(&current).expect("compact");
         let exact = Feature::new(&reference, &current, Some(FeatureKind::Numeric)).expect("exact");
         assert_eq!(compact.counts(), exact.counts(), "sample sizes are the full reference's");
