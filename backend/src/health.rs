@@ -49,7 +49,6 @@ pub async fn evaluate_models(
 ) -> ApiResult<()> {
     let now = Utc::now();
     let models = store.models_with_thresholds().await?;
-    let degradations = store.latest_degradations().await?;
     if only.is_none() {
         let known: HashSet<&ModelId> = models.iter().map(|(id, _)| id).collect();
         board.statuses.write().unwrap_or_else(std::sync::PoisonError::into_inner).retain(|id, _| known.contains(id));
@@ -59,8 +58,8 @@ pub async fn evaluate_models(
             continue;
         }
         let signals = store.health_signals(&model_id, now).await?;
-        let degradation = degradations.get(&model_id).map_or(&[][..], Vec::as_slice);
-        let (status, reasons) = evaluate(&signals, &thresholds, degradation, now);
+        let degradation = store.latest_degradation(&model_id).await?;
+        let (status, reasons) = evaluate(&signals, &thresholds, &degradation, now);
         let health =
             ModelHealth { model_id: model_id.clone(), status, reasons, signals, thresholds, evaluated_at: now };
         let previous = board

@@ -1,7 +1,7 @@
 //! Drift monitoring's records: settings, reference profiles, feature rows, labels and
 //! evaluation runs with their per-feature scores.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use keel_shared::ModelId;
@@ -437,22 +437,15 @@ impl Store {
         Ok(points)
     }
 
-    /// Per model, why its latest run makes it degraded (models whose latest run does not
-    /// are left out).
-    pub async fn latest_degradations(&self) -> ApiResult<HashMap<ModelId, Vec<String>>> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT r.model_id, r.degradation FROM drift_runs r
-             WHERE r.evaluated_at = (SELECT MAX(evaluated_at) FROM drift_runs l WHERE l.model_id = r.model_id)",
+    /// Why the model's latest run makes it degraded (empty when it does not, or without runs).
+    pub async fn latest_degradation(&self, model_id: &ModelId) -> ApiResult<Vec<String>> {
+        let reasons: Option<String> = sqlx::query_scalar(
+            "SELECT degradation FROM drift_runs WHERE model_id = $1 ORDER BY evaluated_at DESC, id DESC LIMIT 1",
         )
-        .fetch_all(&self.pool)
+        .bind(&model_id.0)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(model, reasons)| {
-                let reasons: Vec<String> = serde_json::from_str(&reasons).ok()?;
-                (!reasons.is_empty()).then_some((ModelId(model), reasons))
-            })
-            .collect())
+        Ok(reasons.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default())
     }
 
     /// Drops feature rows and labels observed (or received) before `before` (Unix ms).
