@@ -10,10 +10,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use keel_shared::drift::{
-    ColumnDrift, DATASET_DRIFT_SHARE, DatasetDriftReport, DriftMethod, FeatureKind, FeatureValue,
+    ColumnDrift, DATASET_DRIFT_SHARE, DatasetDriftReport, DriftMethod, FeatureKind, FeatureValue, MethodThreshold,
 };
 
-use crate::analysis::drift::Feature;
+use crate::analysis::drift::{Feature, FeatureError};
 use crate::analysis::quality::{MAX_COUNTED_DISTINCT, SampleSummary, feature_quality};
 
 /// A table read column by column.
@@ -159,12 +159,8 @@ pub fn compare(
             let (reference, current) =
                 (reference.column(name).unwrap_or_default(), current.column(name).unwrap_or_default());
             let feature = Feature::new(reference, current, kind);
-            let quality = Some(feature_quality(&SampleSummary::of(reference), current, feature.as_ref().ok()));
-            let (report, error) = match feature.and_then(|feature| feature.report(comparison.methods.as_deref(), &[])) {
-                Ok(report) => (Some(report), None),
-                Err(error) => (None, Some(error.to_string())),
-            };
-            done.push((index, ColumnDrift { column: name.clone(), quality, report, error }));
+            let summary = SampleSummary::of(reference);
+            done.push((index, column_drift(name, feature, &summary, current, comparison.methods.as_deref(), &[])));
         }
     };
     let (mut columns, theirs) = std::thread::scope(|scope| {
@@ -175,19 +171,31 @@ pub fn compare(
     columns.extend(theirs);
     columns.sort_by_key(|(index, _)| *index);
     let columns: Vec<ColumnDrift> = columns.into_iter().map(|(_, column)| column).collect();
-    let compared_columns = columns.iter().filter(|column| column.report.is_some()).count();
-    let drifted_columns =
-        columns.iter().filter(|column| column.report.as_ref().is_some_and(|report| report.drifted)).count();
-    Ok(DatasetDriftReport {
-        compared_columns,
-        drifted_columns,
-        drifted: compared_columns > 0 && drifted_columns as f64 / compared_columns as f64 >= DATASET_DRIFT_SHARE,
-        only_in_reference: only_in(reference, current),
-        only_in_current: only_in(current, reference),
-        duplicate_rows_reference: reference.duplicate_rows,
-        duplicate_rows_current: current.duplicate_rows,
+    Ok(DatasetDriftReport::new(
         columns,
-    })
+        only_in(reference, current),
+        only_in(current, reference),
+        reference.duplicate_rows,
+        current.duplicate_rows,
+    ))
+}
+
+/// One column's drift report (or why it has none) and data quality: `feature` is the
+/// comparison of its values, `reference` what quality needs of the reference's.
+pub fn column_drift(
+    name: &str,
+    feature: Result<Feature, FeatureError>,
+    reference: &SampleSummary,
+    current: &[FeatureValue],
+    methods: Option<&[DriftMethod]>,
+    thresholds: &[MethodThreshold],
+) -> ColumnDrift {
+    let quality = Some(feature_quality(reference, current, feature.as_ref().ok()));
+    let (report, error) = match feature.and_then(|feature| feature.report(methods, thresholds)) {
+        Ok(report) => (Some(report), None),
+        Err(error) => (None, Some(error.to_string())),
+    };
+    ColumnDrift { column: name.to_owned(), quality, report, error }
 }
 
 /// The report as a table for a terminal.

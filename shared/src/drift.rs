@@ -182,6 +182,32 @@ pub struct DatasetDriftReport {
     pub duplicate_rows_current: usize,
 }
 
+impl DatasetDriftReport {
+    /// The report over these columns: how many were compared and drifted, and
+    /// Evidently's dataset verdict.
+    pub fn new(
+        columns: Vec<ColumnDrift>,
+        only_in_reference: Vec<String>,
+        only_in_current: Vec<String>,
+        duplicate_rows_reference: usize,
+        duplicate_rows_current: usize,
+    ) -> DatasetDriftReport {
+        let compared_columns = columns.iter().filter(|column| column.report.is_some()).count();
+        let drifted_columns =
+            columns.iter().filter(|column| column.report.as_ref().is_some_and(|report| report.drifted)).count();
+        DatasetDriftReport {
+            drifted: compared_columns > 0 && drifted_columns as f64 / compared_columns as f64 >= DATASET_DRIFT_SHARE,
+            columns,
+            compared_columns,
+            drifted_columns,
+            only_in_reference,
+            only_in_current,
+            duplicate_rows_reference,
+            duplicate_rows_current,
+        }
+    }
+}
+
 /// Data quality of one feature, current against reference.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureQuality {

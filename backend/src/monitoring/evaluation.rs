@@ -7,17 +7,15 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use keel_shared::ModelId;
-use keel_shared::drift::{ColumnDrift, DATASET_DRIFT_SHARE, DatasetDriftReport, FeatureValue, MethodThreshold};
+use keel_shared::drift::{DatasetDriftReport, FeatureValue, MethodThreshold};
 use keel_shared::live::LiveEvent;
 use keel_shared::monitoring::{
-    DriftRun, FeatureHistogram, Freshness, MonitoringSettings, PREDICTION_COLUMN, PerformanceMetrics,
-    PerformanceReport, ReferenceSummary,
+    DriftRun, FeatureHistogram, Freshness, MonitoringSettings, PerformanceMetrics, PerformanceReport, ReferenceSummary,
 };
 
 use crate::analysis::drift::profile::ReferenceColumn;
 use crate::analysis::performance;
-use crate::analysis::quality::feature_quality;
-use crate::dataset_drift::Dataset;
+use crate::dataset_drift::{Dataset, column_drift};
 use crate::error::{ApiError, ApiResult};
 use crate::live::LiveHub;
 use crate::store::Store;
@@ -116,17 +114,7 @@ struct Outcome {
 
 /// The comparison itself: pure, on a blocking thread.
 fn compare(inputs: &Inputs) -> Outcome {
-    let rows: Vec<BTreeMap<String, FeatureValue>> = inputs
-        .rows
-        .iter()
-        .map(|row| {
-            let mut features = row.features.clone();
-            if let Some(prediction) = &row.prediction {
-                features.insert(PREDICTION_COLUMN.to_owned(), prediction.clone());
-            }
-            features
-        })
-        .collect();
+    let rows: Vec<BTreeMap<String, FeatureValue>> = inputs.rows.iter().map(|row| row.values(false)).collect();
     let current = Dataset::from_rows(&rows);
     let mut columns = Vec::with_capacity(inputs.columns.len());
     let mut histograms = Vec::new();
@@ -143,31 +131,21 @@ fn compare(inputs: &Inputs) -> Outcome {
             .into_iter()
             .collect();
         let feature = reference.compare(values);
-        let quality = Some(feature_quality(&reference.summary, values, feature.as_ref().ok()));
-        let (report, error) = match feature.and_then(|feature| feature.report(methods.as_deref(), &thresholds)) {
-            Ok(report) => {
-                histograms.push(FeatureHistogram { feature: name.clone(), bins: reference.histogram(values) });
-                (Some(report), None)
-            }
-            Err(error) => (None, Some(error.to_string())),
-        };
-        columns.push(ColumnDrift { column: name.clone(), quality, report, error });
+        let column = column_drift(name, feature, &reference.summary, values, methods.as_deref(), &thresholds);
+        if column.report.is_some() {
+            histograms.push(FeatureHistogram { feature: name.clone(), bins: reference.histogram(values) });
+        }
+        columns.push(column);
     }
-    let compared_columns = columns.iter().filter(|column| column.report.is_some()).count();
-    let drifted_columns =
-        columns.iter().filter(|column| column.report.as_ref().is_some_and(|report| report.drifted)).count();
     let only_in_current =
         current.names.iter().filter(|name| !inputs.columns.iter().any(|(known, _)| known == *name)).cloned().collect();
-    let report = DatasetDriftReport {
+    let report = DatasetDriftReport::new(
         columns,
-        compared_columns,
-        drifted_columns,
-        drifted: compared_columns > 0 && drifted_columns as f64 / compared_columns as f64 >= DATASET_DRIFT_SHARE,
         only_in_reference,
         only_in_current,
-        duplicate_rows_reference: inputs.summary.duplicate_rows as usize,
-        duplicate_rows_current: current.duplicate_rows,
-    };
+        inputs.summary.duplicate_rows as usize,
+        current.duplicate_rows,
+    );
     Outcome { current_rows: inputs.rows.len() as u64, report, histograms, performance: performance_report(inputs) }
 }
 

@@ -14,7 +14,7 @@ use keel_shared::auth::Permission;
 use keel_shared::drift::FeatureValue;
 use keel_shared::monitoring::{
     BatchResponse, DriftHistory, DriftHistoryQuery, DriftOverview, DriftRun, EvaluateRequest, MonitoringSettings,
-    PREDICTION_COLUMN, ReferenceSummary, ReferenceWindowRequest, TARGET_COLUMN,
+    ReferenceSummary, ReferenceWindowRequest,
 };
 use serde::Deserialize;
 
@@ -141,19 +141,7 @@ async fn reference_from_window(
     if rows.is_empty() {
         return Err(ApiError::field("from", format!("version '{tag}' has no feature rows in this window")));
     }
-    let rows: Vec<BTreeMap<String, FeatureValue>> = rows
-        .into_iter()
-        .map(|row| {
-            let mut values = row.features;
-            if let Some(prediction) = row.prediction {
-                values.insert(PREDICTION_COLUMN.to_owned(), prediction);
-            }
-            if let Some(label) = row.label {
-                values.insert(TARGET_COLUMN.to_owned(), label);
-            }
-            values
-        })
-        .collect();
+    let rows: Vec<BTreeMap<String, FeatureValue>> = rows.iter().map(|row| row.values(true)).collect();
     let source = format!("window: {} – {}", window.from.to_rfc3339(), window.to.to_rfc3339());
     let summary = store_reference(&state, &model_id, &tag, Dataset::from_rows(&rows), source, &principal).await?;
     Ok((StatusCode::CREATED, Json(summary)))

@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use keel_shared::ModelId;
 use keel_shared::drift::{DriftMethod, FeatureValue};
-use keel_shared::monitoring::{DriftHistoryPoint, DriftRun, MonitoringSettings, PerformanceMetrics, ReferenceSummary};
+use keel_shared::monitoring::{
+    DriftHistoryPoint, DriftRun, MonitoringSettings, PREDICTION_COLUMN, PerformanceMetrics, ReferenceSummary,
+    TARGET_COLUMN,
+};
 
 use super::audit::{Actor, AuditRecord, ChangeSet};
 use super::{Store, from_millis, new_id, now_millis};
@@ -39,6 +42,21 @@ pub struct WindowRow {
     pub features: BTreeMap<String, FeatureValue>,
     pub prediction: Option<FeatureValue>,
     pub label: Option<FeatureValue>,
+}
+
+impl WindowRow {
+    /// The row as a dataset row: its features, its prediction as `prediction` and, when
+    /// `with_label`, its label as `target` (the columns a reference dataset names so).
+    pub fn values(&self, with_label: bool) -> BTreeMap<String, FeatureValue> {
+        let mut values = self.features.clone();
+        if let Some(prediction) = &self.prediction {
+            values.insert(PREDICTION_COLUMN.to_owned(), prediction.clone());
+        }
+        if let Some(label) = self.label.as_ref().filter(|_| with_label) {
+            values.insert(TARGET_COLUMN.to_owned(), label.clone());
+        }
+        values
+    }
 }
 
 macro_rules! profile_columns {
