@@ -13,7 +13,7 @@ use crate::helpers::{StoreKind, TestApp, expect_error, spawn_app};
 use crate::on_both_stores;
 
 /// Reads Server-Sent Events off a streaming response.
-struct EventStream {
+pub(crate) struct EventStream {
     response: reqwest::Response,
     buffer: String,
 }
@@ -22,7 +22,7 @@ struct EventStream {
 type Message = (Option<String>, String, String);
 
 impl EventStream {
-    async fn open(app: &TestApp, last_event_id: Option<&str>) -> Self {
+    pub(crate) async fn open(app: &TestApp, last_event_id: Option<&str>) -> Self {
         let mut request = app.client.get(app.url("/api/live")).header("accept-encoding", "gzip");
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id);
@@ -70,7 +70,7 @@ impl EventStream {
     }
 
     /// The next message of kind `event` for `model`, skipping others.
-    async fn next_for(&mut self, event: &str, model: &ModelSummary) -> (Option<String>, LiveEvent) {
+    pub(crate) async fn next_for(&mut self, event: &str, model: &ModelSummary) -> (Option<String>, LiveEvent) {
         loop {
             let (id, kind, data) = self.next().await;
             let parsed: LiveEvent = serde_json::from_str(&data).expect("a LiveEvent");

@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use keel_shared::drift::{DriftMethod, DriftResponse};
 use keel_shared::health::{HealthStatus, ModelHealth};
+use keel_shared::live::LiveEvent;
 use keel_shared::models::{ModelSummary, RiskTier};
 use keel_shared::monitoring::{BatchResponse, DriftHistory, DriftOverview, DriftRun, ReferenceSummary, Task};
 use serde_json::{Value, json};
 
 use crate::helpers::{StoreKind, TestApp, expect_error, spawn_app};
+use crate::live::EventStream;
 use crate::on_both_stores;
 
 /// A deterministic spread of `n` values around `center`.
@@ -94,9 +96,17 @@ async fn a_reference_and_live_rows_give_a_run_with_drift_quality_performance_and
     let labelled = push(&ingest, &app, &format!("/api/models/{}/labels", model.id), &json!({ "labels": labels })).await;
     assert_eq!(labelled.accepted, 300);
 
+    let mut events = EventStream::open(&app, None).await;
     let response = evaluate(&app, &model).await;
     assert_eq!(response.status(), 201);
     let run: DriftRun = response.json().await.expect("a run");
+    // What alerting hears.
+    let (_, event) = events.next_for("drift", &model).await;
+    let LiveEvent::Drift { run_id, drifted_columns, degradation, freshness_breached, .. } = event else {
+        panic!("a drift event: {event:?}")
+    };
+    assert_eq!((run_id, drifted_columns, freshness_breached), (run.id.clone(), run.report.drifted_columns, false));
+    assert_eq!(degradation, run.degradation());
     assert_eq!((run.version.as_str(), run.current_rows), ("v1", 300), "the resent rows were stored once");
     let column = |name: &str| run.report.columns.iter().find(|column| column.column == name).expect(name);
     let age = column("age").report.clone().expect("age compared");
