@@ -16,3 +16,11 @@ pub fn RiskBadge(tier: RiskTier) -> impl IntoView {
 pub fn StageBadge(stage: Stage) -> impl IntoView {
     view! { <span class=format!("badge stage-{}", stage.as_str())>{stage.label()}</span> }
 }
+
+/// A feature's or a dataset's drift verdict.
+#[component]
+pub fn DriftBadge(drifted: bool) -> impl IntoView {
+    let (class, label) =
+        if drifted { ("badge health-critical", "Drifted") } else { ("badge health-healthy", "Stable") };
+    view! { <span class=class>{label}</span> }
+}

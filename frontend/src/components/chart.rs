@@ -168,7 +168,7 @@ fn lines(buckets: &[SeriesBucket], statistic: Statistic, scale: f64) -> Vec<Line
 
 /// Left edge of the plotting area in SVG pixels (chart margin + y label area).
 const PLOT_LEFT: f64 = 8.0 + 56.0;
-const PLOT_RIGHT_MARGIN: f64 = 8.0;
+pub const PLOT_RIGHT_MARGIN: f64 = 8.0;
 
 fn render(response: &SeriesResponse, lines: &[Line], annotations: &[Annotation]) -> Result<String, String> {
     let values = lines.iter().flat_map(|(_, points)| points.iter().map(|(_, value)| *value));
@@ -182,14 +182,8 @@ fn render(response: &SeriesResponse, lines: &[Line], annotations: &[Annotation])
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        let mut chart = ChartBuilder::on(&root)
-            .margin(PLOT_RIGHT_MARGIN as u32)
-            .x_label_area_size(24)
-            .y_label_area_size((PLOT_LEFT - PLOT_RIGHT_MARGIN) as u32)
-            .build_cartesian_2d(from..to, bottom..top)
-            .map_err(|error| error.to_string())?;
+        let mut chart = plot_area(&root, PLOT_LEFT, from..to, bottom..top, &|value| format_value(*value))?;
         // Time ticks on round times (plotters would put them on round milliseconds).
-        draw_value_mesh(&mut chart, &|value| format_value(*value))?;
         let (step, format) = time_step(to - from);
         let label_style = ("sans-serif", 12).into_font().color(&muted).pos(Pos::new(HPos::Center, VPos::Top));
         let mut tick = (from + step - 1).div_euclid(step) * step;
@@ -238,15 +232,30 @@ fn render(response: &SeriesResponse, lines: &[Line], annotations: &[Annotation])
     Ok(svg)
 }
 
-/// The value axis and its grid lines as every Keel chart draws them (time or bin labels
-/// are drawn by each chart).
-pub fn draw_value_mesh<X>(
-    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, plotters::coord::types::RangedCoordf64>>,
+/// A chart's plotting area on `root` as every Keel chart lays it out: `plot_left` pixels
+/// for the value axis, a strip below for labels each chart draws itself (times, bins), and
+/// the value axis with its grid lines drawn.
+pub fn plot_area<'a, 'b, X>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    plot_left: f64,
+    x: X,
+    y: std::ops::Range<f64>,
     format: &dyn Fn(&f64) -> String,
-) -> Result<(), String>
+) -> Result<
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<X::CoordDescType, plotters::coord::types::RangedCoordf64>>,
+    String,
+>
 where
-    X: Ranged<ValueType: std::fmt::Debug> + plotters::coord::ranged1d::ValueFormatter<X::ValueType>,
+    X: plotters::coord::ranged1d::AsRangedCoord,
+    X::CoordDescType: plotters::coord::ranged1d::ValueFormatter<X::Value>,
+    X::Value: std::fmt::Debug,
 {
+    let mut chart = ChartBuilder::on(root)
+        .margin(PLOT_RIGHT_MARGIN as u32)
+        .x_label_area_size(24)
+        .y_label_area_size((plot_left - PLOT_RIGHT_MARGIN) as u32)
+        .build_cartesian_2d(x, y)
+        .map_err(|error| error.to_string())?;
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -257,7 +266,8 @@ where
         .bold_line_style(RGBAColor(128, 128, 128, 0.3))
         .axis_style(RGBAColor(128, 128, 128, 0.6))
         .draw()
-        .map_err(|error| error.to_string())
+        .map_err(|error| error.to_string())?;
+    Ok(chart)
 }
 
 /// The tick spacing (about six ticks per span) and how to write the tick times.

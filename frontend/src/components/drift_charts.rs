@@ -6,13 +6,12 @@ use leptos::prelude::*;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::chart::draw_value_mesh;
+use super::chart::{PLOT_RIGHT_MARGIN, plot_area};
 
 const WIDTH: u32 = 560;
 const HEIGHT: u32 = 220;
 /// Left edge of the plotting area in SVG pixels (margin + y label area).
 const PLOT_LEFT: f64 = 8.0 + 48.0;
-const PLOT_RIGHT_MARGIN: f64 = 8.0;
 /// Reference and current: the first two of the telemetry charts' colours (`.line-0`, `.line-1`).
 const REFERENCE: RGBColor = RGBColor(37, 99, 235);
 const CURRENT: RGBColor = RGBColor(217, 119, 6);
@@ -29,7 +28,7 @@ pub fn HistogramOverlay(#[prop(into)] feature: String, bins: Vec<HistogramBin>) 
     let count = bins.len();
     let label = feature + ": reference and current distributions";
     let on_move = move |event: leptos::ev::MouseEvent| {
-        let Some(index) = pointer_fraction(&event).and_then(|fraction| bin_at(fraction, count)) else {
+        let Some(index) = plot_position(&event).map(|plot| ((plot * count as f64) as usize).min(count - 1)) else {
             readout.set(None);
             return;
         };
@@ -69,12 +68,10 @@ pub fn ScoreHistory(points: Vec<DriftHistoryPoint>) -> impl IntoView {
     let svg = render_history(&points).unwrap_or_default();
     let count = points.len();
     let on_move = move |event: leptos::ev::MouseEvent| {
-        let Some(fraction) = pointer_fraction(&event) else { return };
-        let plot = (fraction * f64::from(WIDTH) - PLOT_LEFT) / (f64::from(WIDTH) - PLOT_LEFT - PLOT_RIGHT_MARGIN);
-        if !(0.0..=1.0).contains(&plot) {
+        let Some(plot) = plot_position(&event) else {
             readout.set(None);
             return;
-        }
+        };
         let index = ((plot * (count.max(2) - 1) as f64).round() as usize).min(count - 1);
         let point = &points[index];
         readout.set(Some(format!(
@@ -100,16 +97,13 @@ pub fn ScoreHistory(points: Vec<DriftHistoryPoint>) -> impl IntoView {
     .into_any()
 }
 
-/// Where the pointer is across the element, 0–1.
-fn pointer_fraction(event: &leptos::ev::MouseEvent) -> Option<f64> {
+/// Where the pointer is across the plotting area, 0–1; `None` outside it.
+fn plot_position(event: &leptos::ev::MouseEvent) -> Option<f64> {
     let target = event.current_target()?;
     let element = wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(target).ok()?;
-    Some(f64::from(event.offset_x()) / f64::from(element.client_width().max(1)))
-}
-
-fn bin_at(fraction: f64, count: usize) -> Option<usize> {
-    let plot = (fraction * f64::from(WIDTH) - PLOT_LEFT) / (f64::from(WIDTH) - PLOT_LEFT - PLOT_RIGHT_MARGIN);
-    (0.0..1.0).contains(&plot).then(|| ((plot * count as f64) as usize).min(count - 1))
+    let x = f64::from(event.offset_x()) / f64::from(element.client_width().max(1)) * f64::from(WIDTH);
+    let plot = (x - PLOT_LEFT) / (f64::from(WIDTH) - PLOT_LEFT - PLOT_RIGHT_MARGIN);
+    (0.0..=1.0).contains(&plot).then_some(plot)
 }
 
 fn render_histogram(bins: &[HistogramBin]) -> Result<String, String> {
@@ -119,13 +113,7 @@ fn render_histogram(bins: &[HistogramBin]) -> Result<String, String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        let mut chart = ChartBuilder::on(&root)
-            .margin(PLOT_RIGHT_MARGIN as u32)
-            .x_label_area_size(24)
-            .y_label_area_size((PLOT_LEFT - PLOT_RIGHT_MARGIN) as u32)
-            .build_cartesian_2d(0.0..count as f64, 0.0..top)
-            .map_err(|error| error.to_string())?;
-        draw_value_mesh(&mut chart, &|value| format!("{value:.0} %"))?;
+        let mut chart = plot_area(&root, PLOT_LEFT, 0.0..count as f64, 0.0..top, &|value| format!("{value:.0} %"))?;
         let bars = bins.iter().enumerate().flat_map(|(index, bin)| {
             let left = index as f64;
             [
@@ -156,13 +144,7 @@ fn render_history(points: &[DriftHistoryPoint]) -> Result<String, String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        let mut chart = ChartBuilder::on(&root)
-            .margin(PLOT_RIGHT_MARGIN as u32)
-            .x_label_area_size(24)
-            .y_label_area_size((PLOT_LEFT - PLOT_RIGHT_MARGIN) as u32)
-            .build_cartesian_2d(0.0..last, 0.0..top)
-            .map_err(|error| error.to_string())?;
-        draw_value_mesh(&mut chart, &|value| format_score(*value))?;
+        let mut chart = plot_area(&root, PLOT_LEFT, 0.0..last, 0.0..top, &|value| format_score(*value))?;
         let dashes = (0..40).map(|part| {
             let length = last / 80.0;
             PathElement::new(

@@ -8,7 +8,7 @@ mod health;
 mod sparkline;
 mod states;
 
-pub use badges::{RiskBadge, StageBadge};
+pub use badges::{DriftBadge, RiskBadge, StageBadge};
 pub use chart::{Annotation, MetricChart, Statistic, TimeRange, Window};
 pub use drift_charts::{HistogramOverlay, ScoreHistory, format_score};
 pub use form::{FieldError, FormAlert, field_message};

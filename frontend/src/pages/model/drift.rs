@@ -16,7 +16,7 @@ use super::reference_upload::ReferenceUpload;
 use crate::api;
 use crate::auth::use_auth;
 use crate::components::{
-    EmptyState, ErrorState, FormAlert, HealthBadge, HistogramOverlay, Loading, ScoreHistory, format_score,
+    DriftBadge, EmptyState, ErrorState, FormAlert, HealthBadge, HistogramOverlay, Loading, ScoreHistory, format_score,
 };
 use crate::format;
 use crate::live::use_live;
@@ -209,9 +209,7 @@ fn RunSections(
                 <div><dt>"Window"</dt><dd>{format!("{} – {}", format::timestamp(&run.window_from), format::timestamp(&run.window_to))}</dd></div>
                 <div><dt>"Rows"</dt><dd>{run.current_rows}</dd></div>
                 <div><dt>"Dataset"</dt><dd>
-                    <span class=if report.drifted { "badge health-critical" } else { "badge health-healthy" }>
-                        {if report.drifted { "Drifted" } else { "Stable" }}
-                    </span>
+                    <DriftBadge drifted=report.drifted />
                     {format!(" {} of {} features drifted", report.drifted_columns, report.compared_columns)}
                 </dd></div>
             </dl>
@@ -236,7 +234,7 @@ fn RunSections(
                                             <td class="mono">{result.method.name()}</td>
                                             <td>{format_score(result.value)}</td>
                                             <td>{format_score(result.threshold)}</td>
-                                            <td><span class=if result.drifted { "badge health-critical" } else { "badge health-healthy" }>{if result.drifted { "Drifted" } else { "Stable" }}</span></td>
+                                            <td><DriftBadge drifted=result.drifted /></td>
                                         }.into_any(),
                                         None => view! {
                                             <td colspan="4" class="muted">{column.error.clone().unwrap_or_default()}</td>
