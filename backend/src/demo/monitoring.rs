@@ -20,9 +20,18 @@ use crate::store::Store;
 use crate::store::audit::Actor;
 use crate::store::monitoring::{NewReference, ValidFeatureRow};
 
-/// (model, production version, whether its data drifts).
-const MONITORED: &[(&str, &str, bool)] =
-    &[("credit-risk-scoring", "v1.1.0", false), ("churn-propensity", "v3.0.2", true)];
+struct Monitored {
+    name: &'static str,
+    /// Its production version.
+    version: &'static str,
+    /// Whether its data drifts.
+    drifts: bool,
+}
+
+const MONITORED: &[Monitored] = &[
+    Monitored { name: "credit-risk-scoring", version: "v1.1.0", drifts: false },
+    Monitored { name: "churn-propensity", version: "v3.0.2", drifts: true },
+];
 const REFERENCE_ROWS: u64 = 5_000;
 const ROW_EVERY_MILLIS: i64 = 10_000;
 const LABEL_DELAY_MILLIS: i64 = 15 * 60_000;
@@ -77,8 +86,8 @@ fn drift_at(drifts: bool, ts: i64, now: i64) -> f64 {
 /// evaluation each so the drift pages are full from the first visit. Idempotent.
 pub async fn backfill(store: &Store, live: &LiveHub) -> anyhow::Result<()> {
     let now = Utc::now().timestamp_millis();
-    let models = store.resolve_models(MONITORED.iter().map(|(name, ..)| *name)).await?;
-    for (name, version, drifts) in MONITORED {
+    let models = store.resolve_models(MONITORED.iter().map(|model| model.name)).await?;
+    for monitored @ Monitored { name, version, .. } in MONITORED {
         let Some(id) = models.get(*name) else { continue };
         let model_id = ModelId(id.clone());
         if store.reference_summaries(&model_id).await?.is_empty() {
@@ -109,7 +118,7 @@ pub async fn backfill(store: &Store, live: &LiveHub) -> anyhow::Result<()> {
             };
             store.save_reference(&model_id, reference, &Actor::system()).await?;
         }
-        write_rows(store, &model_id, name, version, *drifts, now - 86_400_000, now, now).await?;
+        write_rows(store, &model_id, monitored, now - 86_400_000, now).await?;
         if let Err(error) = evaluate(store, live, &model_id, Some(version)).await {
             tracing::warn!(%error, model = name, "the demo's first drift evaluation failed");
         }
@@ -119,16 +128,16 @@ pub async fn backfill(store: &Store, live: &LiveHub) -> anyhow::Result<()> {
 
 /// Keeps feature rows (and, 15 minutes later, their labels) flowing every 10 seconds.
 pub async fn run(store: Store) -> anyhow::Result<()> {
-    let models = store.resolve_models(MONITORED.iter().map(|(name, ..)| *name)).await?;
+    let models = store.resolve_models(MONITORED.iter().map(|model| model.name)).await?;
     let mut ticker = tokio::time::interval(std::time::Duration::from_secs(10));
     let mut last = Utc::now().timestamp_millis();
     loop {
         ticker.tick().await;
         let now = Utc::now().timestamp_millis();
-        for (name, version, drifts) in MONITORED {
-            let Some(id) = models.get(*name) else { continue };
+        for monitored in MONITORED {
+            let Some(id) = models.get(monitored.name) else { continue };
             let model_id = ModelId(id.clone());
-            if let Err(error) = write_rows(&store, &model_id, name, version, *drifts, last, now, now).await {
+            if let Err(error) = write_rows(&store, &model_id, monitored, last, now).await {
                 tracing::warn!(%error, "the demo simulator could not store its feature rows");
             }
         }
@@ -136,40 +145,36 @@ pub async fn run(store: Store) -> anyhow::Result<()> {
     }
 }
 
-/// Rows on the 10-second grid in `[from, to)`, and the labels of rows 15 minutes old by
+/// Rows on the 10-second grid in `[from, now)`, and the labels of rows 15 minutes old by
 /// `now`. Prediction ids come from the time, so writing a moment again changes nothing.
-#[allow(clippy::too_many_arguments)]
 async fn write_rows(
     store: &Store,
     model_id: &ModelId,
-    name: &str,
-    version: &str,
-    drifts: bool,
+    Monitored { name, version, drifts }: &Monitored,
     from: i64,
-    to: i64,
     now: i64,
 ) -> anyhow::Result<()> {
     let first = from.div_euclid(ROW_EVERY_MILLIS) * ROW_EVERY_MILLIS + ROW_EVERY_MILLIS;
     let mut rows = Vec::new();
     let mut labels = Vec::new();
-    for ts in (first..to).step_by(ROW_EVERY_MILLIS as usize) {
-        let (features, prediction, truth) = row(name, ts as u64, drift_at(drifts, ts, now));
+    for ts in (first..now).step_by(ROW_EVERY_MILLIS as usize) {
+        let (features, prediction, truth) = row(name, ts as u64, drift_at(*drifts, ts, now));
         let prediction_id = format!("demo-{ts}");
         if ts <= now - LABEL_DELAY_MILLIS {
             labels.push((prediction_id.clone(), serde_json::to_string(&truth)?));
         }
         rows.push(ValidFeatureRow {
             prediction_id,
-            version: version.to_owned(),
+            version: (*version).to_owned(),
             observed_at: ts,
             features: serde_json::to_string(&features)?,
             prediction: Some(serde_json::to_string(&prediction)?),
         });
     }
     // Rows of earlier calls whose labels are due now.
-    let due = (first - LABEL_DELAY_MILLIS..(to - LABEL_DELAY_MILLIS).min(first)).step_by(ROW_EVERY_MILLIS as usize);
+    let due = (first - LABEL_DELAY_MILLIS..(now - LABEL_DELAY_MILLIS).min(first)).step_by(ROW_EVERY_MILLIS as usize);
     for ts in due {
-        let (_, _, truth) = row(name, ts as u64, drift_at(drifts, ts, now));
+        let (_, _, truth) = row(name, ts as u64, drift_at(*drifts, ts, now));
         labels.push((format!("demo-{ts}"), serde_json::to_string(&truth)?));
     }
     store.insert_feature_rows(model_id, &rows).await?;
