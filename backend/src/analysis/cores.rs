@@ -2,7 +2,7 @@
 //! more threads than that only add overhead to the sort and histogram passes here).
 
 /// Below this many values a second thread costs more than it saves.
-const SPLIT_MIN_LEN: usize = 32_768;
+pub const SPLIT_MIN_LEN: usize = 32_768;
 
 /// `work` on each half of `values`, the first half on a second thread; small inputs are
 /// not split (then the second result is `work` of an empty slice).
@@ -11,9 +11,14 @@ pub fn on_halves<T: Send>(values: &[f64], work: impl Fn(&[f64]) -> T + Sync) -> 
         return (work(values), work(&[]));
     }
     let (left, right) = values.split_at(values.len() / 2);
+    on_both(|| work(left), || work(right))
+}
+
+/// Runs `left` on a second thread while this one runs `right`.
+pub fn on_both<A: Send, B>(left: impl FnOnce() -> A + Send, right: impl FnOnce() -> B) -> (A, B) {
     std::thread::scope(|scope| {
-        let left = scope.spawn(|| work(left));
-        let right = work(right);
+        let left = scope.spawn(left);
+        let right = right();
         (left.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), right)
     })
 }

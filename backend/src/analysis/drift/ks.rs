@@ -50,6 +50,10 @@ struct Largest {
 }
 
 impl Largest {
+    fn new(n1: usize, n2: usize) -> Largest {
+        Largest { n1: n1 as i64, n2: n2 as i64, scaled: 0, at: Point { i: 0, j: 0 } }
+    }
+
     fn scaled(&self, i: usize, j: usize) -> i64 {
         (i as i64 * self.n2 - j as i64 * self.n1).abs()
     }
@@ -58,6 +62,13 @@ impl Largest {
         let scaled = self.scaled(i, j);
         if scaled > self.scaled {
             (self.scaled, self.at) = (scaled, Point { i, j });
+        }
+    }
+
+    /// Keeps the larger of the two, this one where they are equal (it was offered first).
+    fn take(&mut self, later: &Largest) {
+        if later.scaled > self.scaled {
+            (self.scaled, self.at) = (later.scaled, later.at);
         }
     }
 
@@ -73,7 +84,7 @@ impl Largest {
 fn largest_cdf_distance(reference: &NumericReference, current: &[f64]) -> f64 {
     let (u, buckets) = (reference.sorted(), reference.buckets());
     let counts = buckets.count::<false>(current);
-    let mut largest = Largest { n1: u.len() as i64, n2: current.len() as i64, scaled: 0, at: Point { i: 0, j: 0 } };
+    let mut largest = Largest::new(u.len(), current.len());
     // What each bucket starts from: reference and current values below it, and at its lower edge.
     let mut starts = Vec::with_capacity(buckets.len());
     let mut below = 0;
@@ -103,11 +114,14 @@ fn largest_cdf_distance(reference: &NumericReference, current: &[f64]) -> f64 {
                 && largest.scaled(range.end, *below).max(largest.scaled(at_edge.i, below + count)) > largest.scaled
         })
         .collect();
-    let values = buckets.sorted_values(current, &counts, &open);
-    for ((range, below, _), values) in starts.into_iter().zip(values) {
-        if !values.is_empty() {
-            walk(&u[range.clone()], &values, Point { i: range.start, j: below }, &mut largest);
-        }
+    let walked = buckets.walk_chosen(current, &counts, &open, |bucket, values| {
+        let (range, below, _) = &starts[bucket];
+        let mut inside = Largest::new(u.len(), current.len());
+        walk(&u[range.clone()], values, Point { i: range.start, j: *below }, &mut inside);
+        inside
+    });
+    for inside in walked {
+        largest.take(&inside);
     }
     largest.distance()
 }
@@ -225,7 +239,7 @@ mod tests {
     /// The full walk over both sorted samples: what the buckets must reproduce.
     fn walked_distance(reference: &[f64], current: &[f64]) -> f64 {
         let (u, v) = (crate::analysis::sort::sorted(reference), crate::analysis::sort::sorted(current));
-        let mut largest = Largest { n1: u.len() as i64, n2: v.len() as i64, scaled: 0, at: Point { i: 0, j: 0 } };
+        let mut largest = Largest::new(u.len(), v.len());
         walk(&u, &v, Point { i: 0, j: 0 }, &mut largest);
         largest.distance()
     }

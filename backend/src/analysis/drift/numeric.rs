@@ -209,14 +209,12 @@ fn wasserstein(reference: &NumericReference, current: &[f64]) -> f64 {
         }
         below += count;
     }
-    let values = buckets.sorted_values(current, &counts, &walked);
-    for (bucket, ((range, below), values)) in starts.into_iter().zip(values).enumerate() {
-        if walked[bucket] {
-            let end = if bucket == last { None } else { Some(buckets.edge(bucket)) };
-            area += walked_area(&u[range.clone()], &values, (range.start, below), (n1, n2), end);
-        }
-    }
-    area
+    let walked_areas = buckets.walk_chosen(current, &counts, &walked, |bucket, values| {
+        let (range, below) = &starts[bucket];
+        let end = if bucket == last { None } else { Some(buckets.edge(bucket)) };
+        walked_area(&u[range.clone()], values, (range.start, *below), (n1, n2), end)
+    });
+    area + walked_areas.into_iter().sum::<f64>()
 }
 
 /// The area between the CDFs over two sorted slices (counted from `start`), from their

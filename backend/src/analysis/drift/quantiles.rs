@@ -5,8 +5,7 @@
 //! — where the largest CDF distance could lie, or where the CDFs may cross — are sorted
 //! and walked value by value; the others are settled from their counts and sums.
 
-use crate::analysis::cores::on_halves;
-use crate::analysis::sort::sorted;
+use crate::analysis::cores::{SPLIT_MIN_LEN, on_both, on_halves};
 
 /// Edges between buckets (at most; equal reference values share one edge).
 const EDGES: usize = 2047;
@@ -158,15 +157,63 @@ impl QuantileBuckets {
         left
     }
 
-    /// The current values of each chosen bucket, sorted (empty for the others).
-    pub fn sorted_values(&self, current: &[f64], counts: &CurrentCounts, chosen: &[bool]) -> Vec<Vec<f64>> {
-        let mut values = vec![Vec::new(); self.len()];
-        for (value, bucket) in current.iter().zip(&counts.bucket_of) {
-            if chosen[usize::from(*bucket)] {
-                values[usize::from(*bucket)].push(*value);
-            }
+    /// `walk(bucket, values)` for each chosen bucket with the current values in it sorted,
+    /// in bucket order. Large samples use both cores twice: each gathers the chosen
+    /// buckets' values from its half of the sample, then each sorts and walks half of
+    /// the chosen buckets (halves by value count).
+    pub fn walk_chosen<T: Send>(
+        &self,
+        current: &[f64],
+        counts: &CurrentCounts,
+        chosen: &[bool],
+        walk: impl Fn(usize, &[f64]) -> T + Sync,
+    ) -> Vec<T> {
+        let chosen: Vec<usize> = (0..self.len()).filter(|bucket| chosen[*bucket]).collect();
+        // Each chosen bucket's place among the chosen ones; u16::MAX for the others.
+        let mut place_of = vec![u16::MAX; self.len()];
+        for (place, bucket) in chosen.iter().enumerate() {
+            place_of[*bucket] = place as u16;
         }
-        values.iter().map(|bucket| sorted(bucket)).collect()
+        let gather = |range: std::ops::Range<usize>| -> Vec<Vec<f64>> {
+            let mut values = vec![Vec::new(); chosen.len()];
+            for (value, bucket) in current[range.clone()].iter().zip(&counts.bucket_of[range]) {
+                let place = place_of[usize::from(*bucket)];
+                if place != u16::MAX {
+                    values[usize::from(place)].push(*value);
+                }
+            }
+            values
+        };
+        // `gathered`: what each part of the sample holds of each chosen bucket.
+        let sort_and_walk = |places: std::ops::Range<usize>, gathered: &[&[Vec<f64>]]| -> Vec<T> {
+            places
+                .map(|place| {
+                    let mut values: Vec<f64> = gathered.iter().flat_map(|part| part[place].iter().copied()).collect();
+                    values.sort_unstable_by(f64::total_cmp);
+                    walk(chosen[place], &values)
+                })
+                .collect()
+        };
+        if current.len() < SPLIT_MIN_LEN {
+            return sort_and_walk(0..chosen.len(), &[&gather(0..current.len())]);
+        }
+        let half = current.len() / 2;
+        let (left, right) = on_both(|| gather(0..half), || gather(half..current.len()));
+        let total: usize = chosen.iter().map(|bucket| counts.counts[*bucket]).sum();
+        let mut seen = 0;
+        let split = chosen
+            .iter()
+            .position(|bucket| {
+                seen += counts.counts[*bucket];
+                2 * seen >= total
+            })
+            .map_or(chosen.len(), |place| place + 1);
+        let (mut first, second) = on_both(
+            || sort_and_walk(0..split, &[&left, &right]),
+            || sort_and_walk(split..chosen.len(), &[&left, &right]),
+        );
+        first.extend(second);
+        first
     }
 }
 
