@@ -14,7 +14,7 @@ use keel_shared::monitoring::{HistogramBin, ReferenceColumnSummary};
 use serde::{Deserialize, Serialize};
 
 use super::numeric::NumericReference;
-use super::{Feature, FeatureError, Sample, inferred_kind, numbers, weighted_category_counts};
+use super::{Feature, FeatureError, Sample, extremes, inferred_kind, numbers, weighted_category_counts};
 use crate::analysis::quality::SampleSummary;
 
 /// Numbers of one reference column stored exactly; beyond, order statistics.
@@ -100,10 +100,8 @@ impl ReferenceColumn {
         let feature = match &self.values {
             ReferenceValues::Numeric { count, std, kept } => {
                 let current = numbers(current, Sample::Current)?;
-                let (low, high) = current
-                    .iter()
-                    .chain([&kept[0], &kept[kept.len() - 1]])
-                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), value| (low.min(*value), high.max(*value)));
+                let (low, high) = extremes(&current);
+                let (low, high) = (low.min(kept[0]), high.max(kept[kept.len() - 1]));
                 if !(high - low).is_finite() {
                     return Err(FeatureError::RangeTooWide);
                 }
@@ -178,10 +176,8 @@ impl ReferenceColumn {
         match &self.values {
             ReferenceValues::Numeric { kept, .. } => {
                 let Ok(current) = numbers(current, Sample::Current) else { return Vec::new() };
-                let (low, high) = current
-                    .iter()
-                    .chain([&kept[0], &kept[kept.len() - 1]])
-                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), value| (low.min(*value), high.max(*value)));
+                let (low, high) = extremes(&current);
+                let (low, high) = (low.min(kept[0]), high.max(kept[kept.len() - 1]));
                 let width = (high - low) / HISTOGRAM_BINS as f64;
                 if !width.is_finite() {
                     return Vec::new();
