@@ -13,6 +13,7 @@ use keel_shared::drift::{
     ColumnDrift, DATASET_DRIFT_SHARE, DatasetDriftReport, DriftMethod, FeatureKind, FeatureValue, MethodThreshold,
 };
 
+use crate::analysis::cores::on_both;
 use crate::analysis::drift::{Feature, FeatureError};
 use crate::analysis::quality::{MAX_COUNTED_DISTINCT, SampleSummary, feature_quality};
 
@@ -163,11 +164,7 @@ pub fn compare(
             done.push((index, column_drift(name, feature, &summary, current, comparison.methods.as_deref(), &[])));
         }
     };
-    let (mut columns, theirs) = std::thread::scope(|scope| {
-        let other = scope.spawn(compare_next);
-        let mine = compare_next();
-        (mine, other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-    });
+    let (mut columns, theirs) = on_both(compare_next, compare_next);
     columns.extend(theirs);
     columns.sort_by_key(|(index, _)| *index);
     let columns: Vec<ColumnDrift> = columns.into_iter().map(|(_, column)| column).collect();

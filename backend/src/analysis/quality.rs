@@ -24,13 +24,46 @@ pub struct SampleSummary {
 }
 
 impl SampleSummary {
+    /// One pass over the values: missing ones counted, the others' type noted.
     pub fn of(values: &[FeatureValue]) -> SampleSummary {
-        let missing_share = if values.is_empty() {
-            0.0
-        } else {
-            values.iter().filter(|value| is_missing(value)).count() as f64 / values.len() as f64
-        };
-        SampleSummary { missing_share, value_type: value_type(values).map(str::to_owned) }
+        let mut missing = 0_usize;
+        let mut found: Option<ValueType> = None;
+        let mut mixed = false;
+        for value in values {
+            let value_type = match value {
+                FeatureValue::Missing => None,
+                FeatureValue::Float(float) if !float.is_finite() => None,
+                FeatureValue::Integer(_) | FeatureValue::Float(_) => Some(ValueType::Numbers),
+                FeatureValue::Text(_) => Some(ValueType::Text),
+                FeatureValue::Bool(_) => Some(ValueType::Booleans),
+            };
+            match (value_type, found) {
+                (None, _) => missing += 1,
+                (Some(value_type), None) => found = Some(value_type),
+                (Some(value_type), Some(earlier)) => mixed |= value_type != earlier,
+            }
+        }
+        let missing_share = if values.is_empty() { 0.0 } else { missing as f64 / values.len() as f64 };
+        let value_type = found.map(|found| if mixed { "mixed values" } else { found.name() });
+        SampleSummary { missing_share, value_type: value_type.map(str::to_owned) }
+    }
+}
+
+/// The type of a sample's present values, as `SampleSummary::value_type` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ValueType {
+    Numbers,
+    Text,
+    Booleans,
+}
+
+impl ValueType {
+    fn name(self) -> &'static str {
+        match self {
+            ValueType::Numbers => "numbers",
+            ValueType::Text => "text",
+            ValueType::Booleans => "booleans",
+        }
     }
 }
 
@@ -78,33 +111,6 @@ pub fn feature_quality(
             || format!("reference holds {}, current {}", reference_type.unwrap_or(""), current_type.unwrap_or("")),
         ),
     }
-}
-
-/// Missing as the drift statistics see it: nulls and non-finite numbers.
-fn is_missing(value: &FeatureValue) -> bool {
-    match value {
-        FeatureValue::Missing => true,
-        FeatureValue::Float(float) => !float.is_finite(),
-        _ => false,
-    }
-}
-
-fn value_type(values: &[FeatureValue]) -> Option<&'static str> {
-    let mut found = None;
-    for value in values.iter().filter(|value| !is_missing(value)) {
-        let kind = match value {
-            FeatureValue::Integer(_) | FeatureValue::Float(_) => "numbers",
-            FeatureValue::Text(_) => "text",
-            FeatureValue::Bool(_) => "booleans",
-            FeatureValue::Missing => continue,
-        };
-        match found {
-            None => found = Some(kind),
-            Some(earlier) if earlier != kind => return Some("mixed values"),
-            Some(_) => {}
-        }
-    }
-    found
 }
 
 #[cfg(test)]

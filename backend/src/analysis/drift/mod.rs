@@ -260,16 +260,17 @@ fn categorical_value(method: DriftMethod, reference: &[u64], current: &[u64]) ->
 /// values as pandas would type them.
 pub(crate) fn inferred_kind(reference: &[FeatureValue], current: &[FeatureValue]) -> FeatureKind {
     let sample = if current.is_empty() { reference } else { current };
-    let has = |wanted: fn(&FeatureValue) -> bool| sample.iter().any(wanted);
-    let has_text = has(|value| matches!(value, FeatureValue::Text(_)));
-    let has_bool = has(|value| matches!(value, FeatureValue::Bool(_)));
-    let has_number = has(|value| matches!(value, FeatureValue::Integer(_) | FeatureValue::Float(_)));
-    if has_text || has_bool {
-        // pandas: object or bool dtype.
-        return FeatureKind::Categorical;
+    let (mut has_number, mut integers_only) = (false, true);
+    for value in sample {
+        match value {
+            // pandas: object or bool dtype.
+            FeatureValue::Text(_) | FeatureValue::Bool(_) => return FeatureKind::Categorical,
+            FeatureValue::Integer(_) => has_number = true,
+            FeatureValue::Float(_) => (has_number, integers_only) = (true, false),
+            FeatureValue::Missing => integers_only = false,
+        }
     }
-    let integers_only = has_number && sample.iter().all(|value| matches!(value, FeatureValue::Integer(_)));
-    if !integers_only {
+    if !(has_number && integers_only) {
         // float64 — also integers with nulls, which pandas turns into NaN.
         return FeatureKind::Numeric;
     }
@@ -384,8 +385,6 @@ fn weighted_category_counts<'a>(
     distinct.into_iter().map(|(_, value, [reference, current])| (value, reference, current)).collect()
 }
 
-/// Walks two sorted samples together: each distinct value of either, with how many
-/// values of each sample are ≤ it (every copy of a value is passed at once).
 /// The smallest and the largest of finite values (∞ and −∞ for none), eight at a time
 /// so the compiler can use vector instructions.
 pub(super) fn extremes(values: &[f64]) -> (f64, f64) {
@@ -403,6 +402,8 @@ pub(super) fn extremes(values: &[f64]) -> (f64, f64) {
     (low, high)
 }
 
+/// Walks two sorted samples together: each distinct value of either, with how many
+/// values of each sample are ≤ it (every copy of a value is passed at once).
 fn merged_steps<'a>(u: &'a [f64], v: &'a [f64]) -> impl Iterator<Item = (f64, usize, usize)> + 'a {
     let (mut i, mut j) = (0, 0);
     std::iter::from_fn(move || {
