@@ -34,7 +34,7 @@ use crate::health::HealthBoard;
 use crate::ingest::IngestWriter;
 use crate::live::LiveHub;
 use crate::metrics::RequestMetrics;
-use crate::store::Store;
+use crate::store::{Dialect, Store};
 
 /// Largest request body accepted; larger ones get a 413.
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
@@ -81,7 +81,10 @@ impl Application {
         }
         let setup_secret = bootstrap_admin(&store, settings.admin_password.as_deref()).await?;
         let index_html = std::fs::read_to_string(settings.dist_dir.join("index.html")).ok();
-        let live = LiveHub::default();
+        let live = match store.dialect() {
+            Dialect::Sqlite => LiveHub::default(),
+            Dialect::Postgres => LiveHub::across_replicas(&settings.database_url()).await?,
+        };
         let health = HealthBoard::default();
         health::evaluate_models(&store, &health, &live, None).await?;
         health::spawn_monitor(store.clone(), health.clone(), live.clone());

@@ -5,12 +5,17 @@
 //! Ids start at the server's start time in microseconds, so ids of a later process are
 //! larger than those of an earlier one; a client resuming from an id this process never
 //! issued, or from one that has left the buffer, is told to `resync` instead.
+//!
+//! On PostgreSQL, replicas pass their events to each other (`bridge`). Each numbers
+//! events itself, so a client that reconnects to another replica resyncs.
+
+mod bridge;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use keel_shared::live::LiveEvent;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 /// Events kept for clients that reconnect.
 const REPLAY_BUFFER: usize = 1024;
@@ -38,6 +43,8 @@ pub enum Backlog {
 pub struct LiveHub {
     sender: broadcast::Sender<Arc<StampedEvent>>,
     state: Arc<Mutex<HubState>>,
+    /// Where events for the other replicas go (PostgreSQL only).
+    replicas: Option<mpsc::Sender<LiveEvent>>,
 }
 
 struct HubState {
@@ -49,13 +56,37 @@ impl Default for LiveHub {
     fn default() -> Self {
         let start = u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or_default();
         let (sender, _) = broadcast::channel(CHANNEL_CAPACITY);
-        Self { sender, state: Arc::new(Mutex::new(HubState { next_id: start, recent: VecDeque::new() })) }
+        Self {
+            sender,
+            state: Arc::new(Mutex::new(HubState { next_id: start, recent: VecDeque::new() })),
+            replicas: None,
+        }
     }
 }
 
 impl LiveHub {
-    /// Sends `event` to every subscriber and keeps it for reconnecting ones.
+    /// A hub that also hears, and tells, every other replica on the PostgreSQL database
+    /// at `url`.
+    pub async fn across_replicas(url: &str) -> anyhow::Result<LiveHub> {
+        let mut hub = LiveHub::default();
+        hub.replicas = Some(bridge::connect(hub.clone(), url).await?);
+        Ok(hub)
+    }
+
+    /// Sends `event` to every subscriber of this replica and, where it concerns them,
+    /// of the others.
     pub fn publish(&self, event: LiveEvent) {
+        if let Some(replicas) = &self.replicas
+            && bridge::travels(&event)
+            && replicas.try_send(event.clone()).is_err()
+        {
+            tracing::warn!("live events for the other replicas are backing up; one was dropped");
+        }
+        self.publish_here(event);
+    }
+
+    /// Sends `event` to this replica's subscribers and keeps it for reconnecting ones.
+    fn publish_here(&self, event: LiveEvent) {
         let json = serde_json::to_string(&event).unwrap_or_default();
         let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let stamped = Arc::new(StampedEvent { id: state.next_id, kind: event.kind(), json, event });

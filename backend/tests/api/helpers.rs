@@ -71,6 +71,22 @@ pub async fn spawn_app(kind: StoreKind) -> TestApp {
     .await
 }
 
+/// A second Keel on the same database as `app` (PostgreSQL: replicas), signed in as admin.
+pub async fn spawn_replica(app: &TestApp) -> TestApp {
+    let scratch = std::env::temp_dir().join(format!("keel-test-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&scratch).expect("scratch directory");
+    spawn_app_with(Settings {
+        addr: "127.0.0.1:0".parse().expect("address"),
+        data_dir: scratch.join("data"),
+        database_url: Some(app.database_url.clone()),
+        dist_dir: scratch.join("dist"),
+        secure_cookies: false,
+        admin_password: Some(ADMIN_PASSWORD.into()),
+        raw_retention_days: 30,
+    })
+    .await
+}
+
 /// The first administrator's password in tests.
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
 

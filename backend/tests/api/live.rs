@@ -9,7 +9,7 @@ use keel_shared::live::LiveEvent;
 use keel_shared::models::{ModelSummary, RiskTier};
 use serde_json::json;
 
-use crate::helpers::{StoreKind, TestApp, expect_error, spawn_app};
+use crate::helpers::{StoreKind, TestApp, expect_error, spawn_app, spawn_replica};
 use crate::on_both_stores;
 
 /// Reads Server-Sent Events off a streaming response.
@@ -180,6 +180,38 @@ async fn fleet_tiles_carry_health_and_sparklines(store: StoreKind) {
     assert!(sparkline("requests_per_second").values.iter().all(Option::is_none));
     let quiet = fleet.tiles[1].health.as_ref().expect("evaluated at start or by the sweep");
     assert_eq!(quiet.status, HealthStatus::NoData);
+}
+
+/// Two replicas on one PostgreSQL database: a client of one sees points ingested
+/// through the other, and each replica judges the model's health itself, announcing a
+/// change once.
+#[tokio::test]
+async fn replicas_on_postgres_pass_live_events_to_each_other() {
+    let first = spawn_app(StoreKind::Postgres).await;
+    let second = spawn_replica(&first).await;
+    let model = first.create_model("shared", RiskTier::Minimal).await;
+    let client = first.ingest_client().await;
+    let mut stream = EventStream::open(&second, None).await;
+
+    push(&first, &client, "shared", "accuracy", 0.7).await;
+    let (_, event) = stream.next_for("points", &model).await;
+    assert!(matches!(event, LiveEvent::Points { ref metrics, points: 1, .. } if metrics == &["accuracy"]), "{event:?}");
+    let (_, event) = stream.next_for("status", &model).await;
+    assert!(matches!(event, LiveEvent::Status { ref health, .. } if health.status == HealthStatus::Critical));
+    assert_eq!(fleet_health(&second, &model).await.status, HealthStatus::Critical);
+    while let Some(data) = stream.next_data_or_nothing().await {
+        let event: LiveEvent = serde_json::from_str(&data).expect("a LiveEvent");
+        assert!(
+            !matches!(event, LiveEvent::Status { ref health, .. } if health.model_id == model.id),
+            "the change was announced twice: {event:?}"
+        );
+    }
+
+    // And the other way round.
+    let mut stream = EventStream::open(&first, None).await;
+    push(&second, &second.ingest_client().await, "shared", "latency_ms", 30.0).await;
+    let (_, event) = stream.next_for("points", &model).await;
+    assert!(matches!(event, LiveEvent::Points { ref metrics, .. } if metrics == &["latency_ms"]), "{event:?}");
 }
 
 on_both_stores!(
