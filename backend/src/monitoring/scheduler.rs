@@ -1,6 +1,7 @@
 //! Evaluates every version that has a reference on its model's cadence
 //! (`evaluate_every_minutes`), checking once a minute which are due. A version without
-//! rows in its window is skipped until rows arrive.
+//! rows in its window is skipped until rows arrive. Replicas sharing a database claim each
+//! due evaluation in the store first, so only one of them runs it.
 
 use std::time::Duration;
 
@@ -33,14 +34,19 @@ pub async fn run_due(store: &Store, live: &LiveHub) -> Result<(), ApiError> {
     for (model_id, version, last_run) in store.monitored_versions().await? {
         let settings = store.monitoring_settings(&model_id).await?;
         let every = chrono::Duration::minutes(i64::from(settings.evaluate_every_minutes));
-        if last_run.is_some_and(|last| now - last < every) {
+        if last_run.is_some_and(|last| now - last < every)
+            || !store.claim_scheduled_evaluation(&model_id, &version, now, now - every).await?
+        {
             continue;
         }
         match evaluate(store, live, &model_id, Some(&version)).await {
             Ok(run) => {
                 tracing::info!(model = %model_id, %version, drifted = run.report.drifted_columns, "drift evaluated")
             }
-            Err(ApiError::Conflict(reason)) => tracing::debug!(model = %model_id, %version, %reason, "not evaluated"),
+            Err(ApiError::Conflict(reason)) => {
+                tracing::debug!(model = %model_id, %version, %reason, "not evaluated");
+                store.release_scheduled_evaluation(&model_id, &version).await?;
+            }
             Err(error) => return Err(error),
         }
     }

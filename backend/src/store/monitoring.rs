@@ -365,6 +365,45 @@ impl Store {
         Ok(rows.into_iter().map(|(model, version, last)| (ModelId(model), version, last.map(from_millis))).collect())
     }
 
+    /// Claims a scheduled evaluation of the version's reference unless a scheduler (of
+    /// this or another replica) claimed one after `claimed_after`; true when this caller
+    /// got it. One statement, so two replicas racing for it cannot both win.
+    pub async fn claim_scheduled_evaluation(
+        &self,
+        model_id: &ModelId,
+        version: &str,
+        now: DateTime<Utc>,
+        claimed_after: DateTime<Utc>,
+    ) -> ApiResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let claimed = sqlx::query(
+            "UPDATE reference_profiles SET scheduled_at = $3
+             WHERE model_id = $1 AND version = $2 AND (scheduled_at IS NULL OR scheduled_at <= $4)",
+        )
+        .bind(&model_id.0)
+        .bind(version)
+        .bind(now.timestamp_millis())
+        .bind(claimed_after.timestamp_millis())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(claimed == 1)
+    }
+
+    /// Gives up a claim whose evaluation did not happen (no rows yet), so the next
+    /// scheduler pass tries again.
+    pub async fn release_scheduled_evaluation(&self, model_id: &ModelId, version: &str) -> ApiResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE reference_profiles SET scheduled_at = NULL WHERE model_id = $1 AND version = $2")
+            .bind(&model_id.0)
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Stores a run and its per-feature scores.
     pub async fn save_drift_run(&self, run: &DriftRun) -> ApiResult<()> {
         let json = serde_json::to_string(run).map_err(|error| ApiError::Internal(error.into()))?;

@@ -291,8 +291,39 @@ async fn the_scheduler_evaluates_each_referenced_version_once_per_cadence(store:
     assert_eq!(after_second.points.len(), 1, "not due again within the hour");
 }
 
+async fn replicas_share_the_scheduled_evaluations(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let model = monitored_model(&app, "pricing").await;
+    assert_eq!(upload(&app, &model, "v1", "text/csv", reference_csv()).await.status(), 201);
+    let rows: Vec<Value> = ages(50, 40.0)
+        .iter()
+        .enumerate()
+        .map(|(i, age)| json!({ "prediction_id": format!("r{i}"), "features": { "age": age } }))
+        .collect();
+    push(&app.ingest_client().await, &app, &format!("/api/models/{}/features", model.id), &json!({ "rows": rows }))
+        .await;
+
+    // Two replicas' scheduler passes at the same moment, each with its own connections.
+    let (first, second) = tokio::join!(
+        keel_backend::store::Store::connect(&app.database_url),
+        keel_backend::store::Store::connect(&app.database_url)
+    );
+    let (first, second) = (first.expect("store"), second.expect("store"));
+    let live = keel_backend::live::LiveHub::default();
+    let (one, other) = tokio::join!(
+        keel_backend::monitoring::scheduler::run_due(&first, &live),
+        keel_backend::monitoring::scheduler::run_due(&second, &live)
+    );
+    one.expect("first replica's pass");
+    other.expect("second replica's pass");
+    let history: DriftHistory =
+        app.get(&format!("/api/models/{}/drift/history?feature=age", model.id)).await.json().await.expect("history");
+    assert_eq!(history.points.len(), 1, "evaluated by one replica only");
+}
+
 on_both_stores!(
     the_scheduler_evaluates_each_referenced_version_once_per_cadence,
+    replicas_share_the_scheduled_evaluations,
     a_reference_and_live_rows_give_a_run_with_drift_quality_performance_and_history,
     references_come_from_json_or_a_past_window_and_bad_uploads_are_explained,
     settings_are_validated_and_a_feature_rule_picks_the_method,
