@@ -262,6 +262,17 @@ async fn settings_are_validated_and_a_feature_rule_picks_the_method(store: Store
     assert!(run.performance.is_none(), "no labels");
 }
 
+/// 50 live rows of `age` for the model's production version.
+async fn push_ages(app: &TestApp, model: &ModelSummary) {
+    let rows: Vec<Value> = ages(50, 40.0)
+        .iter()
+        .enumerate()
+        .map(|(i, age)| json!({ "prediction_id": format!("s{i}"), "features": { "age": age } }))
+        .collect();
+    push(&app.ingest_client().await, app, &format!("/api/models/{}/features", model.id), &json!({ "rows": rows }))
+        .await;
+}
+
 async fn the_scheduler_evaluates_each_referenced_version_once_per_cadence(store: StoreKind) {
     let app = spawn_app(store).await;
     let model = monitored_model(&app, "pricing").await;
@@ -269,13 +280,7 @@ async fn the_scheduler_evaluates_each_referenced_version_once_per_cadence(store:
     let idle = app.create_model("idle", RiskTier::Minimal).await;
     app.create_version(&idle, "v1", "production").await;
     assert_eq!(upload(&app, &idle, "v1", "text/csv", reference_csv()).await.status(), 201);
-    let rows: Vec<Value> = ages(50, 40.0)
-        .iter()
-        .enumerate()
-        .map(|(i, age)| json!({ "prediction_id": format!("s{i}"), "features": { "age": age } }))
-        .collect();
-    push(&app.ingest_client().await, &app, &format!("/api/models/{}/features", model.id), &json!({ "rows": rows }))
-        .await;
+    push_ages(&app, &model).await;
 
     // The scheduler's pass, on the app's own database.
     let store = keel_backend::store::Store::connect(&app.database_url).await.expect("store");
@@ -295,13 +300,7 @@ async fn replicas_share_the_scheduled_evaluations(store: StoreKind) {
     let app = spawn_app(store).await;
     let model = monitored_model(&app, "pricing").await;
     assert_eq!(upload(&app, &model, "v1", "text/csv", reference_csv()).await.status(), 201);
-    let rows: Vec<Value> = ages(50, 40.0)
-        .iter()
-        .enumerate()
-        .map(|(i, age)| json!({ "prediction_id": format!("r{i}"), "features": { "age": age } }))
-        .collect();
-    push(&app.ingest_client().await, &app, &format!("/api/models/{}/features", model.id), &json!({ "rows": rows }))
-        .await;
+    push_ages(&app, &model).await;
 
     // Two replicas' scheduler passes at the same moment, each with its own connections.
     let (first, second) = tokio::join!(
