@@ -61,10 +61,15 @@ impl QuantileBuckets {
             (Some(first), Some(last)) if first < last => {
                 let count = edges.len() * SLOTS_PER_EDGE;
                 let scale = count as f64 / (last - first);
+                // Slot starts only grow: one walk along the edges finds every slot's bucket.
+                let mut bucket = 0;
                 let slots = (0..count)
                     .map(|slot| {
                         let left = first + slot as f64 / scale;
-                        edges.partition_point(|edge| *edge <= left) as u16
+                        while bucket < edges.len() && edges[bucket] <= left {
+                            bucket += 1;
+                        }
+                        bucket as u16
                     })
                     .collect();
                 (slots, scale)
