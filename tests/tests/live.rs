@@ -82,6 +82,13 @@ async fn the_overview_shows_every_model_with_its_status() -> anyhow::Result<()> 
     assert_eq!(status_of("churn-propensity"), Some("Degraded"), "{statuses:?}");
     assert_eq!(status_of("credit-risk-scoring"), Some("Healthy"), "{statuses:?}");
     assert_eq!(status_of("cv-screening-assistant"), Some("No data"), "{statuses:?}");
+    // Churn has a telemetry reason and several performance ones: its tile shows the first
+    // and a count, the full list on hover.
+    let churn_reasons = "//li[contains(@class, 'tile')][.//a[text()='churn-propensity']]//p[@class='tile-reasons']";
+    let reasons = browser.client.find(Locator::XPath(churn_reasons)).await?;
+    let (shown, full) = (reasons.text().await?, reasons.attr("title").await?.unwrap_or_default());
+    assert!(shown.starts_with("accuracy ") && shown.contains("; and ") && shown.ends_with(" more"), "{shown}");
+    assert!(full.len() > shown.len() && full.starts_with(shown.split("; and").next().unwrap_or_default()), "{full}");
     let sparklines = browser.client.find_all(Locator::Css(".tile .sparkline path")).await?;
     assert_eq!(sparklines.len(), 5 * 3, "three sparklines for each of the five simulated models");
     browser.close().await

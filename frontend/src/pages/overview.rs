@@ -82,7 +82,9 @@ fn Tile(tile: FleetTile) -> impl IntoView {
             <p class="tile-meta"><RiskBadge tier=model.risk_tier />" "{production}</p>
             {move || signals().map(|(signals, reasons)| view! {
                 <KeyNumbers signals />
-                {(!reasons.is_empty()).then(|| view! { <p class="tile-reasons">{reasons.join("; ")}</p> })}
+                {reasons_summary(&reasons).map(|summary| view! {
+                    <p class="tile-reasons" title=reasons.join("; ")>{summary}</p>
+                })}
             })}
             <div class="tile-sparklines">
                 {sparklines.into_iter().map(|line| {
@@ -96,6 +98,16 @@ fn Tile(tile: FleetTile) -> impl IntoView {
                 }).collect_view()}
             </div>
         </li>
+    }
+}
+
+/// A tile shows the first reason and how many more there are (all of them on hover and
+/// on the model page), so one troubled model does not stretch its row of tiles.
+fn reasons_summary(reasons: &[String]) -> Option<String> {
+    match reasons {
+        [] => None,
+        [only] => Some(only.clone()),
+        [first, rest @ ..] => Some(format!("{first}; and {} more", rest.len())),
     }
 }
 
