@@ -206,7 +206,7 @@ fn RunSections(
             <dl class="facts">
                 <div><dt>"Version"</dt><dd class="mono">{run.version.clone()}</dd></div>
                 <div><dt>"Evaluated"</dt><dd>{format::timestamp(&run.evaluated_at)}</dd></div>
-                <div><dt>"Window"</dt><dd>{format!("{} – {}", format::timestamp(&run.window_from), format::timestamp(&run.window_to))}</dd></div>
+                <div><dt>"Window"</dt><dd>{format::time_range(&run.window_from, &run.window_to)}</dd></div>
                 <div><dt>"Rows"</dt><dd>{run.current_rows}</dd></div>
                 <div><dt>"Dataset"</dt><dd>
                     <DriftBadge drifted=report.drifted />
