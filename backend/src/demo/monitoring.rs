@@ -82,8 +82,9 @@ fn drift_at(drifts: bool, ts: i64, now: i64) -> f64 {
     if drifts { (1.0 - (now - ts) as f64 / 86_400_000.0).clamp(0.0, 1.0) } else { 0.0 }
 }
 
-/// References, settings and a day of rows for the monitored demo models; then one
-/// evaluation each so the drift pages are full from the first visit. Idempotent.
+/// References, settings and a day of rows for the monitored demo models; then, the first
+/// time, an evaluation for each past hour of that day (so the score charts show the drift
+/// developing), and one now, so the drift pages are full from the first visit.
 pub async fn backfill(store: &Store, live: &LiveHub) -> anyhow::Result<()> {
     let now = Utc::now().timestamp_millis();
     let models = store.resolve_models(MONITORED.iter().map(|model| model.name)).await?;
@@ -119,8 +120,13 @@ pub async fn backfill(store: &Store, live: &LiveHub) -> anyhow::Result<()> {
             store.save_reference(&model_id, reference, &Actor::system()).await?;
         }
         write_rows(store, &model_id, monitored, now - 86_400_000, now).await?;
-        if let Err(error) = evaluate(store, live, &model_id, Some(version)).await {
-            tracing::warn!(%error, model = name, "the demo's first drift evaluation failed");
+        let evaluated_before = store.latest_drift_run(&model_id).await?.is_some();
+        let past_hours = if evaluated_before { 0 } else { 23 };
+        for hours_ago in (0..=past_hours).rev() {
+            let at = Utc::now() - chrono::Duration::hours(hours_ago);
+            if let Err(error) = evaluate(store, live, &model_id, Some(version), at).await {
+                tracing::warn!(%error, model = name, "a demo drift evaluation failed");
+            }
         }
     }
     Ok(())

@@ -22,8 +22,15 @@ use crate::store::Store;
 use crate::store::monitoring::WindowRow;
 
 /// Evaluates `version` (default: the version in production if it has a reference, else
-/// the newest version with one) now, stores the run and publishes it.
-pub async fn evaluate(store: &Store, live: &LiveHub, model_id: &ModelId, version: Option<&str>) -> ApiResult<DriftRun> {
+/// the newest version with one) as of `now` (the window ends there), stores the run and
+/// publishes it.
+pub async fn evaluate(
+    store: &Store,
+    live: &LiveHub,
+    model_id: &ModelId,
+    version: Option<&str>,
+    now: DateTime<Utc>,
+) -> ApiResult<DriftRun> {
     let settings = store.monitoring_settings(model_id).await?;
     let version = match version {
         Some(version) => version.to_owned(),
@@ -32,7 +39,6 @@ pub async fn evaluate(store: &Store, live: &LiveHub, model_id: &ModelId, version
     let (summary, columns) = store.reference(model_id, &version).await?.ok_or_else(|| {
         ApiError::NotFound(format!("version '{version}' of model '{model_id}' has no reference: upload one first"))
     })?;
-    let now = Utc::now();
     let window_from = now - Duration::minutes(i64::from(settings.window_minutes));
     let rows = store.window_rows(model_id, &version, window_from, now).await?;
     if rows.is_empty() {
@@ -92,7 +98,7 @@ pub async fn freshness(
     settings: &MonitoringSettings,
     now: DateTime<Utc>,
 ) -> ApiResult<Freshness> {
-    let last_row_at = store.last_feature_row_at(model_id).await?;
+    let last_row_at = store.last_feature_row_at(model_id, now).await?;
     let breached =
         last_row_at.is_none_or(|last| now - last > Duration::minutes(i64::from(settings.freshness_sla_minutes)));
     Ok(Freshness { last_row_at, sla_minutes: settings.freshness_sla_minutes, breached })

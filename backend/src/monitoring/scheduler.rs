@@ -39,7 +39,7 @@ pub async fn run_due(store: &Store, live: &LiveHub) -> Result<(), ApiError> {
         {
             continue;
         }
-        match evaluate(store, live, &model_id, Some(&version)).await {
+        match evaluate(store, live, &model_id, Some(&version), now).await {
             Ok(run) => {
                 tracing::info!(model = %model_id, %version, drifted = run.report.drifted_columns, "drift evaluated")
             }

@@ -226,7 +226,8 @@ async fn evaluate_now(
 ) -> ApiResult<impl IntoResponse> {
     let request: EvaluateRequest =
         if body.iter().all(u8::is_ascii_whitespace) { EvaluateRequest::default() } else { parse_json(&body)? };
-    let run: DriftRun = evaluate(&state.store, &state.live, &ModelId(id), request.version.as_deref()).await?;
+    let run: DriftRun =
+        evaluate(&state.store, &state.live, &ModelId(id), request.version.as_deref(), Utc::now()).await?;
     Ok((StatusCode::CREATED, Json(run)))
 }
 

@@ -345,11 +345,13 @@ impl Store {
     }
 
     /// When the model's newest feature row was observed.
-    pub async fn last_feature_row_at(&self, model_id: &ModelId) -> ApiResult<Option<DateTime<Utc>>> {
-        let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(observed_at) FROM feature_rows WHERE model_id = $1")
-            .bind(&model_id.0)
-            .fetch_one(&self.pool)
-            .await?;
+    pub async fn last_feature_row_at(&self, model_id: &ModelId, at: DateTime<Utc>) -> ApiResult<Option<DateTime<Utc>>> {
+        let newest: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(observed_at) FROM feature_rows WHERE model_id = $1 AND observed_at <= $2")
+                .bind(&model_id.0)
+                .bind(at.timestamp_millis())
+                .fetch_one(&self.pool)
+                .await?;
         Ok(newest.map(from_millis))
     }
 

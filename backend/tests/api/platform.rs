@@ -3,6 +3,7 @@
 use keel_backend::config::Settings;
 use keel_backend::store::Store;
 use keel_shared::models::{HealthResponse, ModelListResponse};
+use keel_shared::monitoring::DriftHistory;
 use sqlx::Connection;
 
 use crate::helpers::{StoreKind, expect_error, spawn_app, spawn_app_with};
@@ -78,12 +79,35 @@ async fn the_demo_fleet_loads_once(store: StoreKind) {
     assert!(production.total >= 4, "most demo models are in production");
 }
 
+/// The demo's drift pages open on a day of history: an evaluation per past hour the first
+/// time, and one more per start after that.
+async fn the_demo_drift_history_covers_its_day_once(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let store = Store::connect(&app.database_url).await.expect("connect");
+    keel_backend::demo::load_demo_fleet(&store).await.expect("demo");
+    let live = keel_backend::live::LiveHub::default();
+    keel_backend::demo::monitoring::backfill(&store, &live).await.expect("backfill");
+    let list: ModelListResponse = app.get("/api/models?q=churn-propensity").await.json().await.expect("list");
+    let churn = &list.items[0];
+    let path = format!("/api/models/{}/drift/history?feature=monthly_spend_czk", churn.id);
+    let history: DriftHistory = app.get(&path).await.json().await.expect("history");
+    assert_eq!(history.points.len(), 24, "23 past hours and now");
+    let (first, last) = (&history.points[0], &history.points[23]);
+    let span = (last.evaluated_at - first.evaluated_at).num_minutes();
+    assert!((23 * 60 - 1..=23 * 60 + 1).contains(&span), "one per hour over the day: {span} minutes");
+
+    keel_backend::demo::monitoring::backfill(&store, &live).await.expect("backfill again");
+    let history: DriftHistory = app.get(&path).await.json().await.expect("history");
+    assert_eq!(history.points.len(), 25, "a restart adds one evaluation, not another day");
+}
+
 on_both_stores!(
     health_reports_the_store,
     metrics_count_requests_by_route_template,
     deep_links_load_the_console_and_api_misses_stay_json,
     migrating_twice_changes_nothing,
     the_demo_fleet_loads_once,
+    the_demo_drift_history_covers_its_day_once,
 );
 
 /// The embedded default: a SQLite file created, with its schema, under the data directory.
