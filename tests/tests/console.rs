@@ -201,7 +201,7 @@ async fn the_model_page_charts_the_models_telemetry() -> anyhow::Result<()> {
     browser.wait_for(".chart-svg svg").await?;
     let latency = browser.client.find(Locator::Css(".chart")).await?;
     let caption = latency.find(Locator::Css(".chart-latest")).await?.text().await?;
-    assert!(caption.ends_with(" ms latest"), "{caption}");
+    assert!(caption.starts_with("Latest p50: ") && caption.ends_with(" ms"), "{caption}");
     let legend = latency.find(Locator::Css(".chart-legend")).await?.text().await?;
     assert_eq!(legend.split_whitespace().collect::<Vec<_>>(), ["p50", "p95", "p99"]);
 

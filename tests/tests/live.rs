@@ -51,11 +51,11 @@ async fn the_model_page_updates_in_place_when_points_arrive() -> anyhow::Result<
     assert_eq!(pushed.status(), 200);
 
     // The accuracy chart (an average: exact; the latency chart shows sketch quantiles).
-    browser.wait_for_text(".chart-latest", "50.000 % latest").await?;
+    browser.wait_for_text(".chart-latest", "Latest mean: 50.0 %").await?;
     browser.wait_for_text(".page-header .badge", "Critical").await?;
     // A metric Keel has no chart for gets one of its own.
     browser.wait_for_text(".chart-title", "drift_score").await?;
-    browser.wait_for_text(".chart-latest", "0.250 latest").await?;
+    browser.wait_for_text(".chart-latest", "Latest mean: 0.250").await?;
     browser.wait_for_text(".status-line", "Critical — accuracy 50.0 % is below 75.0 %.").await?;
     let marker = browser.client.execute("return window.loadedOnce;", vec![]).await?;
     assert_eq!(marker, json!("still here"), "the page must not have reloaded");

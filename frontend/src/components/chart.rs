@@ -117,7 +117,10 @@ pub fn MetricChart(
                 }.into_any(),
                 Some(Ok(response)) => {
                     let lines = lines(&response.buckets, statistic, scale);
-                    let latest = lines.first().and_then(|(_, points)| points.last()).map(|(_, value)| *value);
+                    // The first line's newest value, as precise as the read-out: "Latest p50: 22.0 ms".
+                    let latest = lines.first().and_then(|(label, points)| {
+                        points.last().map(|(_, value)| format!("Latest {label}: {}{}", format_value(*value), with_space(unit)))
+                    });
                     let svg = render(&response, &lines, &annotations.get()).unwrap_or_default();
                     let (from, to) = (response.from.timestamp_millis(), response.to.timestamp_millis());
                     let hover_lines = lines.clone();
@@ -132,7 +135,7 @@ pub fn MetricChart(
                         <span class="legend-item"><span class=format!("legend-swatch line-{index}")></span>{*label}</span>
                     }).collect_view();
                     view! {
-                        <p class="chart-latest">{latest.map(|value| format!("{value:.3}{} latest", with_space(unit))).unwrap_or_default()}</p>
+                        <p class="chart-latest">{latest}</p>
                         <div
                             class="chart-svg"
                             role="img"
