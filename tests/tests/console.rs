@@ -219,6 +219,35 @@ async fn the_model_page_charts_the_models_telemetry() -> anyhow::Result<()> {
     let readout = latency.find(Locator::Css(".chart-readout")).await?.text().await?;
     assert!(readout.contains(" UTC: p50 ") && readout.contains(" ms, p95 ") && readout.ends_with(" ms"), "{readout}");
 
+    // The range fields show the range on screen: the 24-hour preset, then the 1-hour one.
+    let shown_minutes = || async {
+        let fields = browser
+            .client
+            .execute(
+                "return ['from', 'to'].map(name => document.querySelector(`.custom-range input[name=${name}]`).value);",
+                vec![],
+            )
+            .await?;
+        let parse = |index: usize| {
+            chrono::NaiveDateTime::parse_from_str(fields[index].as_str().unwrap_or_default(), "%Y-%m-%dT%H:%M")
+        };
+        anyhow::Ok((parse(1)? - parse(0)?).num_minutes())
+    };
+    assert_eq!(shown_minutes().await?, 24 * 60);
+    browser
+        .client
+        .execute("[...document.querySelectorAll('button')].find(b => b.textContent === '1h').click();", vec![])
+        .await?;
+    let mut minutes = shown_minutes().await?;
+    for _ in 0..50 {
+        if minutes == 60 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        minutes = shown_minutes().await?;
+    }
+    assert_eq!(minutes, 60, "the fields follow the chosen preset");
+
     // A custom range before any telemetry: every chart says so.
     browser
         .client

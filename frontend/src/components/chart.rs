@@ -49,7 +49,8 @@ pub enum Window {
 }
 
 impl Window {
-    fn resolve(self) -> (DateTime<Utc>, DateTime<Utc>) {
+    /// The window's start and end now.
+    pub fn resolve(self) -> (DateTime<Utc>, DateTime<Utc>) {
         match self {
             Self::Last(range) => {
                 let to = Utc::now();

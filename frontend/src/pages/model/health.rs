@@ -1,7 +1,7 @@
 //! The model page's health section: status with its reasons and signals, the
 //! thresholds it is judged by (editable by engineers), and the charts.
 
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use keel_shared::auth::Permission;
 use keel_shared::health::{HealthThresholds, ModelHealth, signal_metrics};
 use keel_shared::models::VersionSummary;
@@ -91,13 +91,19 @@ pub fn HealthSection(model_id: ModelId, versions: Vec<VersionSummary>) -> impl I
     }
 }
 
-/// Two date-time fields for a fixed window (UTC), applied together.
+/// Two date-time fields for a fixed window (UTC), applied together. They show the range
+/// on screen (a preset's too), so a custom range starts from what is shown.
 #[component]
 fn CustomRange(shown: RwSignal<Window>) -> impl IntoView {
     let format = |at: DateTime<Utc>| at.format("%Y-%m-%dT%H:%M").to_string();
-    let now = Utc::now();
-    let from = RwSignal::new(format(now - Duration::days(2)));
-    let to = RwSignal::new(format(now));
+    let (start, end) = shown.get_untracked().resolve();
+    let from = RwSignal::new(format(start));
+    let to = RwSignal::new(format(end));
+    Effect::new(move || {
+        let (start, end) = shown.get().resolve();
+        from.set(format(start));
+        to.set(format(end));
+    });
     let problem = RwSignal::new(None::<String>);
     let apply = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
