@@ -80,7 +80,9 @@ impl LiveHub {
             && bridge::travels(&event)
             && replicas.try_send(event.clone()).is_err()
         {
-            tracing::warn!("live events for the other replicas are backing up; one was dropped");
+            tracing::warn!(
+                "a live event could not be queued for the other replicas (queue full or bridge down); dropped"
+            );
         }
         self.publish_here(event);
     }
