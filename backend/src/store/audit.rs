@@ -55,6 +55,20 @@ impl ChangeSet {
         self
     }
 
+    /// A change per top-level field of two versions of the same settings (each value as
+    /// JSON text), so the audit log says which setting moved.
+    pub fn fields<T: serde::Serialize>(self, before: &T, after: &T) -> Self {
+        let as_map = |settings: &T| match serde_json::to_value(settings) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        let (old, new) = (as_map(before), as_map(after));
+        new.iter().fold(self, |changes, (field, value)| {
+            let previous = old.get(field).map(ToString::to_string);
+            changes.field(field, previous.as_deref(), Some(&value.to_string()))
+        })
+    }
+
     pub fn build(self) -> Changes {
         self.0
     }

@@ -54,24 +54,12 @@ impl Store {
         .bind(now_millis())
         .execute(&mut *tx)
         .await?;
-        let as_map = |thresholds: &HealthThresholds| match serde_json::to_value(thresholds) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => serde_json::Map::new(),
-        };
-        let (old, new) = (as_map(&before), as_map(thresholds));
-        let changes = new
-            .iter()
-            .fold(ChangeSet::default(), |changes, (field, value)| {
-                let previous = old.get(field).map(ToString::to_string);
-                changes.field(field, previous.as_deref(), Some(&value.to_string()))
-            })
-            .build();
         let record = AuditRecord {
             actor,
             action: "model.health_thresholds",
             target_type: "model",
             target_id: &model_id.0,
-            changes,
+            changes: ChangeSet::default().fields(&before, thresholds).build(),
         };
         self.append_audit(&mut tx, record).await?;
         tx.commit().await?;

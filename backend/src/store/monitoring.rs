@@ -77,14 +77,22 @@ struct ProfileRow {
     created_by: String,
 }
 
+/// The model's stored settings, or the defaults when it has none.
+async fn stored_monitoring_settings(
+    connection: &mut sqlx::AnyConnection,
+    model_id: &ModelId,
+) -> ApiResult<MonitoringSettings> {
+    let stored: Option<String> = sqlx::query_scalar("SELECT settings FROM monitoring_settings WHERE model_id = $1")
+        .bind(&model_id.0)
+        .fetch_optional(connection)
+        .await?;
+    Ok(stored.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default())
+}
+
 impl Store {
     pub async fn monitoring_settings(&self, model_id: &ModelId) -> ApiResult<MonitoringSettings> {
         self.model_summary(model_id).await?;
-        let stored: Option<String> = sqlx::query_scalar("SELECT settings FROM monitoring_settings WHERE model_id = $1")
-            .bind(&model_id.0)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(stored.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default())
+        stored_monitoring_settings(&mut *self.pool.acquire().await?, model_id).await
     }
 
     /// Replaces the model's monitoring settings, with an audit entry.
@@ -94,9 +102,10 @@ impl Store {
         settings: &MonitoringSettings,
         actor: &Actor,
     ) -> ApiResult<()> {
-        let before = serde_json::to_string(&self.monitoring_settings(model_id).await?).unwrap_or_default();
+        self.model_summary(model_id).await?;
         let after = serde_json::to_string(settings).map_err(|error| ApiError::Internal(error.into()))?;
         let mut tx = self.begin_write().await?;
+        let before = stored_monitoring_settings(&mut tx, model_id).await?;
         sqlx::query(
             "INSERT INTO monitoring_settings (model_id, settings, updated_at) VALUES ($1, $2, $3)
              ON CONFLICT (model_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
@@ -111,7 +120,7 @@ impl Store {
             action: "model.monitoring_settings",
             target_type: "model",
             target_id: &model_id.0,
-            changes: ChangeSet::default().field("settings", Some(&before), Some(&after)).build(),
+            changes: ChangeSet::default().fields(&before, settings).build(),
         };
         self.append_audit(&mut tx, record).await?;
         tx.commit().await?;

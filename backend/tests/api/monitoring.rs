@@ -245,6 +245,15 @@ async fn settings_are_validated_and_a_feature_rule_picks_the_method(store: Store
         (stored["features"][0]["method"].as_str(), stored["window_minutes"].as_u64()),
         (Some("psi"), Some(1440))
     );
+    // The audit log names the settings that moved, and only those.
+    let audit: Value = app.get("/api/audit?action=model.monitoring_settings").await.json().await.expect("audit");
+    let changes = &audit["items"][0]["changes"];
+    assert_eq!(
+        (changes["freshness_sla_minutes"]["before"].as_str(), changes["freshness_sla_minutes"]["after"].as_str()),
+        (Some("60"), Some("5"))
+    );
+    assert!(changes["features"]["after"].as_str().is_some_and(|after| after.contains("psi")), "{changes}");
+    assert!(changes.get("window_minutes").is_none(), "{changes}");
 
     assert_eq!(upload(&app, &model, "v1", "text/csv", reference_csv()).await.status(), 201);
     let rows: Vec<Value> = ages(200, 41.0)
