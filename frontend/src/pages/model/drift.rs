@@ -10,9 +10,9 @@ use keel_shared::monitoring::{
 };
 use keel_shared::{ErrorBody, ModelId};
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 use super::reference_upload::ReferenceUpload;
+use super::{once_loaded, route_model};
 use crate::api;
 use crate::auth::use_auth;
 use crate::components::{
@@ -23,13 +23,8 @@ use crate::live::use_live;
 
 #[component]
 pub fn DriftPage() -> impl IntoView {
-    let params = use_params_map();
-    let model_id = Memo::new(move |_| ModelId(params.read().get("id").unwrap_or_default()));
+    let (model_id, model) = route_model();
     let live = use_live();
-    let model = LocalResource::new(move || {
-        let id = model_id.get();
-        async move { api::get_model(&id).await }
-    });
     let overview = LocalResource::new(move || {
         let id = model_id.get();
         // Refetched when a run finishes: the page updates in place.
@@ -40,16 +35,9 @@ pub fn DriftPage() -> impl IntoView {
     let selected = RwSignal::new(None::<String>);
     let refresh = move || overview.refetch();
 
-    view! {
-        {move || match model.get() {
-            None => view! { <Loading what="the model" /> }.into_any(),
-            Some(Err(error)) => view! {
-                <p class="breadcrumb"><a href="/models">"Models"</a></p>
-                <ErrorState error />
-            }.into_any(),
-            Some(Ok(ModelResponse { model, versions })) => {
-                let can_write = use_auth().can(Permission::WriteModels);
-                view! {
+    once_loaded(model, move |ModelResponse { model, versions }| {
+        let can_write = use_auth().can(Permission::WriteModels);
+        view! {
                     <div class="page-header">
                         <div>
                             <p class="breadcrumb">
@@ -72,9 +60,7 @@ pub fn DriftPage() -> impl IntoView {
                         </section>
                     })}
                 }.into_any()
-            }
-        }}
-    }
+    })
 }
 
 #[component]

@@ -20,25 +20,40 @@ use crate::format;
 pub use drift::DriftPage;
 use health::HealthSection;
 
-#[component]
-pub fn ModelPage() -> impl IntoView {
+/// The model the route's `:id` names, loading.
+fn route_model() -> (Memo<ModelId>, LocalResource<api::ApiResult<ModelResponse>>) {
     let params = use_params_map();
     let model_id = Memo::new(move |_| ModelId(params.read().get("id").unwrap_or_default()));
     let model = LocalResource::new(move || {
         let id = model_id.get();
         async move { api::get_model(&id).await }
     });
+    (model_id, model)
+}
 
-    view! {
-        {move || match model.get() {
-            None => view! { <Loading what="the model" /> }.into_any(),
-            Some(Err(error)) => view! {
-                <p class="breadcrumb"><a href="/models">"Models"</a></p>
-                <ErrorState error />
-            }.into_any(),
-            Some(Ok(response)) => view! { <ModelDetails response on_version_added=move || model.refetch() /> }.into_any(),
-        }}
+/// `page` once the model has loaded; until then a loading line, and if it fails, the
+/// error under a way back to the list.
+fn once_loaded(
+    model: LocalResource<api::ApiResult<ModelResponse>>,
+    page: impl Fn(ModelResponse) -> AnyView + Send + 'static,
+) -> impl IntoView {
+    move || match model.get() {
+        None => view! { <Loading what="the model" /> }.into_any(),
+        Some(Err(error)) => view! {
+            <p class="breadcrumb"><a href="/models">"Models"</a></p>
+            <ErrorState error />
+        }
+        .into_any(),
+        Some(Ok(response)) => page(response),
     }
+}
+
+#[component]
+pub fn ModelPage() -> impl IntoView {
+    let (_, model) = route_model();
+    once_loaded(model, move |response| {
+        view! { <ModelDetails response on_version_added=move || model.refetch() /> }.into_any()
+    })
 }
 
 #[component]
