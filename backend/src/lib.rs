@@ -83,7 +83,7 @@ impl Application {
         let index_html = std::fs::read_to_string(settings.dist_dir.join("index.html")).ok();
         let live = match store.dialect() {
             Dialect::Sqlite => LiveHub::default(),
-            Dialect::Postgres => LiveHub::across_replicas(&settings.database_url()).await?,
+            Dialect::Postgres => LiveHub::across_replicas(&store, &settings.database_url()).await?,
         };
         let health = HealthBoard::default();
         health::evaluate_models(&store, &health, &live, None).await?;

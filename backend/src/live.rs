@@ -17,6 +17,8 @@ use std::sync::{Arc, Mutex};
 use keel_shared::live::LiveEvent;
 use tokio::sync::{broadcast, mpsc};
 
+use crate::store::Store;
+
 /// Events kept for clients that reconnect.
 const REPLAY_BUFFER: usize = 1024;
 /// Events a slow subscriber may fall behind before it is told to resync.
@@ -65,11 +67,11 @@ impl Default for LiveHub {
 }
 
 impl LiveHub {
-    /// A hub that also hears, and tells, every other replica on the PostgreSQL database
-    /// at `url`.
-    pub async fn across_replicas(url: &str) -> anyhow::Result<LiveHub> {
+    /// A hub that also hears, and tells, every other replica on the PostgreSQL `store`
+    /// (whose URL is `url`).
+    pub async fn across_replicas(store: &Store, url: &str) -> anyhow::Result<LiveHub> {
         let mut hub = LiveHub::default();
-        hub.replicas = Some(bridge::connect(hub.clone(), url).await?);
+        hub.replicas = Some(bridge::connect(hub.clone(), store.clone(), url).await?);
         Ok(hub)
     }
 

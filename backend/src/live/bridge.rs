@@ -8,13 +8,12 @@
 //! would exceed PostgreSQL's 8,000-byte payload limit travels as `resync`, and so does a
 //! lost listening connection, once it is back: clients then reload what they show.
 
-use anyhow::Context;
 use keel_shared::live::LiveEvent;
 use serde::{Deserialize, Serialize};
-use sqlx::postgres::{PgListener, PgPoolOptions};
 use tokio::sync::mpsc;
 
 use super::LiveHub;
+use crate::store::{Store, replicas};
 
 /// The PostgreSQL notification channel.
 const CHANNEL: &str = "keel_live";
@@ -35,21 +34,17 @@ pub(super) fn travels(event: &LiveEvent) -> bool {
     matches!(event, LiveEvent::Points { .. } | LiveEvent::Drift { .. })
 }
 
-/// Connects `hub` to the other replicas on the database at `url`: returns the sender its
-/// own events go out through, once the listening connection is up.
-pub(super) async fn connect(hub: LiveHub, url: &str) -> anyhow::Result<mpsc::Sender<LiveEvent>> {
+/// Connects `hub` to the other replicas on `store` (whose URL is `url`): returns the
+/// sender its own events go out through, once the listening connection is up.
+pub(super) async fn connect(hub: LiveHub, store: Store, url: &str) -> anyhow::Result<mpsc::Sender<LiveEvent>> {
     let replica = uuid::Uuid::now_v7().to_string();
-    let mut listener = PgListener::connect(url).await.context("cannot listen for the other replicas' live events")?;
-    listener.listen(CHANNEL).await?;
-    let pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
+    let mut listener = replicas::listen(url, CHANNEL).await?;
     let (outbox, mut outgoing) = mpsc::channel::<LiveEvent>(OUTBOX_CAPACITY);
     let sender_replica = replica.clone();
     tokio::spawn(async move {
         while let Some(event) = outgoing.recv().await {
             let payload = payload(&sender_replica, event);
-            if let Err(error) =
-                sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(&payload).execute(&pool).await
-            {
+            if let Err(error) = store.notify(CHANNEL, &payload).await {
                 tracing::warn!(%error, "a live event did not reach the other replicas");
             }
         }

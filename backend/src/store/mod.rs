@@ -9,6 +9,7 @@ mod health;
 pub mod identity;
 mod models;
 pub mod monitoring;
+pub mod replicas;
 pub mod rollups;
 pub mod telemetry;
 
