@@ -13,16 +13,17 @@ use keel_shared::drift::{
     ColumnDrift, DATASET_DRIFT_SHARE, DatasetDriftReport, DriftMethod, FeatureKind, FeatureValue, MethodThreshold,
 };
 
+use crate::analysis::column::{Column, ColumnBuilder};
 use crate::analysis::cores::on_both;
 use crate::analysis::drift::{Feature, FeatureError};
 use crate::analysis::quality::{MAX_COUNTED_DISTINCT, SampleSummary, feature_quality};
 
 /// A table read column by column.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Dataset {
     pub names: Vec<String>,
-    /// One vector of cells per column, in the order of `names`.
-    pub columns: Vec<Vec<FeatureValue>>,
+    /// The columns' values, typed, in the order of `names`.
+    pub columns: Vec<Column>,
     /// Rows that repeat an earlier row cell for cell.
     pub duplicate_rows: usize,
 }
@@ -47,20 +48,20 @@ impl Dataset {
         if names.is_empty() || names.iter().all(String::is_empty) {
             return Err("the file has no header row".into());
         }
-        let mut columns: Vec<Vec<FeatureValue>> = vec![Vec::new(); names.len()];
+        let mut columns: Vec<ColumnBuilder> = names.iter().map(|_| ColumnBuilder::default()).collect();
         let mut rows_seen = rustc_hash::FxHashSet::default();
         let mut duplicate_rows = 0;
         for record in csv.records() {
             let record = record.map_err(|error| error.to_string())?;
             for (column, cell) in columns.iter_mut().zip(record.iter()) {
-                column.push(cell_value(cell));
+                push_cell(column, cell);
             }
             // The unit separator cannot be confused with cell text.
             if !rows_seen.insert(record.iter().collect::<Vec<_>>().join("\u{1f}")) {
                 duplicate_rows += 1;
             }
         }
-        Ok(Dataset { names, columns, duplicate_rows })
+        Ok(Dataset { names, columns: columns.into_iter().map(ColumnBuilder::finish).collect(), duplicate_rows })
     }
 
     /// Rows given as objects (name → value), e.g. JSON: the columns in order of first
@@ -75,7 +76,11 @@ impl Dataset {
         }
         let columns = names
             .iter()
-            .map(|name| rows.iter().map(|row| row.get(name).cloned().unwrap_or(FeatureValue::Missing)).collect())
+            .map(|name| {
+                let mut column = ColumnBuilder::with_capacity(rows.len());
+                rows.iter().for_each(|row| column.push(row.get(name).unwrap_or(&FeatureValue::Missing)));
+                column.finish()
+            })
             .collect();
         let mut rows_seen = rustc_hash::FxHashSet::default();
         let duplicate_rows =
@@ -83,28 +88,33 @@ impl Dataset {
         Dataset { names, columns, duplicate_rows }
     }
 
-    pub fn column(&self, name: &str) -> Option<&[FeatureValue]> {
-        self.names.iter().position(|candidate| candidate == name).map(|index| self.columns[index].as_slice())
+    /// How many rows the table has.
+    pub fn rows(&self) -> usize {
+        self.columns.first().map_or(0, Column::len)
+    }
+
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.names.iter().position(|candidate| candidate == name).map(|index| &self.columns[index])
     }
 }
 
 /// A cell as pandas would type it: missing, boolean, integer, decimal or text.
-fn cell_value(cell: &str) -> FeatureValue {
+fn push_cell(column: &mut ColumnBuilder, cell: &str) {
     let trimmed = cell.trim();
     if MISSING_MARKERS.contains(&trimmed) {
-        return FeatureValue::Missing;
+        return column.missing();
     }
     match trimmed {
-        "True" | "TRUE" | "true" => return FeatureValue::Bool(true),
-        "False" | "FALSE" | "false" => return FeatureValue::Bool(false),
+        "True" | "TRUE" | "true" => return column.boolean(true),
+        "False" | "FALSE" | "false" => return column.boolean(false),
         _ => {}
     }
     if let Ok(integer) = trimmed.parse::<i64>() {
-        return FeatureValue::Integer(integer);
+        return column.number(integer as f64, true);
     }
     match trimmed.parse::<f64>() {
-        Ok(float) => FeatureValue::Float(float),
-        Err(_) => FeatureValue::Text(cell.to_owned()),
+        Ok(float) => column.number(float, false),
+        Err(_) => column.text(cell),
     }
 }
 
@@ -145,6 +155,8 @@ pub fn compare(
     let only_in = |dataset: &Dataset, other: &Dataset| -> Vec<String> {
         dataset.names.iter().filter(|name| other.column(name).is_none()).cloned().collect()
     };
+    let pairs: Vec<(&String, &Column, &Column)> =
+        names.iter().filter_map(|name| Some((name, reference.column(name)?, current.column(name)?))).collect();
     // Columns are independent: two workers (this machine's cores) take them in turn.
     let next = AtomicUsize::new(0);
     let progress = Mutex::new(progress);
@@ -152,13 +164,11 @@ pub fn compare(
         let mut done = Vec::new();
         loop {
             let index = next.fetch_add(1, Ordering::Relaxed);
-            let Some(name) = names.get(index) else { return done };
+            let Some((name, reference, current)) = pairs.get(index) else { return done };
             if let Ok(mut progress) = progress.lock() {
-                progress(name, names.len());
+                progress(name, pairs.len());
             }
             let kind = comparison.categorical.contains(name).then_some(FeatureKind::Categorical);
-            let (reference, current) =
-                (reference.column(name).unwrap_or_default(), current.column(name).unwrap_or_default());
             let feature = Feature::new(reference, current, kind);
             let summary = SampleSummary::of(reference);
             done.push((index, column_drift(name, feature, &summary, current, comparison.methods.as_deref(), &[])));
@@ -183,7 +193,7 @@ pub fn column_drift(
     name: &str,
     feature: Result<Feature, FeatureError>,
     reference: &SampleSummary,
-    current: &[FeatureValue],
+    current: &Column,
     methods: Option<&[DriftMethod]>,
     thresholds: &[MethodThreshold],
 ) -> ColumnDrift {
@@ -316,10 +326,13 @@ mod tests {
         let table = dataset("a,b,c,d\n1,1.5,yes,True\nNA,,no,false\n1,1.5,yes,True\n");
         assert_eq!(table.duplicate_rows, 1);
         assert_eq!(table.names, ["a", "b", "c", "d"]);
-        assert_eq!(table.columns[0][..2], [FeatureValue::Integer(1), FeatureValue::Missing]);
-        assert_eq!(table.columns[1][..2], [FeatureValue::Float(1.5), FeatureValue::Missing]);
-        assert_eq!(table.columns[2][..2], [FeatureValue::Text("yes".into()), FeatureValue::Text("no".into())]);
-        assert_eq!(table.columns[3][..2], [FeatureValue::Bool(true), FeatureValue::Bool(false)]);
+        let first_two = |column: &Column| [column.value(0), column.value(1)];
+        assert_eq!(first_two(&table.columns[0]), [FeatureValue::Integer(1), FeatureValue::Missing]);
+        assert!(!table.columns[0].integers_only(), "a null makes integers float64");
+        assert!(dataset("n\n1\n-2\n").columns[0].integers_only(), "int64");
+        assert_eq!(first_two(&table.columns[1]), [FeatureValue::Float(1.5), FeatureValue::Missing]);
+        assert_eq!(first_two(&table.columns[2]), [FeatureValue::Text("yes".into()), FeatureValue::Text("no".into())]);
+        assert_eq!(first_two(&table.columns[3]), [FeatureValue::Bool(true), FeatureValue::Bool(false)]);
     }
 
     #[test]

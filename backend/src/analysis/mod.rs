@@ -1,5 +1,6 @@
 //! Pure, benchmarked maths: no I/O, no clock.
 
+pub mod column;
 pub mod cores;
 pub mod drift;
 pub mod performance;

@@ -8,11 +8,12 @@ use keel_shared::drift::{FeatureKind, FeatureValue};
 use keel_shared::monitoring::{MIN_LABELLED_ROWS, MetricValue, PerformanceMetrics, Task, lower_is_better};
 use rustc_hash::FxHashMap;
 
+use super::column::Column;
 use super::drift::category_key;
 
 /// The task the labels imply, as Evidently types a target column: numbers on a scale
 /// (decimals, or integers with more than 5 distinct values) are regression.
-pub fn task_of(labels: &[FeatureValue]) -> Task {
+pub fn task_of(labels: &Column) -> Task {
     match super::drift::inferred_kind(labels, labels) {
         FeatureKind::Numeric => Task::Regression,
         FeatureKind::Categorical => Task::Classification,
@@ -144,8 +145,8 @@ mod tests {
         let metrics = metrics(Task::Regression, &pairs);
         assert_eq!(value(&metrics, "mae"), 1.0);
         assert!((value(&metrics, "rmse") - (5.0_f64 / 3.0).sqrt()).abs() < 1e-12);
-        assert_eq!(task_of(&labels), Task::Regression);
-        assert_eq!(task_of(&values("[0, 1, 1, 0]")), Task::Classification);
+        assert_eq!(task_of(&Column::from_values(&labels)), Task::Regression);
+        assert_eq!(task_of(&Column::from_values(&values("[0, 1, 1, 0]"))), Task::Classification);
     }
 
     #[test]

@@ -4,9 +4,10 @@
 //! Whatever needs the values counted comes from the drift `Feature`, which has counted
 //! them already.
 
-use keel_shared::drift::{FeatureQuality, FeatureValue};
+use keel_shared::drift::FeatureQuality;
 use rustc_hash::FxHashSet;
 
+use super::column::Column;
 use super::drift::Feature;
 
 /// Distinct values are counted up to this many: enough to see a category appear or
@@ -24,57 +25,16 @@ pub struct SampleSummary {
 }
 
 impl SampleSummary {
-    /// One pass over the values: missing ones counted, the others' type noted.
-    pub fn of(values: &[FeatureValue]) -> SampleSummary {
-        let mut missing = 0_usize;
-        let mut found: Option<ValueType> = None;
-        let mut mixed = false;
-        for value in values {
-            let value_type = match value {
-                FeatureValue::Missing => None,
-                FeatureValue::Float(float) if !float.is_finite() => None,
-                FeatureValue::Integer(_) | FeatureValue::Float(_) => Some(ValueType::Numbers),
-                FeatureValue::Text(_) => Some(ValueType::Text),
-                FeatureValue::Bool(_) => Some(ValueType::Booleans),
-            };
-            match (value_type, found) {
-                (None, _) => missing += 1,
-                (Some(value_type), None) => found = Some(value_type),
-                (Some(value_type), Some(earlier)) => mixed |= value_type != earlier,
-            }
-        }
-        let missing_share = if values.is_empty() { 0.0 } else { missing as f64 / values.len() as f64 };
-        let value_type = found.map(|found| if mixed { "mixed values" } else { found.name() });
-        SampleSummary { missing_share, value_type: value_type.map(str::to_owned) }
-    }
-}
-
-/// The type of a sample's present values, as `SampleSummary::value_type` names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ValueType {
-    Numbers,
-    Text,
-    Booleans,
-}
-
-impl ValueType {
-    fn name(self) -> &'static str {
-        match self {
-            ValueType::Numbers => "numbers",
-            ValueType::Text => "text",
-            ValueType::Booleans => "booleans",
-        }
+    pub fn of(column: &Column) -> SampleSummary {
+        let missing_share = if column.is_empty() { 0.0 } else { column.missing() as f64 / column.len() as f64 };
+        SampleSummary { missing_share, value_type: column.value_type().map(|found| found.name().to_owned()) }
     }
 }
 
 /// The quality of a feature's current values against its reference's; `feature` is their
 /// drift comparison, when they could be compared (without it, only the missing shares
 /// and types are known).
-pub fn feature_quality(
-    reference: &SampleSummary,
-    current: &[FeatureValue],
-    feature: Option<&Feature>,
-) -> FeatureQuality {
+pub fn feature_quality(reference: &SampleSummary, current: &Column, feature: Option<&Feature>) -> FeatureQuality {
     let (unseen_share_current, distinct_reference, distinct_current) = match feature {
         Some(Feature::Categorical { reference, current }) => {
             let unseen: u64 =
@@ -115,12 +75,13 @@ pub fn feature_quality(
 
 #[cfg(test)]
 mod tests {
-    use keel_shared::drift::FeatureKind;
+    use keel_shared::drift::{FeatureKind, FeatureValue};
 
     use super::*;
 
     fn quality(reference: &str, current: &str, kind: FeatureKind) -> FeatureQuality {
-        let values = |json: &str| -> Vec<FeatureValue> { serde_json::from_str(json).expect("values") };
+        let values =
+            |json: &str| Column::from_values(&serde_json::from_str::<Vec<FeatureValue>>(json).expect("values"));
         let (reference, current) = (values(reference), values(current));
         let feature = Feature::new(&reference, &current, Some(kind)).expect("comparable");
         feature_quality(&SampleSummary::of(&reference), &current, Some(&feature))
@@ -146,8 +107,8 @@ mod tests {
 
     #[test]
     fn values_that_cannot_be_compared_still_show_what_is_missing() {
-        let reference: Vec<FeatureValue> = serde_json::from_str("[1.5, 2.5]").expect("values");
-        let current = [FeatureValue::Missing, FeatureValue::Float(f64::NAN)];
+        let reference = Column::from_values(&serde_json::from_str::<Vec<FeatureValue>>("[1.5, 2.5]").expect("values"));
+        let current = Column::from_values(&[FeatureValue::Missing, FeatureValue::Float(f64::NAN)]);
         let quality = feature_quality(&SampleSummary::of(&reference), &current, None);
         assert_eq!(quality.missing_share_current, 1.0);
         assert_eq!((quality.unseen_share_current, quality.distinct_current), (None, None));

@@ -13,6 +13,7 @@ use keel_shared::monitoring::{
     DriftRun, FeatureHistogram, Freshness, MonitoringSettings, PerformanceMetrics, PerformanceReport, ReferenceSummary,
 };
 
+use crate::analysis::column::Column;
 use crate::analysis::drift::profile::ReferenceColumn;
 use crate::analysis::performance;
 use crate::dataset_drift::{Dataset, column_drift};
@@ -164,7 +165,11 @@ fn performance_report(inputs: &Inputs) -> Option<PerformanceReport> {
     }
     let baseline: Option<&PerformanceMetrics> = inputs.summary.baseline.as_ref();
     let task = baseline.map_or_else(
-        || performance::task_of(&pairs.iter().map(|(_, label)| (*label).clone()).collect::<Vec<_>>()),
+        || {
+            performance::task_of(&Column::from_values(
+                &pairs.iter().map(|(_, label)| (*label).clone()).collect::<Vec<_>>(),
+            ))
+        },
         |baseline| baseline.task,
     );
     let current = performance::metrics(task, &pairs);

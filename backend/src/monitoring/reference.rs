@@ -6,6 +6,7 @@ use keel_shared::drift::FeatureValue;
 use keel_shared::monitoring::{PREDICTION_COLUMN, PerformanceMetrics, TARGET_COLUMN};
 use keel_shared::validation::FieldErrors;
 
+use crate::analysis::column::Column;
 use crate::analysis::drift::profile::ReferenceColumn;
 use crate::analysis::performance;
 use crate::dataset_drift::Dataset;
@@ -20,7 +21,7 @@ pub struct ReferenceParts {
 /// The reference's columns and its baseline, or what is wrong with the dataset, by column.
 pub fn build(dataset: &Dataset) -> Result<ReferenceParts, FieldErrors> {
     let mut errors = FieldErrors::new();
-    if dataset.columns.first().is_none_or(Vec::is_empty) {
+    if dataset.rows() == 0 {
         errors.insert("rows".into(), "the reference has no rows".into());
         return Err(errors);
     }
@@ -45,7 +46,10 @@ pub fn build(dataset: &Dataset) -> Result<ReferenceParts, FieldErrors> {
     }
     let baseline = match (dataset.column(PREDICTION_COLUMN), dataset.column(TARGET_COLUMN)) {
         (Some(predictions), Some(labels)) => {
-            let pairs: Vec<(&FeatureValue, &FeatureValue)> = predictions.iter().zip(labels).collect();
+            let values =
+                |column: &Column| -> Vec<FeatureValue> { (0..column.len()).map(|row| column.value(row)).collect() };
+            let (predictions, label_values) = (values(predictions), values(labels));
+            let pairs: Vec<(&FeatureValue, &FeatureValue)> = predictions.iter().zip(&label_values).collect();
             Some(performance::metrics(performance::task_of(labels), &pairs)).filter(|metrics| metrics.labelled_rows > 0)
         }
         _ => None,

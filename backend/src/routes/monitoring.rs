@@ -156,7 +156,7 @@ async fn store_reference(
     principal: &Principal,
 ) -> ApiResult<ReferenceSummary> {
     // Sorting a million values takes tens of milliseconds of CPU: off the async workers.
-    let (rows, duplicate_rows) = (dataset.columns.first().map_or(0, Vec::len) as u64, dataset.duplicate_rows as u64);
+    let (rows, duplicate_rows) = (dataset.rows() as u64, dataset.duplicate_rows as u64);
     let built = tokio::task::spawn_blocking(move || reference::build(&dataset))
         .await
         .map_err(|error| ApiError::Internal(anyhow::anyhow!("building the reference failed: {error}")))?;

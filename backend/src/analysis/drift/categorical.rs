@@ -97,6 +97,7 @@ mod tests {
     use serde::Deserialize;
 
     use super::*;
+    use crate::analysis::column::Column;
     use crate::analysis::drift::Feature;
     use crate::analysis::drift::tests::{assert_agrees, fixtures};
     use keel_shared::drift::{FeatureKind, FeatureValue};
@@ -117,8 +118,9 @@ mod tests {
     #[test]
     fn statistics_agree_with_evidently() {
         for case in fixtures::<Case>(include_str!("../../../tests/fixtures/drift/categorical.json")) {
-            let texts =
-                |values: &[String]| -> Vec<FeatureValue> { values.iter().cloned().map(FeatureValue::Text).collect() };
+            let texts = |values: &[String]| {
+                Column::from_values(&values.iter().cloned().map(FeatureValue::Text).collect::<Vec<_>>())
+            };
             let feature = Feature::new(&texts(&case.reference), &texts(&case.current), Some(FeatureKind::Categorical))
                 .expect("feature");
             let Feature::Categorical { reference, current } = feature else { panic!("categorical") };

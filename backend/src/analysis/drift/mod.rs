@@ -19,6 +19,8 @@ use keel_shared::drift::{DriftMethod, DriftMethodResult, DriftResponse, FeatureK
 use numeric::NumericReference;
 use rustc_hash::FxHashMap;
 
+use super::column::{Column, MISSING, Values};
+
 /// Evidently's `NUMBER_UNIQUE_AS_CATEGORICAL`: integer features with at most this many
 /// distinct values are categories.
 const MAX_INTEGER_CATEGORIES: usize = 5;
@@ -45,7 +47,7 @@ pub fn report(
     methods: Option<&[DriftMethod]>,
     thresholds: &[MethodThreshold],
 ) -> Result<DriftResponse, FeatureError> {
-    Feature::new(reference, current, kind)?.report(methods, thresholds)
+    Feature::new(&Column::from_values(reference), &Column::from_values(current), kind)?.report(methods, thresholds)
 }
 
 /// Why two samples cannot be compared.
@@ -98,11 +100,7 @@ impl Feature {
     /// pandas dtype — decimals (and integers mixed with nulls or decimals) numeric,
     /// integers categorical when the reference has at most 5 distinct values, booleans,
     /// strings and mixtures categorical.
-    pub fn new(
-        reference: &[FeatureValue],
-        current: &[FeatureValue],
-        kind: Option<FeatureKind>,
-    ) -> Result<Feature, FeatureError> {
+    pub fn new(reference: &Column, current: &Column, kind: Option<FeatureKind>) -> Result<Feature, FeatureError> {
         let kind = kind.unwrap_or_else(|| inferred_kind(reference, current));
         let feature = match kind {
             FeatureKind::Numeric => {
@@ -256,64 +254,55 @@ fn categorical_value(method: DriftMethod, reference: &[u64], current: &[u64]) ->
     })
 }
 
-/// Evidently's column typing (`_get_column_type`), applied to the current sample's
-/// values as pandas would type them.
-pub(crate) fn inferred_kind(reference: &[FeatureValue], current: &[FeatureValue]) -> FeatureKind {
+/// Evidently's column typing (`_get_column_type`), applied to the current sample as
+/// pandas would type it: text or booleans make it categorical; decimals or missing values
+/// (float64) numeric; integers alone (int64) categorical when the reference has at most
+/// 5 distinct values (`nunique`, or the current's when the reference has none).
+pub(crate) fn inferred_kind(reference: &Column, current: &Column) -> FeatureKind {
     let sample = if current.is_empty() { reference } else { current };
-    let (mut has_number, mut integers_only) = (false, true);
-    for value in sample {
-        match value {
-            // pandas: object or bool dtype.
-            FeatureValue::Text(_) | FeatureValue::Bool(_) => return FeatureKind::Categorical,
-            FeatureValue::Integer(_) => has_number = true,
-            FeatureValue::Float(_) => (has_number, integers_only) = (true, false),
-            FeatureValue::Missing => integers_only = false,
-        }
+    if let Values::Categories { .. } = sample.values() {
+        return FeatureKind::Categorical;
     }
-    if !(has_number && integers_only) {
-        // float64 — also integers with nulls, which pandas turns into NaN.
+    if !sample.integers_only() {
         return FeatureKind::Numeric;
     }
-    let distinct = |values: &[FeatureValue]| {
-        let mut seen: Vec<i64> = Vec::new();
-        for value in values {
-            if let FeatureValue::Integer(integer) = value
-                && !seen.contains(integer)
-            {
-                seen.push(*integer);
-                if seen.len() > MAX_INTEGER_CATEGORIES {
-                    break;
-                }
-            }
-        }
-        seen.len()
-    };
-    // `ref_unique or cur_unique`: the reference's count unless it has none.
-    let distinct = match distinct(reference) {
-        0 => distinct(current),
+    let limit = MAX_INTEGER_CATEGORIES + 1;
+    let distinct = match reference.distinct_up_to(limit) {
+        0 => current.distinct_up_to(limit),
         count => count,
     };
     if distinct <= MAX_INTEGER_CATEGORIES { FeatureKind::Categorical } else { FeatureKind::Numeric }
 }
 
-/// The sample's numbers without nulls and non-finite values (Evidently drops both).
-fn numbers(values: &[FeatureValue], sample: Sample) -> Result<Vec<f64>, FeatureError> {
-    let mut numbers = Vec::with_capacity(values.len());
-    for (index, value) in values.iter().enumerate() {
-        let number = match value {
-            FeatureValue::Missing => continue,
-            FeatureValue::Bool(flag) => f64::from(u8::from(*flag)),
-            FeatureValue::Integer(integer) => *integer as f64,
-            FeatureValue::Float(float) => *float,
-            FeatureValue::Text(text) => {
-                return Err(FeatureError::NotNumeric { sample, index, value: format!("the text {text:?}") });
+/// The sample's numbers without nulls and non-finite values (Evidently drops both);
+/// booleans are 0 and 1, text is refused.
+fn numbers(column: &Column, sample: Sample) -> Result<Vec<f64>, FeatureError> {
+    match column.values() {
+        Values::Numbers(numbers) => Ok(numbers.iter().copied().filter(|number| !number.is_nan()).collect()),
+        Values::Categories { codes, categories } => {
+            let as_number = |value: &FeatureValue| match value {
+                FeatureValue::Bool(flag) => Some(f64::from(u8::from(*flag))),
+                FeatureValue::Integer(integer) => Some(*integer as f64),
+                FeatureValue::Float(float) => Some(*float),
+                FeatureValue::Missing | FeatureValue::Text(_) => None,
+            };
+            let numbers: Vec<Option<f64>> = categories.iter().map(as_number).collect();
+            let mut values = Vec::with_capacity(codes.len());
+            for (index, &code) in codes.iter().enumerate().filter(|(_, code)| **code != MISSING) {
+                match numbers[code as usize] {
+                    Some(number) => values.push(number),
+                    None => {
+                        let value = match &categories[code as usize] {
+                            FeatureValue::Text(text) => format!("the text {text:?}"),
+                            other => format!("{other:?}"),
+                        };
+                        return Err(FeatureError::NotNumeric { sample, index, value });
+                    }
+                }
             }
-        };
-        if number.is_finite() {
-            numbers.push(number);
+            Ok(values)
         }
     }
-    Ok(numbers)
 }
 
 /// A category, borrowed from the values: numbers compare by value (1 and 1.0 are one
@@ -355,9 +344,10 @@ pub(crate) fn category_key(value: &FeatureValue) -> Option<(u8, u64, &str)> {
 
 /// Counts per category in both samples, categories in sorted order (booleans, then
 /// numbers, then strings) — the order Evidently's z-test uses to pick the first one.
-fn category_counts(reference: &[FeatureValue], current: &[FeatureValue]) -> (Vec<u64>, Vec<u64>) {
-    let once = |value| (value, 1);
-    weighted_category_counts(reference.iter().map(once), current.iter().map(once))
+fn category_counts(reference: &Column, current: &Column) -> (Vec<u64>, Vec<u64>) {
+    let (reference, current) = (reference.value_counts(), current.value_counts());
+    let reference = reference.iter().map(|(value, count)| (value, *count));
+    weighted_category_counts(reference, current.iter().map(|(value, count)| (value, *count)))
         .into_iter()
         .map(|(_, reference, current)| (reference, current))
         .unzip()
@@ -472,7 +462,8 @@ pub(crate) mod tests {
         let cases = fixtures::<ColumnCase>(include_str!("../../../tests/fixtures/drift/column_types.json"));
         let categorical = fixtures::<ColumnCase>(include_str!("../../../tests/fixtures/drift/categorical.json"));
         for case in cases.iter().chain(&categorical) {
-            let feature = Feature::new(&case.reference, &case.current, None).expect("feature");
+            let (reference, current) = (Column::from_values(&case.reference), Column::from_values(&case.current));
+            let feature = Feature::new(&reference, &current, None).expect("feature");
             if !case.column_type.is_empty() {
                 let kind = match feature.kind() {
                     FeatureKind::Numeric => "num",
@@ -486,7 +477,8 @@ pub(crate) mod tests {
 
     #[test]
     fn missing_values_are_left_out_and_empty_samples_refused() {
-        let values = |json: &str| serde_json::from_str::<Vec<FeatureValue>>(json).expect("values");
+        let values =
+            |json: &str| Column::from_values(&serde_json::from_str::<Vec<FeatureValue>>(json).expect("values"));
         let feature = Feature::new(&values("[1.5, null, 2.5]"), &values("[null, 3.5]"), None).expect("feature");
         assert_eq!(feature.counts(), (2, 1));
         assert_eq!(Feature::new(&values("[1.5]"), &values("[null]"), None), Err(FeatureError::Empty(Sample::Current)));
@@ -534,7 +526,8 @@ pub(crate) mod tests {
 
     #[test]
     fn numeric_only_methods_refuse_categories() {
-        let values = |json: &str| serde_json::from_str::<Vec<FeatureValue>>(json).expect("values");
+        let values =
+            |json: &str| Column::from_values(&serde_json::from_str::<Vec<FeatureValue>>(json).expect("values"));
         let feature = Feature::new(&values(r#"["a", "b"]"#), &values(r#"["a"]"#), None).expect("feature");
         assert_eq!(feature.value(DriftMethod::Ks), Err(FeatureError::NumericOnly(DriftMethod::Ks)));
     }

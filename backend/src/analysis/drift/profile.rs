@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::numeric::NumericReference;
 use super::{Feature, FeatureError, Sample, extremes, inferred_kind, numbers, weighted_category_counts};
+use crate::analysis::column::Column;
 use crate::analysis::quality::SampleSummary;
 
 /// Numbers of one reference column stored exactly; beyond, order statistics.
@@ -57,7 +58,7 @@ struct StoredSummary {
 impl ReferenceColumn {
     /// The column's values prepared for storage, typed as Evidently would type them on
     /// their own (see `Feature::new`) unless `kind` is given.
-    pub fn new(values: &[FeatureValue], kind: Option<FeatureKind>) -> Result<ReferenceColumn, FeatureError> {
+    pub fn new(values: &Column, kind: Option<FeatureKind>) -> Result<ReferenceColumn, FeatureError> {
         let summary = SampleSummary::of(values);
         let kind = kind.unwrap_or_else(|| inferred_kind(values, values));
         let values = match kind {
@@ -74,8 +75,9 @@ impl ReferenceColumn {
                 }
             }
             FeatureKind::Categorical => {
+                let counts = values.value_counts();
                 let counts: Vec<(FeatureValue, u64)> =
-                    weighted_category_counts(values.iter().map(|value| (value, 1)), std::iter::empty())
+                    weighted_category_counts(counts.iter().map(|(value, count)| (value, *count)), std::iter::empty())
                         .into_iter()
                         .map(|(value, count, _)| (value.clone(), count))
                         .collect();
@@ -96,7 +98,7 @@ impl ReferenceColumn {
     }
 
     /// The current values against this reference.
-    pub fn compare(&self, current: &[FeatureValue]) -> Result<Feature, FeatureError> {
+    pub fn compare(&self, current: &Column) -> Result<Feature, FeatureError> {
         let feature = match &self.values {
             ReferenceValues::Numeric { count, std, kept } => {
                 let current = numbers(current, Sample::Current)?;
@@ -112,10 +114,12 @@ impl ReferenceColumn {
             }
             ReferenceValues::Categorical(counts) => {
                 let stored = counts.iter().map(|(value, count)| (value, *count));
-                let (reference, current) = weighted_category_counts(stored, current.iter().map(|value| (value, 1)))
-                    .into_iter()
-                    .map(|(_, reference, current)| (reference, current))
-                    .unzip();
+                let current = current.value_counts();
+                let (reference, current) =
+                    weighted_category_counts(stored, current.iter().map(|(value, count)| (value, *count)))
+                        .into_iter()
+                        .map(|(_, reference, current)| (reference, current))
+                        .unzip();
                 Feature::Categorical { reference, current }
             }
         };
@@ -172,7 +176,7 @@ impl ReferenceColumn {
     /// Reference and current shares over the same bins, for drawing them over each other:
     /// `HISTOGRAM_BINS` equal-width bins over both samples' range, or the categories
     /// (the `HISTOGRAM_BINS - 1` largest in either sample, the rest as "other").
-    pub fn histogram(&self, current: &[FeatureValue]) -> Vec<HistogramBin> {
+    pub fn histogram(&self, current: &Column) -> Vec<HistogramBin> {
         match &self.values {
             ReferenceValues::Numeric { kept, .. } => {
                 let Ok(current) = numbers(current, Sample::Current) else { return Vec::new() };
@@ -205,7 +209,8 @@ impl ReferenceColumn {
             }
             ReferenceValues::Categorical(counts) => {
                 let stored = counts.iter().map(|(value, count)| (value, *count));
-                let counted = weighted_category_counts(stored, current.iter().map(|value| (value, 1)));
+                let current = current.value_counts();
+                let counted = weighted_category_counts(stored, current.iter().map(|(value, count)| (value, *count)));
                 let totals =
                     counted.iter().fold((0, 0), |(a, b), (_, reference, current)| (a + reference, b + current));
                 let share = |count: u64, total: u64| count as f64 / total.max(1) as f64;
@@ -278,15 +283,18 @@ mod tests {
 
     use super::*;
 
-    fn values(json: &str) -> Vec<FeatureValue> {
-        serde_json::from_str(json).expect("values")
+    fn values(json: &str) -> Column {
+        Column::from_values(&serde_json::from_str::<Vec<FeatureValue>>(json).expect("values"))
+    }
+
+    fn numbers(values: impl Iterator<Item = f64>) -> Column {
+        Column::from_values(&values.map(FeatureValue::Float).collect::<Vec<_>>())
     }
 
     #[test]
     fn a_stored_reference_gives_the_numbers_of_the_raw_one() {
-        let reference: Vec<FeatureValue> =
-            (0..5_000).map(|i| FeatureValue::Float(((i * 7919) % 5_000) as f64 / 37.0)).collect();
-        let current: Vec<FeatureValue> = (0..3_000).map(|i| FeatureValue::Float(i as f64 / 29.0 + 3.0)).collect();
+        let reference = numbers((0..5_000).map(|i| ((i * 7919) % 5_000) as f64 / 37.0));
+        let current = numbers((0..3_000).map(|i| i as f64 / 29.0 + 3.0));
         let raw = Feature::new(&reference, &current, None).expect("raw");
         let column = ReferenceColumn::new(&reference, None).expect("column");
         let (summary, bytes) = column.to_stored();
@@ -321,9 +329,8 @@ mod tests {
     #[test]
     fn a_large_reference_keeps_order_statistics_within_the_documented_tolerance() {
         let n = 250_000;
-        let reference: Vec<FeatureValue> =
-            (0..n).map(|i| FeatureValue::Float(((i as u64 * 2_654_435_761) % 1_000_003) as f64)).collect();
-        let current: Vec<FeatureValue> = (0..20_000).map(|i| FeatureValue::Float(i as f64 * 40.0 + 100.0)).collect();
+        let reference = numbers((0..n).map(|i| ((i as u64 * 2_654_435_761) % 1_000_003) as f64));
+        let current = numbers((0..20_000).map(|i| i as f64 * 40.0 + 100.0));
         let column = ReferenceColumn::new(&reference, None).expect("column");
         let (summary, bytes) = column.to_stored();
         let listed = ReferenceColumn::summary_of_stored("x".into(), &summary, bytes.len() as u64).expect("summary");
@@ -353,7 +360,7 @@ mod tests {
         let sums = bins.iter().fold((0.0, 0.0), |(a, b), bin| (a + bin.reference, b + bin.current));
         assert_eq!(sums, (1.0, 1.0));
 
-        let many: Vec<FeatureValue> = (0..30).map(|i| FeatureValue::Text(format!("c{i:02}"))).collect();
+        let many = Column::from_values(&(0..30).map(|i| FeatureValue::Text(format!("c{i:02}"))).collect::<Vec<_>>());
         let column = ReferenceColumn::new(&many, Some(FeatureKind::Categorical)).expect("column");
         let bins = column.histogram(&values(r#"["c05", "c05", "new"]"#));
         assert_eq!(bins.len(), HISTOGRAM_BINS);
