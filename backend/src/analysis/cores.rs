@@ -22,3 +22,8 @@ pub fn on_both<A: Send, B>(left: impl FnOnce() -> A + Send, right: impl FnOnce()
         (left.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), right)
     })
 }
+
+/// `on_both` when `split`, else both on this thread, one after the other.
+pub fn on_both_if<A: Send, B>(split: bool, left: impl FnOnce() -> A + Send, right: impl FnOnce() -> B) -> (A, B) {
+    if split { on_both(left, right) } else { (left(), right()) }
+}

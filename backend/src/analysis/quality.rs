@@ -43,19 +43,20 @@ pub fn feature_quality(reference: &SampleSummary, current: &Column, feature: Opt
             (Some(unseen as f64 / current.iter().sum::<u64>() as f64), Some(used(reference)), Some(used(current)))
         }
         Some(Feature::Numeric { reference, current }) => {
-            let sorted = reference.sorted();
-            let (low, high) = (sorted[0], sorted[sorted.len() - 1]);
+            let (low, high) = reference.extremes();
             let unseen = current.iter().filter(|value| **value < low || **value > high).count();
-            let distinct_reference = sorted.chunk_by(|a, b| a == b).take(MAX_COUNTED_DISTINCT).count();
-            let mut seen = FxHashSet::default();
-            for value in current {
-                // -0.0 and 0.0 are one value.
-                seen.insert((value + 0.0).to_bits());
-                if seen.len() == MAX_COUNTED_DISTINCT {
-                    break;
+            let distinct = |values: &[f64]| {
+                let mut seen = FxHashSet::default();
+                for value in values {
+                    // -0.0 and 0.0 are one value.
+                    seen.insert((value + 0.0).to_bits());
+                    if seen.len() == MAX_COUNTED_DISTINCT {
+                        break;
+                    }
                 }
-            }
-            (Some(unseen as f64 / current.len() as f64), Some(distinct_reference), Some(seen.len()))
+                seen.len()
+            };
+            (Some(unseen as f64 / current.len() as f64), Some(distinct(reference.values())), Some(distinct(current)))
         }
         None => (None, None, None),
     };

@@ -109,13 +109,14 @@ impl Feature {
                 if reference.is_empty() {
                     return Err(FeatureError::Empty(Sample::Reference));
                 }
+                let reference = NumericReference::new(reference);
                 let ((reference_low, reference_high), (current_low, current_high)) =
-                    (extremes(&reference), extremes(&current));
+                    (reference.extremes(), extremes(&current));
                 let (low, high) = (reference_low.min(current_low), reference_high.max(current_high));
                 if !(high - low).is_finite() {
                     return Err(FeatureError::RangeTooWide);
                 }
-                Feature::Numeric { reference: NumericReference::new(&reference), current }
+                Feature::Numeric { reference, current }
             }
             FeatureKind::Categorical => {
                 let (reference, current) = category_counts(reference, current);
@@ -192,7 +193,7 @@ impl Feature {
         let distinct = match self {
             Feature::Categorical { reference, .. } => reference.len(),
             Feature::Numeric { reference, current } => {
-                distinct_up_to(reference.sorted(), current, MAX_INTEGER_CATEGORIES + 1)
+                distinct_up_to(reference.values().iter().chain(current).copied(), MAX_INTEGER_CATEGORIES + 1)
             }
         };
         let few_values = self.kind() == FeatureKind::Categorical || distinct <= MAX_INTEGER_CATEGORIES;
@@ -228,15 +229,15 @@ impl Feature {
     }
 }
 
-/// How many distinct values two samples hold together, counting no further than `limit`.
-fn distinct_up_to(sorted_reference: &[f64], current: &[f64], limit: usize) -> usize {
+/// How many distinct values there are, counting no further than `limit`.
+fn distinct_up_to(values: impl IntoIterator<Item = f64>, limit: usize) -> usize {
     let mut seen: Vec<f64> = Vec::with_capacity(limit);
-    for value in sorted_reference.chunk_by(|a, b| a == b).map(|run| run[0]).chain(current.iter().copied()) {
+    for value in values {
+        if seen.len() == limit {
+            break;
+        }
         if !seen.contains(&value) {
             seen.push(value);
-            if seen.len() == limit {
-                break;
-            }
         }
     }
     seen.len()

@@ -67,12 +67,9 @@ impl ReferenceColumn {
                 if numbers.is_empty() {
                     return Err(FeatureError::Empty(Sample::Reference));
                 }
-                let prepared = NumericReference::new(&numbers);
-                ReferenceValues::Numeric {
-                    count: numbers.len() as u64,
-                    std: prepared.std(),
-                    kept: prepared.kept(MAX_STORED_VALUES),
-                }
+                let count = numbers.len() as u64;
+                let prepared = NumericReference::new(numbers);
+                ReferenceValues::Numeric { count, std: prepared.std(), kept: prepared.kept(MAX_STORED_VALUES) }
             }
             FeatureKind::Categorical => {
                 let counts = values.value_counts();

@@ -1,9 +1,8 @@
-//! Quantile buckets of a reference, so KS and Wasserstein need not sort the current
-//! sample: one pass counts the current values into buckets bounded by reference values
-//! (2,048 of them, each holding the same share of the reference), which fixes both
-//! empirical CDFs at every bucket edge. Only the buckets where the answer is still open
-//! — where the largest CDF distance could lie, or where the CDFs may cross — are sorted
-//! and walked value by value; the others are settled from their counts and sums.
+//! Quantile buckets of a sorted reference, so KS need not sort the current sample: one
+//! pass counts the current values into buckets bounded by reference values (2,048 of
+//! them, each holding the same share of the reference), which fixes both empirical CDFs
+//! at every bucket edge. Only the buckets where the largest CDF distance could lie are
+//! sorted and walked value by value.
 
 use crate::analysis::cores::{SPLIT_MIN_LEN, on_both, on_halves};
 
@@ -24,8 +23,6 @@ pub(super) struct QuantileBuckets {
     /// Reference values below each edge: bucket j's reference values are
     /// `sorted[below(j − 1) .. below(j)]`.
     reference_below: Vec<usize>,
-    /// Per bucket below the last: Σ (its upper edge − value) over its reference values.
-    reference_gaps: Vec<f64>,
     slots: Vec<u16>,
     slot_scale: f64,
 }
@@ -35,8 +32,6 @@ pub(super) struct CurrentCounts {
     /// Each value's bucket, in the sample's order.
     pub bucket_of: Vec<u16>,
     pub counts: Vec<usize>,
-    /// Per bucket: Σ (upper edge − value), or for the last bucket Σ (value − last edge).
-    pub gaps: Vec<f64>,
     /// Per bucket j ≥ 1: how many values equal its lower edge.
     pub at_lower_edge: Vec<usize>,
 }
@@ -51,12 +46,6 @@ impl QuantileBuckets {
         edges.dedup();
         let reference_below: Vec<usize> =
             edges.iter().map(|edge| sorted.partition_point(|value| value < edge)).collect();
-        let reference_gaps = (0..edges.len())
-            .map(|bucket| {
-                let start = if bucket == 0 { 0 } else { reference_below[bucket - 1] };
-                sorted[start..reference_below[bucket]].iter().map(|value| edges[bucket] - value).sum()
-            })
-            .collect();
         let (slots, slot_scale) = match (edges.first(), edges.last()) {
             (Some(first), Some(last)) if first < last => {
                 let count = edges.len() * SLOTS_PER_EDGE;
@@ -76,7 +65,7 @@ impl QuantileBuckets {
             }
             _ => (Vec::new(), 0.0),
         };
-        QuantileBuckets { edges, reference_below, reference_gaps, slots, slot_scale }
+        QuantileBuckets { edges, reference_below, slots, slot_scale }
     }
 
     /// Number of buckets.
@@ -93,10 +82,6 @@ impl QuantileBuckets {
         let start = if bucket == 0 { 0 } else { self.reference_below[bucket - 1] };
         let end = self.reference_below.get(bucket).copied().unwrap_or(reference_len);
         start..end
-    }
-
-    pub fn reference_gap(&self, bucket: usize) -> f64 {
-        self.reference_gaps[bucket]
     }
 
     /// The bucket holding `value`: how many edges are ≤ it.
@@ -123,29 +108,19 @@ impl QuantileBuckets {
         bucket
     }
 
-    /// Counts, gaps (when `GAPS`: Wasserstein needs them, KS does not) and edge ties of
-    /// the current sample, half of it on each core.
-    pub fn count<const GAPS: bool>(&self, current: &[f64]) -> CurrentCounts {
+    /// Counts and edge ties of the current sample, half of it on each core.
+    pub fn count(&self, current: &[f64]) -> CurrentCounts {
         let buckets = self.len();
-        let last = self.edges.len();
         let count_half = |half: &[f64]| {
             let mut counts = CurrentCounts {
                 bucket_of: Vec::with_capacity(half.len()),
                 counts: vec![0; buckets],
-                gaps: vec![0.0; buckets],
                 at_lower_edge: vec![0; buckets],
             };
             for &value in half {
                 let bucket = self.bucket(value);
                 counts.bucket_of.push(bucket as u16);
                 counts.counts[bucket] += 1;
-                if GAPS {
-                    counts.gaps[bucket] += match bucket.checked_sub(1) {
-                        _ if bucket < last => self.edges[bucket] - value,
-                        Some(lower) => value - self.edges[lower],
-                        None => 0.0,
-                    };
-                }
                 if bucket > 0 && value == self.edges[bucket - 1] {
                     counts.at_lower_edge[bucket] += 1;
                 }
@@ -156,7 +131,6 @@ impl QuantileBuckets {
         left.bucket_of.extend(right.bucket_of);
         for bucket in 0..buckets {
             left.counts[bucket] += right.counts[bucket];
-            left.gaps[bucket] += right.gaps[bucket];
             left.at_lower_edge[bucket] += right.at_lower_edge[bucket];
         }
         left
@@ -222,7 +196,7 @@ impl QuantileBuckets {
     }
 }
 
-/// Samples that stress the buckets: KS and Wasserstein check themselves against the
+/// Samples that stress buckets: KS and Wasserstein check themselves against the
 /// full walk on each.
 #[cfg(test)]
 pub(super) fn stress_cases() -> Vec<(&'static str, Vec<f64>, Vec<f64>)> {
