@@ -279,7 +279,12 @@ pub(crate) fn inferred_kind(reference: &Column, current: &Column) -> FeatureKind
 /// booleans are 0 and 1, text is refused.
 fn numbers(column: &Column, sample: Sample) -> Result<Vec<f64>, FeatureError> {
     match column.values() {
-        Values::Numbers(numbers) => Ok(numbers.iter().copied().filter(|number| !number.is_nan()).collect()),
+        Values::Numbers(numbers) if column.missing() == 0 => Ok(numbers.clone()),
+        Values::Numbers(numbers) => {
+            let mut present = Vec::with_capacity(numbers.len() - column.missing());
+            present.extend(numbers.iter().copied().filter(|number| !number.is_nan()));
+            Ok(present)
+        }
         Values::Categories { codes, categories } => {
             let as_number = |value: &FeatureValue| match value {
                 FeatureValue::Bool(flag) => Some(f64::from(u8::from(*flag))),

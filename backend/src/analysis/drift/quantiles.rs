@@ -216,5 +216,11 @@ pub(super) fn stress_cases() -> Vec<(&'static str, Vec<f64>, Vec<f64>)> {
         ("reference values only", reference.clone(), reference[..9_000].to_vec()),
         ("heavy ties", ties, (0..40_000).map(|_| (uniform() * 10.5).round()).collect()),
         ("a single value", reference, vec![5.0; 3_000]),
+        // Values on a grid that equal-width edges fall on or next to.
+        (
+            "a fine grid",
+            (0..60_000).map(|k| k as f64 / 6_000.0).collect(),
+            (0..9_000).map(|k| k as f64 / 900.0).collect(),
+        ),
     ]
 }
