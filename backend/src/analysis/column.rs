@@ -133,20 +133,25 @@ impl Column {
     pub fn distinct_up_to(&self, limit: usize) -> usize {
         match &self.values {
             Values::Numbers(numbers) => {
-                let mut seen: Vec<f64> = Vec::with_capacity(limit);
-                for &number in numbers.iter().filter(|number| !number.is_nan()) {
-                    if seen.len() == limit {
-                        break;
-                    }
-                    if !seen.contains(&number) {
-                        seen.push(number);
-                    }
-                }
-                seen.len()
+                distinct_up_to(numbers.iter().copied().filter(|number| !number.is_nan()), limit)
             }
             Values::Categories { categories, .. } => categories.len().min(limit),
         }
     }
+}
+
+/// How many distinct numbers there are, counting no further than `limit` (a few).
+pub fn distinct_up_to(values: impl IntoIterator<Item = f64>, limit: usize) -> usize {
+    let mut seen: Vec<f64> = Vec::with_capacity(limit);
+    for value in values {
+        if seen.len() == limit {
+            break;
+        }
+        if !seen.contains(&value) {
+            seen.push(value);
+        }
+    }
+    seen.len()
 }
 
 /// A number as a value: whole numbers a 64-bit float holds exactly are integers.

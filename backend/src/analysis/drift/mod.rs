@@ -19,7 +19,7 @@ use keel_shared::drift::{DriftMethod, DriftMethodResult, DriftResponse, FeatureK
 use numeric::NumericReference;
 use rustc_hash::FxHashMap;
 
-use super::column::{Column, MISSING, Values};
+use super::column::{Column, MISSING, Values, distinct_up_to};
 
 /// Evidently's `NUMBER_UNIQUE_AS_CATEGORICAL`: integer features with at most this many
 /// distinct values are categories.
@@ -227,20 +227,6 @@ impl Feature {
             Feature::Categorical { reference, current } => categorical_value(method, reference, current),
         }
     }
-}
-
-/// How many distinct values there are, counting no further than `limit`.
-fn distinct_up_to(values: impl IntoIterator<Item = f64>, limit: usize) -> usize {
-    let mut seen: Vec<f64> = Vec::with_capacity(limit);
-    for value in values {
-        if seen.len() == limit {
-            break;
-        }
-        if !seen.contains(&value) {
-            seen.push(value);
-        }
-    }
-    seen.len()
 }
 
 fn categorical_value(method: DriftMethod, reference: &[u64], current: &[u64]) -> Result<f64, FeatureError> {

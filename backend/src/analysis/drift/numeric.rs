@@ -13,7 +13,8 @@
 use std::sync::OnceLock;
 
 use super::quantiles::QuantileBuckets;
-use super::{distinct_up_to, extremes, merged_steps};
+use super::{extremes, merged_steps};
+use crate::analysis::column::distinct_up_to;
 use crate::analysis::cores::{SPLIT_MIN_LEN, on_both_if, on_halves};
 use crate::analysis::sort::sorted;
 
