@@ -7,6 +7,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use keel_backend::analysis::rollups::into_buckets;
 use keel_backend::analysis::sketch::QuantileSketch;
 use keel_backend::ingest::otlp;
+use keel_backend::ingest::writer::points_events;
 use keel_backend::ingest::{SeriesKey, ValidPoint, validate_point, validate_points};
 use keel_backend::store::Store;
 use keel_backend::store::audit::Actor;
@@ -85,7 +86,7 @@ fn ingest(c: &mut Criterion) {
                 let store = store.clone();
                 async move {
                     let refs: Vec<&ValidPoint> = points.iter().collect();
-                    store.write_points(&refs, &[]).await.expect("write");
+                    store.write_points(&refs, &[], &points_events(&refs)).await.expect("write");
                 }
             },
             BatchSize::LargeInput,
@@ -166,7 +167,7 @@ fn query(c: &mut Criterion) {
                 })
                 .collect();
             let refs: Vec<&ValidPoint> = points.iter().collect();
-            store.write_points(&refs, &[]).await.expect("write");
+            store.write_points(&refs, &[], &[]).await.expect("write");
         }
         keel_backend::ingest::upkeep::roll_up(&store).await;
     });

@@ -48,6 +48,10 @@ impl Dataset {
         if names.is_empty() || names.iter().all(String::is_empty) {
             return Err("the file has no header row".into());
         }
+        let mut seen = rustc_hash::FxHashSet::default();
+        if let Some(duplicate) = names.iter().find(|name| !seen.insert(name.as_str())) {
+            return Err(format!("the header row names the column '{duplicate}' twice; column names must be unique"));
+        }
         let mut columns: Vec<ColumnBuilder> = names.iter().map(|_| ColumnBuilder::default()).collect();
         let mut rows_seen = rustc_hash::FxHashSet::default();
         let mut duplicate_rows = 0;

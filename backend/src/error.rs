@@ -40,6 +40,10 @@ pub enum ApiError {
     /// A dependency (the store) does not answer.
     #[error("{0}")]
     Unavailable(String),
+    /// Something stored does not decode (edited by hand, or written by a newer Keel): said
+    /// plainly, never replaced by a default.
+    #[error("{0}")]
+    CorruptData(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -65,7 +69,7 @@ impl ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) | Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::CorruptData(_) | Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -83,6 +87,7 @@ impl ApiError {
             Self::TooManyRequests { .. } => "too-many-requests",
             Self::Unavailable(_) => "unavailable",
             Self::Overloaded { .. } => "overloaded",
+            Self::CorruptData(_) => "corrupt-data",
             Self::Database(_) | Self::Internal(_) => "internal",
         }
     }

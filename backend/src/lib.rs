@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod dataset_drift;
 pub mod demo;
@@ -10,11 +11,13 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod ingest;
+pub mod jobs;
 pub mod live;
 pub mod metrics;
 pub mod monitoring;
 pub mod routes;
 pub mod security;
+pub mod services;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -29,12 +32,14 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 use crate::auth::rate_limit::LoginLimiter;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::health::HealthBoard;
 use crate::ingest::IngestWriter;
+use crate::jobs::Leadership;
 use crate::live::LiveHub;
 use crate::metrics::RequestMetrics;
-use crate::store::{Dialect, Store};
+use crate::store::Store;
 
 /// Largest request body accepted; larger ones get a 413.
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
@@ -43,6 +48,8 @@ pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// Where every time-dependent rule reads the time (the store's clock).
+    pub clock: Clock,
     pub settings: Arc<Settings>,
     pub metrics: Arc<RequestMetrics>,
     pub login_limiter: Arc<LoginLimiter>,
@@ -52,6 +59,8 @@ pub struct AppState {
     pub live: LiveHub,
     /// Every model's latest health, kept current by the health monitor.
     pub health: HealthBoard,
+    /// Whether this replica runs the jobs that run once across replicas.
+    pub leadership: Leadership,
     /// SHA-256 of the one-time setup secret, while the store has no administrator.
     pub setup_secret_hash: Arc<std::sync::Mutex<Option<String>>>,
     /// Computed once at start from the console's index.html.
@@ -63,13 +72,20 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     setup_secret: Option<String>,
+    /// The background jobs; they stop when the application is dropped.
+    jobs: tokio::task::JoinSet<()>,
 }
 
 impl Application {
     /// Connects to the store, brings its schema up to date and binds `settings.addr`
     /// (port 0 picks a free port; see `local_addr`).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let store = Store::connect(&settings.database_url()).await?;
+        Self::build_with_clock(settings, Clock::system()).await
+    }
+
+    /// `build`, with time read from `clock` (tests pass a manual one).
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        let store = Store::connect(&settings.database_url()).await?.with_clock(clock.clone());
         store.migrate().await?;
         let listener =
             TcpListener::bind(settings.addr).await.with_context(|| format!("cannot listen on {}", settings.addr))?;
@@ -81,27 +97,24 @@ impl Application {
         }
         let setup_secret = bootstrap_admin(&store, settings.admin_password.as_deref()).await?;
         let index_html = std::fs::read_to_string(settings.dist_dir.join("index.html")).ok();
-        let live = match store.dialect() {
-            Dialect::Sqlite => LiveHub::default(),
-            Dialect::Postgres => LiveHub::across_replicas(&store, &settings.database_url()).await?,
-        };
+        let live = LiveHub::new(store.clone()).await?;
         let health = HealthBoard::default();
-        health::evaluate_models(&store, &health, &live, None).await?;
-        health::spawn_monitor(store.clone(), health.clone(), live.clone());
-        ingest::upkeep::spawn(store.clone(), settings.raw_retention_days);
-        monitoring::scheduler::spawn(store.clone(), live.clone());
+        health::evaluate_models(&store, &health, None).await?;
         let state = AppState {
             content_security_policy: security::content_security_policy(index_html.as_deref()).into(),
             settings: Arc::new(settings),
             metrics: Arc::default(),
             login_limiter: Arc::default(),
-            ingest: IngestWriter::spawn(store.clone(), live.clone()),
+            ingest: IngestWriter::default(),
             live,
             health,
+            leadership: Leadership::default(),
             store,
             setup_secret_hash: Arc::new(std::sync::Mutex::new(setup_secret.as_deref().map(auth::secrets::secret_hash))),
+            clock,
         };
-        Ok(Self { listener, state, setup_secret })
+        let jobs = jobs::start(&state);
+        Ok(Self { listener, state, setup_secret, jobs })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -117,14 +130,9 @@ impl Application {
         self.state.ingest.clone()
     }
 
-    /// A handle on the live stream (demo drift evaluations publish through it).
-    pub fn live(&self) -> LiveHub {
-        self.state.live.clone()
-    }
-
     /// Judges every model's health now (after loading data behind the server's back).
     pub async fn evaluate_health(&self) -> anyhow::Result<()> {
-        Ok(health::evaluate_models(&self.state.store, &self.state.health, &self.state.live, None).await?)
+        Ok(health::evaluate_models(&self.state.store, &self.state.health, None).await?)
     }
 
     /// When the store has no administrator and no password was configured: the path of
@@ -133,13 +141,17 @@ impl Application {
         self.setup_secret.as_ref().map(|secret| format!("/setup#{secret}"))
     }
 
-    /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish.
+    /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish, stops the
+    /// background jobs and gives up the singleton lease.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let app = router(self.state);
+        let Self { listener, state, jobs, .. } = self;
+        let (store, leadership) = (state.store.clone(), state.leadership.clone());
         // Client addresses feed the login rate limit.
-        let service = app.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service).with_graceful_shutdown(shutdown_signal()).await?;
-        Ok(())
+        let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await;
+        drop(jobs);
+        leadership.release(&store).await;
+        Ok(served?)
     }
 }
 

@@ -1,155 +1,218 @@
-//! The event hub behind `GET /api/live`: a tokio broadcast channel of `LiveEvent`s, each
-//! stamped with an increasing id and serialised once, plus the most recent events so a
-//! reconnecting client (`Last-Event-ID`) gets what it missed.
+//! The event hub behind `GET /api/live`, streaming from the store's outbox (`events`).
 //!
-//! Ids start at the server's start time in microseconds, so ids of a later process are
-//! larger than those of an earlier one; a client resuming from an id this process never
-//! issued, or from one that has left the buffer, is told to `resync` instead.
+//! Every change writes its event in its own transaction; the relay job reads committed
+//! events in order and hands each, serialised once, to this replica's subscribers (the
+//! browsers' streams and the health monitor). It is woken at once by a commit of this
+//! process and, on PostgreSQL, by other replicas' `NOTIFY`; it also looks every
+//! `POLL_INTERVAL`, so nothing waits for long if a wake-up is lost.
 //!
-//! On PostgreSQL, replicas pass their events to each other (`bridge`). Each numbers
-//! events itself, so a client that reconnects to another replica resyncs.
-
-mod bridge;
+//! Ids are the events' numbers in the store, shared by every replica and kept across
+//! restarts: a client resuming with `Last-Event-ID` gets what it missed, exactly once,
+//! from whichever replica it reaches. A subscriber that falls behind catches up from
+//! the table; only one whose events were pruned (or whose id the store never issued) is
+//! told to `resync`.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use keel_shared::live::LiveEvent;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
 
-use crate::store::Store;
+use crate::error::ApiResult;
+use crate::store::events::{EVENTS_CHANNEL, StoredEvent};
+use crate::store::{Dialect, Store, replicas};
 
-/// Events kept for clients that reconnect.
-const REPLAY_BUFFER: usize = 1024;
-/// Events a slow subscriber may fall behind before it is told to resync.
+/// Events a slow subscriber may fall behind before it catches up from the store.
 const CHANNEL_CAPACITY: usize = 1024;
+/// Events read from the store at a time.
+const PAGE: i64 = 500;
+/// Missed events a resuming client is given at most; further behind, it reloads.
+const MAX_BACKLOG: usize = 10_000;
+/// How often the relay looks for new events without being woken.
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// An event as sent: its id, kind and JSON.
 #[derive(Debug)]
 pub struct StampedEvent {
-    pub id: u64,
-    pub kind: &'static str,
+    pub id: i64,
+    pub kind: String,
     pub json: String,
     pub event: LiveEvent,
 }
 
-/// Where a new subscriber starts.
-pub enum Backlog {
-    /// Events after the client's `Last-Event-ID` (empty for a new client).
-    Replay(Vec<Arc<StampedEvent>>),
-    /// The client's `Last-Event-ID` is unknown here: it must reload.
-    Resync,
+impl TryFrom<StoredEvent> for StampedEvent {
+    type Error = serde_json::Error;
+
+    fn try_from(stored: StoredEvent) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: stored.seq,
+            event: serde_json::from_str(&stored.payload)?,
+            kind: stored.kind,
+            json: stored.payload,
+        })
+    }
 }
 
 #[derive(Clone)]
 pub struct LiveHub {
     sender: broadcast::Sender<Arc<StampedEvent>>,
-    state: Arc<Mutex<HubState>>,
-    /// Where events for the other replicas go (PostgreSQL only).
-    replicas: Option<mpsc::Sender<LiveEvent>>,
-}
-
-struct HubState {
-    next_id: u64,
-    recent: VecDeque<Arc<StampedEvent>>,
-}
-
-impl Default for LiveHub {
-    fn default() -> Self {
-        let start = u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or_default();
-        let (sender, _) = broadcast::channel(CHANNEL_CAPACITY);
-        Self {
-            sender,
-            state: Arc::new(Mutex::new(HubState { next_id: start, recent: VecDeque::new() })),
-            replicas: None,
-        }
-    }
+    store: Store,
+    /// The newest event handed to subscribers.
+    relayed: Arc<AtomicI64>,
 }
 
 impl LiveHub {
-    /// A hub that also hears, and tells, every other replica on the PostgreSQL `store`
-    /// (whose URL is `url`).
-    pub async fn across_replicas(store: &Store, url: &str) -> anyhow::Result<LiveHub> {
-        let mut hub = LiveHub::default();
-        hub.replicas = Some(bridge::connect(hub.clone(), store.clone(), url).await?);
-        Ok(hub)
+    /// A hub that starts after the newest event already stored.
+    pub async fn new(store: Store) -> ApiResult<Self> {
+        let newest = store.event_bounds().await?.map_or(0, |(_, newest)| newest);
+        let (sender, _) = broadcast::channel(CHANNEL_CAPACITY);
+        Ok(Self { sender, store, relayed: Arc::new(AtomicI64::new(newest)) })
     }
 
-    /// Sends `event` to every subscriber of this replica and, where it concerns them,
-    /// of the others.
-    pub fn publish(&self, event: LiveEvent) {
-        if let Some(replicas) = &self.replicas
-            && bridge::travels(&event)
-            && replicas.try_send(event.clone()).is_err()
-        {
-            tracing::warn!(
-                "a live event could not be queued for the other replicas (queue full or bridge down); dropped"
-            );
-        }
-        self.publish_here(event);
-    }
-
-    /// Sends `event` to this replica's subscribers and keeps it for reconnecting ones.
-    fn publish_here(&self, event: LiveEvent) {
-        let json = serde_json::to_string(&event).unwrap_or_default();
-        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let stamped = Arc::new(StampedEvent { id: state.next_id, kind: event.kind(), json, event });
-        state.next_id += 1;
-        if state.recent.len() == REPLAY_BUFFER {
-            state.recent.pop_front();
-        }
-        state.recent.push_back(stamped.clone());
-        // Sent under the lock, so a subscriber's backlog and its channel never overlap or leave a gap.
-        // No subscribers is not an error.
-        let _ = self.sender.send(stamped);
-    }
-
-    /// A receiver for new events and the backlog owed since `last_event_id`.
-    pub fn subscribe(&self, last_event_id: Option<u64>) -> (Backlog, broadcast::Receiver<Arc<StampedEvent>>) {
-        let state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let receiver = self.sender.subscribe();
-        let Some(last) = last_event_id else { return (Backlog::Replay(Vec::new()), receiver) };
-        let newest = state.next_id.checked_sub(1);
-        let oldest_kept = state.recent.front().map_or(state.next_id, |event| event.id);
-        let backlog = if Some(last) == newest {
-            Backlog::Replay(Vec::new())
-        } else if last.saturating_add(1) >= oldest_kept && last < state.next_id {
-            Backlog::Replay(state.recent.iter().filter(|event| event.id > last).cloned().collect())
-        } else {
-            Backlog::Resync
+    /// The relay job: hands every committed event to the subscribers, in order. On
+    /// PostgreSQL (`database_url`) it also listens for other replicas' commits.
+    pub async fn relay(&self, database_url: &str) -> anyhow::Result<()> {
+        let mut listener = match self.store.dialect() {
+            Dialect::Postgres => Some(replicas::listen(database_url, EVENTS_CHANNEL).await?),
+            Dialect::Sqlite => None,
         };
-        (backlog, receiver)
+        loop {
+            self.relay_committed().await?;
+            let woken_by_replica = async {
+                match &mut listener {
+                    Some(listener) => listener.recv().await.map(|_| ()),
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = self.store.events_committed() => {}
+                received = woken_by_replica => received?,
+                () = tokio::time::sleep(POLL_INTERVAL) => {}
+            }
+        }
+    }
+
+    async fn relay_committed(&self) -> anyhow::Result<()> {
+        loop {
+            let after = self.relayed.load(Ordering::Acquire);
+            let page = self.store.events_after(after, PAGE).await?;
+            let full = page.len() == usize::try_from(PAGE).unwrap_or(usize::MAX);
+            for stored in page {
+                let seq = stored.seq;
+                match StampedEvent::try_from(stored) {
+                    // No subscribers is not an error.
+                    Ok(event) => drop(self.sender.send(Arc::new(event))),
+                    Err(error) => tracing::error!(seq, %error, "a stored live event does not decode; skipped"),
+                }
+                self.relayed.store(seq, Ordering::Release);
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// A subscription from now on, or, with `last_event_id`, from just after it.
+    pub async fn subscribe(&self, last_event_id: Option<i64>) -> ApiResult<Subscription> {
+        // Subscribed before reading the store: anything committed later comes through the
+        // channel, anything earlier is in the store; overlaps are skipped by id.
+        let receiver = self.sender.subscribe();
+        let mut subscription =
+            Subscription { hub: self.clone(), receiver, pending: VecDeque::new(), last: None, resync: false };
+        if let Some(last) = last_event_id {
+            match self.missed_since(last).await? {
+                Some(missed) => {
+                    subscription.pending = missed;
+                    subscription.last = Some(last);
+                }
+                None => subscription.resync = true,
+            }
+        }
+        Ok(subscription)
+    }
+
+    /// Every stored event after `last`, or `None` when some of them are gone (pruned,
+    /// too many) or `last` was never issued.
+    async fn missed_since(&self, last: i64) -> ApiResult<Option<VecDeque<Arc<StampedEvent>>>> {
+        let Some((oldest, newest)) = self.store.event_bounds().await? else { return Ok(None) };
+        if last > newest || last < oldest - 1 {
+            return Ok(None);
+        }
+        let mut missed = VecDeque::new();
+        let mut after = last;
+        loop {
+            let page = self.store.events_after(after, PAGE).await?;
+            let full = page.len() == usize::try_from(PAGE).unwrap_or(usize::MAX);
+            for stored in page {
+                after = stored.seq;
+                if let Ok(event) = StampedEvent::try_from(stored) {
+                    missed.push_back(Arc::new(event));
+                }
+            }
+            if missed.len() > MAX_BACKLOG {
+                return Ok(None);
+            }
+            if !full {
+                return Ok(Some(missed));
+            }
+        }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// What a subscriber receives next.
+pub enum Delivery {
+    Event(Arc<StampedEvent>),
+    /// Events were lost to this subscriber: whatever it shows must be reloaded.
+    Resync,
+}
 
-    fn ids(backlog: &Backlog) -> Option<Vec<u64>> {
-        match backlog {
-            Backlog::Replay(events) => Some(events.iter().map(|event| event.id).collect()),
-            Backlog::Resync => None,
-        }
-    }
+/// One subscriber's place in the stream.
+pub struct Subscription {
+    hub: LiveHub,
+    receiver: broadcast::Receiver<Arc<StampedEvent>>,
+    /// Read from the store, delivered before the channel.
+    pending: VecDeque<Arc<StampedEvent>>,
+    /// The last event delivered (or the client's `Last-Event-ID`).
+    last: Option<i64>,
+    resync: bool,
+}
 
-    #[test]
-    fn reconnecting_clients_get_what_they_missed_or_a_resync() {
-        let hub = LiveHub::default();
-        let (_, mut receiver) = hub.subscribe(None);
-        for _ in 0..3 {
-            hub.publish(LiveEvent::Resync);
+impl Subscription {
+    /// The next event, in order and each once; `None` when the hub is gone.
+    pub async fn next(&mut self) -> Option<Delivery> {
+        if std::mem::take(&mut self.resync) {
+            return Some(Delivery::Resync);
         }
-        let first = receiver.try_recv().expect("delivered").id;
-        assert_eq!(ids(&hub.subscribe(Some(first)).0), Some(vec![first + 1, first + 2]));
-        assert_eq!(ids(&hub.subscribe(Some(first + 2)).0), Some(vec![]));
-        assert_eq!(ids(&hub.subscribe(Some(first - 1)).0), Some(vec![first, first + 1, first + 2]));
-        assert_eq!(ids(&hub.subscribe(Some(first - 2)).0), None, "older than anything kept");
-        assert_eq!(ids(&hub.subscribe(Some(first + 50)).0), None, "an id this process never issued");
-
-        for _ in 0..REPLAY_BUFFER {
-            hub.publish(LiveEvent::Resync);
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                if self.last.is_some_and(|last| event.id <= last) {
+                    continue;
+                }
+                self.last = Some(event.id);
+                return Some(Delivery::Event(event));
+            }
+            match self.receiver.recv().await {
+                Ok(event) => self.pending.push_back(event),
+                Err(RecvError::Lagged(_)) => {
+                    let missed = match self.last {
+                        Some(last) => self.hub.missed_since(last).await.ok().flatten(),
+                        None => None,
+                    };
+                    match missed {
+                        Some(missed) => self.pending = missed,
+                        None => {
+                            // Start afresh from what comes next.
+                            self.last = None;
+                            self.receiver = self.receiver.resubscribe();
+                            return Some(Delivery::Resync);
+                        }
+                    }
+                }
+                Err(RecvError::Closed) => return None,
+            }
         }
-        assert_eq!(ids(&hub.subscribe(Some(first)).0), None, "fell out of the buffer");
     }
 }

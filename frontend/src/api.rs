@@ -9,8 +9,8 @@ use keel_shared::auth::{
 };
 use keel_shared::health::{FleetResponse, HealthThresholds, ModelHealth};
 use keel_shared::models::{
-    CreateModelRequest, CreateVersionRequest, ModelListQuery, ModelListResponse, ModelResponse, ModelSummary,
-    VersionSummary,
+    ChangeStageRequest, CreateModelRequest, CreateVersionRequest, ModelListQuery, ModelListResponse, ModelResponse,
+    ModelSummary, VersionSummary,
 };
 use keel_shared::monitoring::{DriftHistory, DriftHistoryQuery, DriftOverview, DriftRun, EvaluateRequest};
 use keel_shared::telemetry::{SeriesQuery, SeriesResponse};
@@ -34,6 +34,10 @@ pub async fn create_model(request: &CreateModelRequest) -> ApiResult<ModelSummar
 
 pub async fn create_version(model: &ModelId, request: &CreateVersionRequest) -> ApiResult<VersionSummary> {
     post(&format!("/api/models/{}/versions", encode(&model.0)), request).await
+}
+
+pub async fn change_stage(model: &ModelId, tag: &str, request: &ChangeStageRequest) -> ApiResult<VersionSummary> {
+    post(&format!("/api/models/{model}/versions/{}/stage", encode(tag)), request).await
 }
 
 pub async fn series(model: &ModelId, query: &SeriesQuery) -> ApiResult<SeriesResponse> {

@@ -1,7 +1,8 @@
 //! The live stream: one `EventSource` on `/api/live` for the signed-in console, kept
 //! open until the shell unmounts (sign-out). Status events keep every model's health
 //! current; points events tell charts and tiles to refresh (coalesced, at most one
-//! refresh per `REFRESH_DELAY`); drift events tell a model's drift page to refresh.
+//! refresh per `REFRESH_DELAY`); drift events tell a model's drift page to refresh and
+//! stage events its model page.
 //! When the browser gives up on the connection (the server was down or answered an
 //! error) it is reopened with exponential back-off, resuming from the last event id it
 //! saw.
@@ -48,6 +49,8 @@ pub struct Live {
     changes: RwSignal<u64>,
     /// Per model, how many drift evaluations finished.
     drift_runs: RwSignal<HashMap<ModelId, u64>>,
+    /// Per model, how many of its versions moved stage.
+    stage_moves: RwSignal<HashMap<ModelId, u64>>,
     /// Resyncs: whatever a page shows may be stale.
     resyncs: RwSignal<u64>,
 }
@@ -64,6 +67,12 @@ impl Live {
     pub fn model_drift_runs(&self, model_id: &ModelId) -> u64 {
         self.resyncs.track();
         self.drift_runs.with(|runs| runs.get(model_id).copied().unwrap_or_default())
+    }
+
+    /// Changes when one of the model's versions moves stage (or after a resync).
+    pub fn model_stage_moves(&self, model_id: &ModelId) -> u64 {
+        self.resyncs.track();
+        self.stage_moves.with(|moves| moves.get(model_id).copied().unwrap_or_default())
     }
 
     /// Changes when any model's new points are stored (or after a resync).
@@ -88,6 +97,7 @@ pub fn provide_live() -> Live {
         points: RwSignal::new(HashMap::new()),
         changes: RwSignal::new(0),
         drift_runs: RwSignal::new(HashMap::new()),
+        stage_moves: RwSignal::new(HashMap::new()),
         resyncs: RwSignal::new(0),
     };
     provide_context(live);
@@ -141,7 +151,7 @@ impl Stream {
         });
         source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         callbacks.push(on_open);
-        for kind in ["points", "status", "resync"] {
+        for kind in ["points", "status", "drift", "stage", "resync"] {
             let stream = self.clone();
             let on_message = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
                 if let Some(message) = event.dyn_ref::<MessageEvent>() {
@@ -195,6 +205,9 @@ impl Stream {
         match event {
             LiveEvent::Drift { model_id, .. } => {
                 self.live.drift_runs.update(|runs| *runs.entry(model_id).or_default() += 1);
+            }
+            LiveEvent::Stage { model_id, .. } => {
+                self.live.stage_moves.update(|moves| *moves.entry(model_id).or_default() += 1);
             }
             LiveEvent::Points { model_id, .. } => {
                 self.state.borrow_mut().pending.insert(model_id);

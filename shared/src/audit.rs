@@ -2,8 +2,87 @@
 
 use std::collections::BTreeMap;
 
+use std::fmt;
+use std::str::FromStr;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::models::UnknownVariant;
+
+/// An enum whose variants are stored and sent as fixed names (the names already in the
+/// hash chain never change), with `ALL`, `as_str`, `FromStr` and `Display`.
+macro_rules! named_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$variant_meta:meta])* $variant:ident => $text:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$variant_meta])* #[serde(rename = $text)] $variant,)*
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+            const NAMES: &'static [&'static str] = &[$($text,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)*
+                }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownVariant;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|value| value.as_str() == s)
+                    .ok_or_else(|| UnknownVariant { given: s.to_owned(), expected: Self::NAMES })
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+named_enum! {
+    /// What an audit entry records.
+    AuditAction {
+        ModelCreate => "model.create",
+        ModelUpdate => "model.update",
+        ModelHealthThresholds => "model.health_thresholds",
+        ModelMonitoringSettings => "model.monitoring_settings",
+        ModelReference => "model.reference",
+        VersionCreate => "version.create",
+        /// A version moved from one stage to another.
+        VersionStage => "version.stage",
+        /// A drift evaluation ran (on demand or on schedule) and was stored.
+        DriftEvaluate => "drift.evaluate",
+        UserCreate => "user.create",
+        SessionLogin => "session.login",
+        SessionLoginFailed => "session.login_failed",
+        SessionLogout => "session.logout",
+        TokenCreate => "token.create",
+        TokenRevoke => "token.revoke",
+    }
+}
+
+named_enum! {
+    /// The kind of thing an audit entry is about.
+    AuditTarget {
+        Model => "model",
+        ModelVersion => "model_version",
+        DriftRun => "drift_run",
+        User => "user",
+        ApiToken => "api_token",
+    }
+}
 
 /// One field's value before and after a change (`None`: it did not exist).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,10 +102,10 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
     /// Who did it: a username, or `system` for Keel itself.
     pub actor: String,
-    /// What was done, e.g. `model.create`, `session.login`.
-    pub action: String,
-    /// The kind of thing changed, e.g. `model`.
-    pub target_type: String,
+    /// What was done.
+    pub action: AuditAction,
+    /// The kind of thing changed.
+    pub target_type: AuditTarget,
     pub target_id: String,
     pub changes: Changes,
     /// Hash of the entry before (64 zeros for the first).
@@ -41,9 +120,9 @@ pub struct AuditQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub action: Option<String>,
+    pub action: Option<AuditAction>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_type: Option<String>,
+    pub target_type: Option<AuditTarget>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_id: Option<String>,
     /// Entries at or after this time (RFC 3339).

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ModelId;
 use crate::health::{HealthStatus, ModelHealth};
+use crate::models::Stage;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -27,6 +28,9 @@ pub enum LiveEvent {
         degradation: Vec<String>,
         freshness_breached: bool,
     },
+    /// A version moved from one stage to another (and, entering production, the one
+    /// that was there moved to archived).
+    Stage { model_id: ModelId, version: String, from: Stage, to: Stage },
     /// The stream lost events the client asked to resume from (the server restarted or
     /// they are too old): reload what is shown.
     Resync,
@@ -39,6 +43,7 @@ impl LiveEvent {
             Self::Points { .. } => "points",
             Self::Status { .. } => "status",
             Self::Drift { .. } => "drift",
+            Self::Stage { .. } => "stage",
             Self::Resync => "resync",
         }
     }

@@ -85,6 +85,50 @@ impl Stage {
     }
 }
 
+/// What moving a version from one stage to another takes: the whole 5 × 5 table is
+/// `Stage::move_to`, which the server enforces and the console uses to offer moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageMove {
+    /// It is already there.
+    Unchanged,
+    /// Anyone who may change models may make it at once: the version serves no more
+    /// traffic afterwards than before.
+    Direct,
+    /// Only an implemented, approved change request makes it: the move puts the
+    /// version in front of live traffic (canary, production) or takes the production
+    /// version away.
+    ThroughChange,
+}
+
+/// Why a stage move or a registration was refused.
+pub const STAGE_NEEDS_CHANGE: &str = "moving a version into canary or production, or out of production, goes \
+     only through an approved and implemented change request; register it in development, staging or archived";
+
+impl Stage {
+    /// Whether a version in this stage receives live traffic.
+    pub fn serves_traffic(self) -> bool {
+        matches!(self, Self::Canary | Self::Production)
+    }
+
+    /// What moving a version from this stage to `to` takes.
+    pub fn move_to(self, to: Stage) -> StageMove {
+        if self == to {
+            StageMove::Unchanged
+        } else if to.serves_traffic() || self == Self::Production {
+            StageMove::ThroughChange
+        } else {
+            StageMove::Direct
+        }
+    }
+
+    /// Whether a version may be registered straight into this stage (as if moved there
+    /// from nowhere: only where it serves no traffic).
+    pub fn registrable(self) -> bool {
+        !self.serves_traffic()
+    }
+}
+
 /// The error of parsing an unknown enum name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownVariant {
@@ -142,6 +186,10 @@ pub struct ModelSummary {
     pub latest_version: Option<String>,
     /// Tag of the version in production, if any.
     pub production_version: Option<String>,
+    /// Tag of the version that was in production before the current one: what a
+    /// rollback returns to.
+    #[serde(default)]
+    pub rollback_version: Option<String>,
 }
 
 /// One version of a model.
@@ -235,6 +283,12 @@ pub struct CreateVersionRequest {
     pub stage: Stage,
 }
 
+/// `POST /api/models/{id}/versions/{tag}/stage`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeStageRequest {
+    pub stage: Stage,
+}
+
 /// `GET /api/health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthResponse {
@@ -243,4 +297,34 @@ pub struct HealthResponse {
     /// `sqlite` or `postgres`.
     pub store: String,
     pub version: String,
+    /// This replica holds the lease of the jobs that run once across replicas (rollups,
+    /// retention, scheduled drift).
+    #[serde(default)]
+    pub singleton_jobs: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The whole table: every (from, to) pair and what it takes.
+    #[test]
+    fn every_stage_move_is_as_the_table_says() {
+        use Stage::{Archived as A, Canary as C, Development as D, Production as P, Staging as S};
+        use StageMove::{Direct as Go, ThroughChange as Ch, Unchanged as No};
+        let table = [
+            (D, [No, Go, Ch, Ch, Go]),
+            (S, [Go, No, Ch, Ch, Go]),
+            (C, [Go, Go, No, Ch, Go]),
+            (P, [Ch, Ch, Ch, No, Ch]),
+            (A, [Go, Go, Ch, Ch, No]),
+        ];
+        for (from, row) in table {
+            for (to, expected) in Stage::ALL.into_iter().zip(row) {
+                assert_eq!(from.move_to(to), expected, "{from:?} -> {to:?}");
+            }
+        }
+        let registrable: Vec<Stage> = Stage::ALL.into_iter().filter(|stage| stage.registrable()).collect();
+        assert_eq!(registrable, [D, S, A]);
+    }
 }

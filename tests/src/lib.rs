@@ -73,19 +73,49 @@ impl Keel {
         Self::spawn(data.path(), command, ADMIN_PASSWORD)
     }
 
+    /// Starts `keel serve` on the PostgreSQL database at `database_url`, as one of several
+    /// replicas sharing it.
+    pub fn start_replica(database_url: &str) -> anyhow::Result<Self> {
+        let data = Scratch::new("keel-e2e-replica")?;
+        let mut keel = Self::spawn_with(data.path(), "serve", ADMIN_PASSWORD, Some(database_url))?;
+        keel.data = Some(data);
+        Ok(keel)
+    }
+
+    /// Ends the process at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
     fn spawn(data_dir: &Path, command: &str, admin_password: &str) -> anyhow::Result<Self> {
+        Self::spawn_with(data_dir, command, admin_password, None)
+    }
+
+    fn spawn_with(
+        data_dir: &Path,
+        command_name: &str,
+        admin_password: &str,
+        database_url: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let dist = workspace_root().join("dist");
         if !dist.join("index.html").exists() {
             bail!("{} has no built console: run `trunk build --release` first", dist.display());
         }
         let binary = keel_binary()?;
-        let mut child = Command::new(&binary)
-            .arg(command)
+        let mut command = Command::new(&binary);
+        command
+            .arg(command_name)
             .env("KEEL_ADDR", "127.0.0.1:0")
             .env("KEEL_DATA_DIR", data_dir)
             .env("KEEL_DIST_DIR", &dist)
-            .env("KEEL_ADMIN_PASSWORD", admin_password)
-            .env_remove("KEEL_DATABASE_URL")
+            .env("KEEL_ADMIN_PASSWORD", admin_password);
+        match database_url {
+            Some(url) => command.env("KEEL_DATABASE_URL", url),
+            None => command.env_remove("KEEL_DATABASE_URL"),
+        };
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -121,6 +151,21 @@ impl Drop for Keel {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A new, empty database on the PostgreSQL server at `KEEL_TEST_POSTGRES_URL` (default
+/// the local one), made with `createdb`; returns its URL.
+pub fn create_postgres_database() -> anyhow::Result<String> {
+    let admin = std::env::var("KEEL_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos();
+    let name = format!("keel_e2e_{}_{nanos}", std::process::id());
+    let created = Command::new("psql").arg(&admin).arg("-qc").arg(format!("CREATE DATABASE {name}")).output()?;
+    if !created.status.success() {
+        bail!("cannot create a PostgreSQL database: {}", String::from_utf8_lossy(&created.stderr));
+    }
+    let (base, _) = admin.rsplit_once('/').context("the PostgreSQL URL has no database")?;
+    Ok(format!("{base}/{name}"))
 }
 
 /// `KEEL_BIN`, or the `keel` built next to this test binary (`target/<profile>/keel`).

@@ -20,14 +20,15 @@ async fn fetch_json(browser: &Browser, method: &str, path: &str, body: &Value) -
     Ok(answer)
 }
 
-/// A signed-in browser on a fresh Keel with a model in production; returns its id.
-async fn model_in_production(keel: &Keel, browser: &Browser) -> anyhow::Result<String> {
+/// A signed-in browser on a fresh Keel with a model and its version v1 in staging;
+/// returns the model's id.
+async fn model_with_a_version(keel: &Keel, browser: &Browser) -> anyhow::Result<String> {
     browser.sign_in(&keel.url("/models"), "admin", ADMIN_PASSWORD).await?;
     browser.wait_for_text("h1", "Models").await?;
     let model = json!({ "name": "churn", "owner": "CRM", "use_case": "Keep customers", "risk_tier": "limited" });
     let model = fetch_json(browser, "POST", "/api/models", &model).await?;
     let id = model["id"].as_str().unwrap_or_default().to_owned();
-    fetch_json(browser, "POST", &format!("/api/models/{id}/versions"), &json!({ "tag": "v1", "stage": "production" }))
+    fetch_json(browser, "POST", &format!("/api/models/{id}/versions"), &json!({ "tag": "v1", "stage": "staging" }))
         .await?;
     Ok(id)
 }
@@ -44,7 +45,7 @@ fn reference_csv(rows: usize) -> String {
 async fn a_reference_uploaded_in_the_form_and_live_rows_show_the_drifted_feature_first() -> anyhow::Result<()> {
     let keel = Keel::start("serve")?;
     let browser = Browser::start().await?;
-    let id = model_in_production(&keel, &browser).await?;
+    let id = model_with_a_version(&keel, &browser).await?;
     let token = fetch_json(&browser, "POST", "/api/tokens", &json!({ "name": "server", "scopes": ["ingest"] })).await?;
 
     browser.client.goto(&keel.url(&format!("/models/{id}"))).await?;
@@ -63,7 +64,7 @@ async fn a_reference_uploaded_in_the_form_and_live_rows_show_the_drifted_feature
     let rows: Vec<Value> = (0..300_u32)
         .map(|i| {
             let features = json!({ "spend": 1000.0 + f64::from(i % 200), "plan": PLANS[i as usize % 3] });
-            json!({ "prediction_id": format!("p{i}"), "features": features })
+            json!({ "prediction_id": format!("p{i}"), "version": "v1", "features": features })
         })
         .collect();
     let pushed = reqwest::Client::new()
@@ -101,7 +102,7 @@ async fn a_reference_uploaded_in_the_form_and_live_rows_show_the_drifted_feature
 async fn a_slow_upload_shows_its_progress_and_can_be_cancelled() -> anyhow::Result<()> {
     let keel = Keel::start("serve")?;
     let browser = Browser::start().await?;
-    let id = model_in_production(&keel, &browser).await?;
+    let id = model_with_a_version(&keel, &browser).await?;
     browser.client.goto(&keel.url(&format!("/models/{id}/drift"))).await?;
     let files = Scratch::new("keel-e2e-reference")?;
     let path = files.path().join("large.csv");

@@ -21,6 +21,17 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
 }
 
+/// Password verifications under way at most: each holds 19 MiB, so a burst of sign-ins
+/// queues here instead of growing memory without bound.
+const CONCURRENT_VERIFICATIONS: usize = 4;
+
+/// `verify_password` on a blocking thread, at most `CONCURRENT_VERIFICATIONS` at a time.
+pub async fn verify_limited(password: String, phc: String) -> anyhow::Result<bool> {
+    static PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_VERIFICATIONS);
+    let _permit = PERMITS.acquire().await?;
+    Ok(tokio::task::spawn_blocking(move || verify_password(&password, &phc)).await?)
+}
+
 /// A PHC string no password matches, verified against unknown usernames so that a
 /// login takes as long whether or not the user exists.
 pub fn dummy_hash() -> &'static str {

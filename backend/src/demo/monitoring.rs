@@ -13,7 +13,6 @@ use keel_shared::monitoring::{MonitoringSettings, PREDICTION_COLUMN, TARGET_COLU
 
 use super::unit_noise;
 use crate::dataset_drift::Dataset;
-use crate::live::LiveHub;
 use crate::monitoring::evaluation::evaluate;
 use crate::monitoring::reference;
 use crate::store::Store;
@@ -85,7 +84,7 @@ fn drift_at(drifts: bool, ts: i64, now: i64) -> f64 {
 /// References, settings and a day of rows for the monitored demo models; then, the first
 /// time, an evaluation for each past hour of that day (so the score charts show the drift
 /// developing), and one now, so the drift pages are full from the first visit.
-pub async fn backfill(store: &Store, live: &LiveHub) -> anyhow::Result<()> {
+pub async fn backfill(store: &Store) -> anyhow::Result<()> {
     let now = Utc::now().timestamp_millis();
     let models = store.resolve_models(MONITORED.iter().map(|model| model.name)).await?;
     for monitored @ Monitored { name, version, .. } in MONITORED {
@@ -124,7 +123,7 @@ pub async fn backfill(store: &Store, live: &LiveHub) -> anyhow::Result<()> {
         let past_hours = if evaluated_before { 0 } else { 23 };
         for hours_ago in (0..=past_hours).rev() {
             let at = Utc::now() - chrono::Duration::hours(hours_ago);
-            if let Err(error) = evaluate(store, live, &model_id, Some(version), at).await {
+            if let Err(error) = evaluate(store, &Actor::system(), &model_id, Some(version), at).await {
                 tracing::warn!(%error, model = name, "a demo drift evaluation failed");
             }
         }

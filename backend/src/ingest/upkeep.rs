@@ -1,56 +1,50 @@
-//! Background upkeep of stored telemetry: hourly rollups catch up with the minutes
-//! written since, at most `ROLLUP_BATCH` series-hours every `ROLLUP_INTERVAL` so a
-//! backfill never starves ingest (until then queries read those hours from their
-//! minutes, so answers are the same, only slower); raw points, feature rows and labels
-//! older than the retention are dropped every `PRUNE_INTERVAL` (rollups, references and
-//! drift runs stay).
+//! Upkeep of stored telemetry, run by the jobs module on the replica holding the
+//! singleton lease: hourly rollups catch up with the minutes written since, at most
+//! `ROLLUP_BATCH` series-hours a tick so a backfill never starves ingest (until then
+//! queries read those hours from their minutes, so answers are the same, only slower);
+//! raw points, feature rows and labels older than the retention are dropped (rollups,
+//! references and drift runs stay), and so are live events older than `EVENT_RETENTION`.
 
-use std::time::Duration;
+use chrono::Duration;
 
+use crate::error::ApiResult;
 use crate::store::Store;
 
-const ROLLUP_INTERVAL: Duration = Duration::from_secs(2);
 /// Series-hours recomputed per tick, in one transaction.
 const ROLLUP_BATCH: i64 = 500;
-const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
+/// How long a client may be away and still resume the live stream where it left off.
+pub const EVENT_RETENTION: Duration = Duration::hours(24);
 
-/// Starts the upkeep task; it runs for the life of the process.
-pub fn spawn(store: Store, raw_retention_days: u32) {
-    tokio::spawn(async move {
-        let mut rollup_tick = tokio::time::interval(ROLLUP_INTERVAL);
-        rollup_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut prune_tick = tokio::time::interval(PRUNE_INTERVAL);
-        prune_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = rollup_tick.tick() => {
-                    if let Err(error) = store.roll_up_hours(ROLLUP_BATCH).await {
-                        tracing::warn!(%error, "hourly rollup failed; retrying on the next tick");
-                    }
-                }
-                _ = prune_tick.tick() => {
-                    let before = chrono::Utc::now().timestamp_millis() - i64::from(raw_retention_days) * 86_400_000;
-                    match store.prune_raw_points(before).await {
-                        Ok(pruned) if pruned > 0 => tracing::info!(pruned, "raw points past retention dropped"),
-                        Ok(_) => {}
-                        Err(error) => tracing::warn!(%error, "pruning raw points failed; retrying in an hour"),
-                    }
-                    match store.prune_feature_rows(before).await {
-                        Ok(pruned) if pruned > 0 => tracing::info!(pruned, "feature rows and labels past retention dropped"),
-                        Ok(_) => {}
-                        Err(error) => tracing::warn!(%error, "pruning feature rows failed; retrying in an hour"),
-                    }
-                }
-            }
-        }
-    });
+/// Rolls up one batch of pending series-hours; returns how many.
+pub async fn roll_up_batch(store: &Store) -> ApiResult<usize> {
+    store.roll_up_hours(ROLLUP_BATCH).await
+}
+
+/// Drops what is past its retention: raw points, feature rows and labels after
+/// `raw_retention_days`, live events after `EVENT_RETENTION`.
+pub async fn prune(store: &Store, raw_retention_days: u32) -> anyhow::Result<()> {
+    let now = store.clock().now();
+    let before = (now - Duration::days(i64::from(raw_retention_days))).timestamp_millis();
+    let pruned = store.prune_raw_points(before).await?;
+    if pruned > 0 {
+        tracing::info!(pruned, "raw points past retention dropped");
+    }
+    let pruned = store.prune_feature_rows(before).await?;
+    if pruned > 0 {
+        tracing::info!(pruned, "feature rows and labels past retention dropped");
+    }
+    let pruned = store.prune_events((now - EVENT_RETENTION).timestamp_millis()).await?;
+    if pruned > 0 {
+        tracing::info!(pruned, "live events past retention dropped");
+    }
+    Ok(())
 }
 
 /// Rolls up every pending series-hour now, a batch at a time (for tests, benchmarks
 /// and tools that need the steady state).
 pub async fn roll_up(store: &Store) {
     loop {
-        match store.roll_up_hours(ROLLUP_BATCH).await {
+        match roll_up_batch(store).await {
             Ok(done) if done < ROLLUP_BATCH as usize => return,
             Ok(_) => {}
             Err(error) => {

@@ -1,10 +1,12 @@
-//! The one writer task per store: requests queue on a bounded channel (a full queue is
-//! answered 503 with Retry-After), and every batch the task takes is committed in one
-//! transaction before any of its requests is acknowledged.
-
-use tokio::sync::{mpsc, oneshot};
+//! The one writer per store: requests queue on a bounded channel (a full queue is
+//! answered 503 with Retry-After), and every batch the writer job takes is committed in
+//! one transaction, with one `points` event per model, before any of its requests is
+//! acknowledged.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use chrono::DateTime;
 use keel_shared::ModelId;
@@ -12,7 +14,6 @@ use keel_shared::live::LiveEvent;
 
 use super::ValidPoint;
 use crate::error::{ApiError, ApiResult};
-use crate::live::LiveHub;
 use crate::store::Store;
 
 /// Requests waiting for the writer before new ones are turned away.
@@ -32,18 +33,37 @@ struct WriteJob {
     done: oneshot::Sender<ApiResult<()>>,
 }
 
-/// Hands points to the writer task.
+/// Hands points to the writer job.
 #[derive(Clone)]
 pub struct IngestWriter {
     sender: mpsc::Sender<WriteJob>,
+    /// The queue's far end, taken by the running writer job (and by its restart, should
+    /// it fail).
+    receiver: Arc<Mutex<mpsc::Receiver<WriteJob>>>,
+}
+
+impl Default for IngestWriter {
+    fn default() -> Self {
+        let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
+        Self { sender, receiver: Arc::new(Mutex::new(receiver)) }
+    }
 }
 
 impl IngestWriter {
-    /// Starts the writer task for `store`; it ends when every `IngestWriter` is dropped.
-    pub fn spawn(store: Store, live: LiveHub) -> Self {
-        let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run(store, live, receiver));
-        Self { sender }
+    /// The writer job: commits what is queued, a group at a time, until every sender is gone.
+    pub async fn run(&self, store: &Store) -> anyhow::Result<()> {
+        let mut receiver = self.receiver.lock().await;
+        while let Some(first) = receiver.recv().await {
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP {
+                match receiver.try_recv() {
+                    Ok(job) => group.push(job),
+                    Err(_) => break,
+                }
+            }
+            commit_group(store, group).await;
+        }
+        Ok(())
     }
 
     /// Returns once the points (and the answer, if any) are committed.
@@ -59,35 +79,26 @@ impl IngestWriter {
     }
 }
 
-async fn run(store: Store, live: LiveHub, mut receiver: mpsc::Receiver<WriteJob>) {
-    while let Some(first) = receiver.recv().await {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match receiver.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
-            }
-        }
-        let points: Vec<&ValidPoint> = group.iter().flat_map(|job| &job.points).collect();
-        let answers: Vec<&IdempotentAnswer> = group.iter().filter_map(|job| job.answer.as_ref()).collect();
-        let result = store.write_points(&points, &answers).await;
-        match &result {
-            Ok(()) => publish_points(&live, &points),
-            Err(error) => tracing::error!(%error, requests = group.len(), "ingest group commit failed"),
-        }
-        for job in group {
-            let outcome = match &result {
-                Ok(()) => Ok(()),
-                Err(_) => Err(ApiError::Unavailable("the points could not be stored; retry the request".into())),
-            };
-            // The client may have gone; its points are stored all the same.
-            let _ = job.done.send(outcome);
-        }
+async fn commit_group(store: &Store, group: Vec<WriteJob>) {
+    let points: Vec<&ValidPoint> = group.iter().flat_map(|job| &job.points).collect();
+    let answers: Vec<&IdempotentAnswer> = group.iter().filter_map(|job| job.answer.as_ref()).collect();
+    let result = store.write_points(&points, &answers, &points_events(&points)).await;
+    if let Err(error) = &result {
+        tracing::error!(%error, requests = group.len(), "ingest group commit failed");
+    }
+    for job in group {
+        let outcome = match &result {
+            Ok(()) => Ok(()),
+            Err(_) => Err(ApiError::Unavailable("the points could not be stored; retry the request".into())),
+        };
+        // The client may have gone; its points are stored all the same.
+        let _ = job.done.send(outcome);
     }
 }
 
-/// One `points` event per model of a committed group.
-fn publish_points(live: &LiveHub, points: &[&ValidPoint]) {
+/// One `points` event per model of a group: the outbox gets a row per model and commit,
+/// never one per point.
+pub fn points_events(points: &[&ValidPoint]) -> Vec<LiveEvent> {
     let mut by_model: HashMap<&str, (BTreeSet<&str>, u64, i64)> = HashMap::new();
     for point in points {
         let (metrics, count, newest) = by_model.entry(&point.series.model_id).or_insert((BTreeSet::new(), 0, i64::MIN));
@@ -95,14 +106,15 @@ fn publish_points(live: &LiveHub, points: &[&ValidPoint]) {
         *count += 1;
         *newest = (*newest).max(point.ts);
     }
-    for (model_id, (metrics, points, newest)) in by_model {
-        live.publish(LiveEvent::Points {
+    by_model
+        .into_iter()
+        .map(|(model_id, (metrics, points, newest))| LiveEvent::Points {
             model_id: ModelId(model_id.to_owned()),
             metrics: metrics.into_iter().map(str::to_owned).collect(),
             points,
             newest: DateTime::from_timestamp_millis(newest).unwrap_or_default(),
-        });
-    }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -114,8 +126,8 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_is_answered_503_with_retry_after() {
         // A writer whose task never takes anything: one request fills the queue.
-        let (sender, _receiver) = mpsc::channel(1);
-        let writer = IngestWriter { sender };
+        let (sender, receiver) = mpsc::channel(1);
+        let writer = IngestWriter { sender, receiver: Arc::new(Mutex::new(receiver)) };
         let waiting = writer.clone();
         tokio::spawn(async move { waiting.write(Vec::new(), None).await });
         tokio::task::yield_now().await;

@@ -1,7 +1,8 @@
 //! One evaluation: a model version's feature rows of the current window against its
 //! reference — drift and data quality per column, the histograms to draw, performance
 //! where labels arrived, freshness — stored as a run (with each feature's score as a
-//! point of its time series) and announced on the live stream, where alerting hears it.
+//! point of its time series), audited, and announced on the live stream (where alerting
+//! hears it), all in one transaction.
 
 use std::collections::BTreeMap;
 
@@ -18,16 +19,16 @@ use crate::analysis::drift::profile::ReferenceColumn;
 use crate::analysis::performance;
 use crate::dataset_drift::{Dataset, column_drift};
 use crate::error::{ApiError, ApiResult};
-use crate::live::LiveHub;
 use crate::store::Store;
+use crate::store::audit::Actor;
 use crate::store::monitoring::WindowRow;
 
 /// Evaluates `version` (default: the version in production if it has a reference, else
-/// the newest version with one) as of `now` (the window ends there), stores the run and
-/// publishes it.
+/// the newest version with one) as of `now` (the window ends there) for `actor`, and
+/// stores the run with its audit entry and its event.
 pub async fn evaluate(
     store: &Store,
-    live: &LiveHub,
+    actor: &Actor,
     model_id: &ModelId,
     version: Option<&str>,
     now: DateTime<Utc>,
@@ -66,8 +67,7 @@ pub async fn evaluate(
         performance: outcome.performance,
         freshness,
     };
-    store.save_drift_run(&run).await?;
-    live.publish(LiveEvent::Drift {
+    let event = LiveEvent::Drift {
         model_id: run.model_id.clone(),
         run_id: run.id.clone(),
         version: run.version.clone(),
@@ -76,7 +76,8 @@ pub async fn evaluate(
         dataset_drifted: run.report.drifted,
         degradation: run.degradation().to_vec(),
         freshness_breached: run.freshness.breached,
-    });
+    };
+    store.save_drift_run(&run, actor, &event).await?;
     Ok(run)
 }
 

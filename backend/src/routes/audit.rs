@@ -47,8 +47,8 @@ fn filter(query: &AuditQuery) -> ApiResult<AuditFilter> {
         |value: &Option<String>| value.as_deref().map(str::trim).filter(|text| !text.is_empty()).map(str::to_owned);
     Ok(AuditFilter {
         actor: text(&query.actor),
-        action: text(&query.action),
-        target_type: text(&query.target_type),
+        action: query.action,
+        target_type: query.target_type,
         target_id: text(&query.target_id),
         from_millis: query.from.map(|at| at.timestamp_millis()),
         to_millis: query.to.map(|at| at.timestamp_millis()),
@@ -103,8 +103,8 @@ fn csv_line(entry: &AuditEntry) -> String {
         entry.seq.to_string(),
         entry.at.to_rfc3339(),
         entry.actor.clone(),
-        entry.action.clone(),
-        entry.target_type.clone(),
+        entry.action.as_str().to_owned(),
+        entry.target_type.as_str().to_owned(),
         entry.target_id.clone(),
         changes,
         entry.prev_hash.clone(),

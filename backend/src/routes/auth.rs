@@ -1,5 +1,6 @@
 //! Signing in and out, and who the caller is.
 
+use keel_shared::audit::{AuditAction, AuditTarget};
 use std::net::SocketAddr;
 
 use axum::Json;
@@ -7,6 +8,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keel_shared::auth::{LoginRequest, MeResponse, Permission, SetupRequest, UserSummary};
+use keel_shared::validation::USERNAME_MAX;
 
 use super::Api;
 use crate::AppState;
@@ -33,30 +35,31 @@ async fn log_in(
 ) -> ApiResult<Response> {
     let address = client.ip().to_string();
     let username = request.username.trim().to_owned();
-    if let Err(wait) = state.login_limiter.check(&username, &address) {
-        return Err(ApiError::TooManyRequests { retry_after_secs: wait.as_secs() });
+    // No username is this long, and an attacker's megabyte must not reach the limiter or the audit log.
+    if username.chars().count() > USERNAME_MAX {
+        return Err(ApiError::field("username", format!("must be at most {USERNAME_MAX} characters")));
     }
+    let attempt = state
+        .login_limiter
+        .begin(&username, &address)
+        .map_err(|wait| ApiError::TooManyRequests { retry_after_secs: wait.as_secs() })?;
     let found = state.store.user_by_username(&username).await?;
     // Verify against a dummy hash for unknown users, so timing does not reveal who exists.
     let phc = found.as_ref().map_or_else(|| passwords::dummy_hash().to_owned(), |user| user.password_hash.clone());
-    let password = request.password;
-    let matches = tokio::task::spawn_blocking(move || passwords::verify_password(&password, &phc))
-        .await
-        .map_err(anyhow::Error::from)?;
+    let matches = passwords::verify_limited(request.password, phc).await?;
     let Some(user) = found.filter(|_| matches).map(|credentials| credentials.user) else {
-        state.login_limiter.record_failure(&username, &address);
         let actor = Actor { id: None, name: username.clone() };
         let record = AuditRecord {
             actor: &actor,
-            action: "session.login_failed",
-            target_type: "user",
+            action: AuditAction::SessionLoginFailed,
+            target: AuditTarget::User,
             target_id: &username,
             changes: Default::default(),
         };
         state.store.record_audit(record).await?;
         return Err(ApiError::Unauthorized(BAD_CREDENTIALS.into()));
     };
-    state.login_limiter.record_success(&username);
+    state.login_limiter.succeeded(attempt, &username, &address);
     start_session(&state, user).await
 }
 
@@ -64,10 +67,7 @@ async fn log_in(
 async fn start_session(state: &AppState, user: UserSummary) -> ApiResult<Response> {
     let secret = random_secret();
     let lifetime = chrono::Duration::hours(SESSION_LIFETIME_HOURS);
-    state
-        .store
-        .create_session(&user, &secret_hash(&secret), (chrono::Utc::now() + lifetime).timestamp_millis())
-        .await?;
+    state.store.create_session(&user, &secret_hash(&secret), (state.clock.now() + lifetime).timestamp_millis()).await?;
     let cookie = session_cookie(&secret, lifetime.num_seconds(), state.settings.secure_cookies);
     let body = MeResponse { permissions: user.role.permissions().to_vec(), user };
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::Method;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use keel_shared::ModelId;
 use keel_shared::auth::Permission;
 use keel_shared::health::{
@@ -47,7 +47,7 @@ async fn fleet(
 ) -> ApiResult<Json<FleetResponse>> {
     let filter = query.validate().map_err(ApiError::Validation)?;
     let (models, total) = state.store.list_models(&filter).await?;
-    let to = Utc::now().timestamp_millis();
+    let to = state.clock.now().timestamp_millis();
     let from = to - Duration::days(1).num_milliseconds();
     let mut tiles = Vec::with_capacity(models.len());
     for model in models {
@@ -81,6 +81,6 @@ async fn set_thresholds(
     }
     let model_id = ModelId(id);
     state.store.set_health_thresholds(&model_id, &thresholds, &principal.actor()).await?;
-    evaluate_models(&state.store, &state.health, &state.live, Some(&[model_id.clone()].into())).await?;
+    evaluate_models(&state.store, &state.health, Some(&[model_id.clone()].into())).await?;
     state.health.get(&model_id).map(Json).ok_or_else(|| ApiError::NotFound(format!("no model with id '{model_id}'")))
 }

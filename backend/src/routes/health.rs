@@ -33,5 +33,6 @@ async fn check_health(State(state): State<AppState>) -> ApiResult<Json<HealthRes
         status: "ok".into(),
         store: state.store.dialect().as_str().into(),
         version: env!("CARGO_PKG_VERSION").into(),
+        singleton_jobs: state.leadership.is_leader(),
     }))
 }

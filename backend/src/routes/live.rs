@@ -13,18 +13,17 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::stream::{self, Stream, StreamExt};
+use futures_util::stream;
 use keel_shared::auth::Permission;
 use keel_shared::live::LiveEvent;
 use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
 
 use super::Api;
 use crate::AppState;
 use crate::auth::Access;
 use crate::error::ApiResult;
 use crate::extract::ApiQuery;
-use crate::live::{Backlog, StampedEvent};
+use crate::live::{Delivery, StampedEvent};
 
 pub fn routes(api: Api) -> Api {
     api.route(Method::GET, "/api/live", Access::Permission(Permission::ReadModels), live)
@@ -35,7 +34,7 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 #[derive(Deserialize)]
 struct LiveQuery {
-    last_event_id: Option<u64>,
+    last_event_id: Option<i64>,
 }
 
 async fn live(
@@ -48,29 +47,21 @@ async fn live(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse().ok())
         .or(query.last_event_id);
-    let (backlog, receiver) = state.live.subscribe(last_event_id);
-    let backlog: Vec<Event> = match backlog {
-        Backlog::Replay(events) => events.iter().map(to_sse).collect(),
-        Backlog::Resync => vec![resync()],
-    };
-    let live = stream::unfold(receiver, |mut receiver| async move {
-        let event = match receiver.recv().await {
-            Ok(event) => to_sse(&event),
-            // This client fell behind the channel: what it shows is stale.
-            Err(RecvError::Lagged(_)) => resync(),
-            Err(RecvError::Closed) => return None,
+    let subscription = state.live.subscribe(last_event_id).await?;
+    let events = stream::unfold(subscription, |mut subscription| async move {
+        let event = match subscription.next().await? {
+            Delivery::Event(event) => to_sse(&event),
+            Delivery::Resync => resync(),
         };
-        Some((event, receiver))
+        Some((Ok::<_, Infallible>(event), subscription))
     });
-    let events: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> =
-        Box::pin(stream::iter(backlog).chain(live).map(Ok));
     let mut response = Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)).into_response();
     response.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
 }
 
 fn to_sse(event: &Arc<StampedEvent>) -> Event {
-    Event::default().id(event.id.to_string()).event(event.kind).data(&event.json)
+    Event::default().id(event.id.to_string()).event(&event.kind).data(&event.json)
 }
 
 /// Sent without an id, so the client's Last-Event-ID stays that of the last real event.

@@ -7,8 +7,8 @@ use axum::response::IntoResponse;
 use keel_shared::ModelId;
 use keel_shared::auth::Permission;
 use keel_shared::models::{
-    CreateModelRequest, CreateVersionRequest, ModelListQuery, ModelListResponse, ModelResponse, ModelSummary,
-    UpdateModelRequest, VersionSummary,
+    ChangeStageRequest, CreateModelRequest, CreateVersionRequest, ModelListQuery, ModelListResponse, ModelResponse,
+    ModelSummary, UpdateModelRequest, VersionSummary,
 };
 
 use super::Api;
@@ -16,6 +16,7 @@ use crate::AppState;
 use crate::auth::{Access, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::services;
 
 pub fn routes(api: Api) -> Api {
     let read = Access::Permission(Permission::ReadModels);
@@ -26,6 +27,7 @@ pub fn routes(api: Api) -> Api {
         .route(Method::PATCH, "/api/models/{id}", write, update_model)
         .route(Method::GET, "/api/models/{id}/versions", read, list_versions)
         .route(Method::POST, "/api/models/{id}/versions", write, create_version)
+        .route(Method::POST, "/api/models/{id}/versions/{tag}/stage", write, change_version_stage)
 }
 
 async fn list_models(
@@ -46,9 +48,7 @@ async fn create_model(
     let created: ModelSummary = state.store.create_model(&model, &principal.actor()).await?;
     // On the health board (as "no data") from the start, not only after the next sweep.
     let created_id = [created.id.clone()].into();
-    if let Err(error) =
-        crate::health::evaluate_models(&state.store, &state.health, &state.live, Some(&created_id)).await
-    {
+    if let Err(error) = crate::health::evaluate_models(&state.store, &state.health, Some(&created_id)).await {
         tracing::warn!(%error, "the new model's health is left to the next sweep");
     }
     let location = format!("/api/models/{}", created.id);
@@ -83,6 +83,19 @@ async fn create_version(
     ApiJson(request): ApiJson<CreateVersionRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let version = request.validate().map_err(ApiError::Validation)?;
-    let created = state.store.create_version(&ModelId(id), &version, &principal.actor()).await?;
+    let created =
+        services::registry::register_version(&state.store, &ModelId(id), &version, &principal.actor()).await?;
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Moves a version to another stage, where the stage table allows it without a change.
+async fn change_version_stage(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((id, tag)): ApiPath<(String, String)>,
+    ApiJson(request): ApiJson<ChangeStageRequest>,
+) -> ApiResult<Json<VersionSummary>> {
+    let moved =
+        services::registry::change_stage(&state.store, &ModelId(id), &tag, request.stage, &principal.actor()).await?;
+    Ok(Json(moved))
 }

@@ -8,7 +8,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::IntoResponse;
-use chrono::Utc;
 use keel_shared::ModelId;
 use keel_shared::auth::Permission;
 use keel_shared::drift::FeatureValue;
@@ -130,7 +129,7 @@ async fn reference_from_window(
     if window.from >= window.to {
         return Err(ApiError::field("to", "must be after from"));
     }
-    if window.from > Utc::now() {
+    if window.from > state.clock.now() {
         return Err(ApiError::field("from", "is in the future: a reference is data already seen"));
     }
     let model_id = ModelId(id);
@@ -182,7 +181,7 @@ async fn ingest_features(
     let model = state.store.get_model(&model_id).await?;
     let known: Vec<String> = model.versions.iter().map(|version| version.tag.clone()).collect();
     let versions = Versions { known: &known, production: model.model.production_version.as_deref() };
-    let (valid, rejected) = validate_rows(rows, &versions, Utc::now().timestamp_millis());
+    let (valid, rejected) = validate_rows(rows, &versions, state.clock.now().timestamp_millis());
     state.store.insert_feature_rows(&model_id, &valid).await?;
     Ok(Json(BatchResponse { accepted: valid.len() as u64, rejected }))
 }
@@ -209,7 +208,7 @@ async fn ingest_labels(
 async fn drift_overview(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<DriftOverview>> {
     let model_id = ModelId(id);
     let settings = state.store.monitoring_settings(&model_id).await?;
-    let freshness = freshness(&state.store, &model_id, &settings, Utc::now()).await?;
+    let freshness = freshness(&state.store, &model_id, &settings, state.clock.now()).await?;
     Ok(Json(DriftOverview {
         references: state.store.reference_summaries(&model_id).await?,
         latest: state.store.latest_drift_run(&model_id).await?,
@@ -221,13 +220,14 @@ async fn drift_overview(State(state): State<AppState>, ApiPath(id): ApiPath<Stri
 /// `POST …/drift/runs`: evaluate now (an empty body or `{}` takes the default version).
 async fn evaluate_now(
     State(state): State<AppState>,
+    principal: Principal,
     ApiPath(id): ApiPath<String>,
     ApiBytes(body): ApiBytes,
 ) -> ApiResult<impl IntoResponse> {
     let request: EvaluateRequest =
         if body.iter().all(u8::is_ascii_whitespace) { EvaluateRequest::default() } else { parse_json(&body)? };
     let run: DriftRun =
-        evaluate(&state.store, &state.live, &ModelId(id), request.version.as_deref(), Utc::now()).await?;
+        evaluate(&state.store, &principal.actor(), &ModelId(id), request.version.as_deref(), state.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(run)))
 }
 

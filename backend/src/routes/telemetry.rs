@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use keel_shared::ModelId;
 use keel_shared::auth::Permission;
 use keel_shared::telemetry::{IngestResponse, PointInput, RejectedPoint, SeriesQuery, SeriesResponse, TimestampInput};
@@ -73,7 +73,7 @@ async fn ingest_json(
     }
     let IngestBody { points } = parse_json(&body)?;
     let models = state.store.resolve_models(points.iter().filter_map(|point| point.get("model")?.as_str())).await?;
-    let (valid, rejected) = validate_points(points, &models, Utc::now().timestamp_millis());
+    let (valid, rejected) = validate_points(points, &models, state.clock.now().timestamp_millis());
     let response = IngestResponse { accepted: valid.len() as u64, rejected };
     let answer =
         key.map(|key| IdempotentAnswer { key, response: serde_json::to_string(&response).unwrap_or_default() });
@@ -123,7 +123,7 @@ async fn ingest_otlp(
     let outcomes = otlp::data_points(request);
     let models =
         state.store.resolve_models(outcomes.iter().flatten().flatten().map(|point| point.model.as_str())).await?;
-    let now = Utc::now().timestamp_millis();
+    let now = state.clock.now().timestamp_millis();
     let mut valid = Vec::with_capacity(outcomes.len());
     let mut rejected = 0_i64;
     let mut reasons: Vec<String> = Vec::new();
@@ -182,7 +182,7 @@ async fn ingest_prometheus(
         ));
     }
     let text = std::str::from_utf8(body).map_err(|_| ApiError::BadRequest("the body is not UTF-8 text".into()))?;
-    let now = Utc::now().timestamp_millis();
+    let now = state.clock.now().timestamp_millis();
     let mut rejected = Vec::new();
     let mut inputs = Vec::new();
     for (line, sample) in prometheus::parse(text) {
@@ -235,7 +235,7 @@ async fn query_series(
     if query.metric.trim().is_empty() {
         errors.insert("metric".into(), "is required".into());
     }
-    let to = query.to.unwrap_or_else(Utc::now);
+    let to = query.to.unwrap_or_else(|| state.clock.now());
     let from = query.from.unwrap_or(to - Duration::hours(1));
     if from >= to {
         errors.insert("from".into(), "must be before `to`".into());

@@ -6,11 +6,13 @@
 //! entry is written in the transaction of the change it records; appends are serialised
 //! (SQLite's write lock; on PostgreSQL a table lock that still lets readers in) so the chain never forks.
 
-use keel_shared::audit::{AuditEntry, AuditVerifyResponse, BrokenEntry, Changes, FieldChange};
+use keel_shared::audit::{
+    AuditAction, AuditEntry, AuditTarget, AuditVerifyResponse, BrokenEntry, Changes, FieldChange,
+};
 use sha2::{Digest, Sha256};
 use sqlx::{Any, FromRow, Transaction};
 
-use super::{Dialect, Store, from_millis, now_millis};
+use super::{Dialect, Store, from_millis};
 use crate::error::{ApiError, ApiResult};
 
 /// The `prev_hash` of the first entry.
@@ -34,8 +36,8 @@ impl Actor {
 /// What one audit entry records.
 pub struct AuditRecord<'a> {
     pub actor: &'a Actor,
-    pub action: &'a str,
-    pub target_type: &'a str,
+    pub action: AuditAction,
+    pub target: AuditTarget,
     pub target_id: &'a str,
     pub changes: Changes,
 }
@@ -77,8 +79,8 @@ impl ChangeSet {
 /// Filters of the audit list, validated.
 pub struct AuditFilter {
     pub actor: Option<String>,
-    pub action: Option<String>,
-    pub target_type: Option<String>,
+    pub action: Option<AuditAction>,
+    pub target_type: Option<AuditTarget>,
     pub target_id: Option<String>,
     pub from_millis: Option<i64>,
     pub to_millis: Option<i64>,
@@ -124,8 +126,8 @@ impl TryFrom<AuditRow> for AuditEntry {
             seq: u64::try_from(row.seq).unwrap_or_default(),
             at: from_millis(row.at),
             actor: row.actor,
-            action: row.action,
-            target_type: row.target_type,
+            action: row.action.parse().map_err(|error| edited(row.seq, "action", &error))?,
+            target_type: row.target_type.parse().map_err(|error| edited(row.seq, "target type", &error))?,
             target_id: row.target_id,
             // An entry whose changes no longer parse was tampered with; verify names it.
             changes: serde_json::from_str(&row.changes).unwrap_or_default(),
@@ -133,6 +135,11 @@ impl TryFrom<AuditRow> for AuditEntry {
             hash: row.hash,
         })
     }
+}
+
+/// A stored entry the code cannot read was edited behind Keel's back.
+fn edited(seq: i64, what: &str, error: &keel_shared::models::UnknownVariant) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("audit entry {seq} has an unknown {what} ({error}): verify the chain"))
 }
 
 #[allow(clippy::too_many_arguments)] // the fields of the canonical encoding, in order
@@ -183,15 +190,15 @@ impl Store {
             Some((seq, hash)) => (seq + 1, hash),
             None => (1, GENESIS_HASH.to_owned()),
         };
-        let at = now_millis();
+        let at = self.now_millis();
         let changes = serde_json::to_string(&record.changes).map_err(anyhow::Error::from)?;
         let hash = entry_hash(
             seq,
             at,
             record.actor.id.as_deref(),
             &record.actor.name,
-            record.action,
-            record.target_type,
+            record.action.as_str(),
+            record.target.as_str(),
             record.target_id,
             &changes,
             &prev_hash,
@@ -205,8 +212,8 @@ impl Store {
         .bind(at)
         .bind(record.actor.id.as_deref())
         .bind(&record.actor.name)
-        .bind(record.action)
-        .bind(record.target_type)
+        .bind(record.action.as_str())
+        .bind(record.target.as_str())
         .bind(record.target_id)
         .bind(changes)
         .bind(prev_hash)
@@ -230,8 +237,8 @@ impl Store {
     pub async fn list_audit(&self, filter: &AuditFilter) -> ApiResult<(Vec<AuditEntry>, u64)> {
         let total: i64 = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM audit_log WHERE ", audit_filter!()))
             .bind(filter.actor.as_deref())
-            .bind(filter.action.as_deref())
-            .bind(filter.target_type.as_deref())
+            .bind(filter.action.map(AuditAction::as_str))
+            .bind(filter.target_type.map(AuditTarget::as_str))
             .bind(filter.target_id.as_deref())
             .bind(filter.from_millis)
             .bind(filter.to_millis)
@@ -246,8 +253,8 @@ impl Store {
             " ORDER BY seq DESC LIMIT $7 OFFSET $8"
         ))
         .bind(filter.actor.as_deref())
-        .bind(filter.action.as_deref())
-        .bind(filter.target_type.as_deref())
+        .bind(filter.action.map(AuditAction::as_str))
+        .bind(filter.target_type.map(AuditTarget::as_str))
         .bind(filter.target_id.as_deref())
         .bind(filter.from_millis)
         .bind(filter.to_millis)

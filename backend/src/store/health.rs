@@ -2,25 +2,33 @@
 
 use chrono::{DateTime, Utc};
 use keel_shared::ModelId;
+use keel_shared::audit::{AuditAction, AuditTarget};
 use keel_shared::health::{HealthSignals, HealthThresholds, SIGNAL_WINDOW_MINUTES, signal_metrics};
 
 use super::audit::{Actor, AuditRecord, ChangeSet};
 use super::rollups::Resolution;
 use super::telemetry::MINUTE_MILLIS;
-use super::{Store, from_millis, now_millis};
+use super::{Store, decode_stored, from_millis};
 use crate::analysis::sketch::QuantileSketch;
 use crate::error::{ApiError, ApiResult};
 
 impl Store {
-    /// Every model's id with its thresholds (the defaults where none were set).
-    pub async fn models_with_thresholds(&self) -> ApiResult<Vec<(ModelId, HealthThresholds)>> {
+    /// Every model's id with its thresholds (the defaults where none were set), or why
+    /// its stored ones cannot be read.
+    pub async fn models_with_thresholds(&self) -> ApiResult<Vec<(ModelId, ApiResult<HealthThresholds>)>> {
         let rows: Vec<(String, Option<String>)> = sqlx::query_as(
             "SELECT m.id, t.thresholds FROM models m
              LEFT JOIN model_health_thresholds t ON t.model_id = m.id ORDER BY m.name",
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(|(id, thresholds)| (ModelId(id), parse_thresholds(thresholds.as_deref()))).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(id, thresholds)| {
+                let thresholds = parse_thresholds(thresholds.as_deref(), &id);
+                (ModelId(id), thresholds)
+            })
+            .collect())
     }
 
     /// Replaces the model's thresholds, with an audit entry of what changed.
@@ -43,23 +51,27 @@ impl Store {
                 .bind(&model_id.0)
                 .fetch_optional(&mut *tx)
                 .await?;
-        let before = parse_thresholds(before.as_deref());
         let json = serde_json::to_string(thresholds).map_err(|error| ApiError::Internal(error.into()))?;
+        let changes = match parse_thresholds(before.as_deref(), &model_id.0) {
+            Ok(before) => ChangeSet::default().fields(&before, thresholds),
+            // Unreadable old values must not stop them being replaced; the audit keeps their text.
+            Err(_) => ChangeSet::default().field("thresholds", before.as_deref(), Some(&json)),
+        };
         sqlx::query(
             "INSERT INTO model_health_thresholds (model_id, thresholds, updated_at) VALUES ($1, $2, $3)
              ON CONFLICT (model_id) DO UPDATE SET thresholds = excluded.thresholds, updated_at = excluded.updated_at",
         )
         .bind(&model_id.0)
         .bind(&json)
-        .bind(now_millis())
+        .bind(self.now_millis())
         .execute(&mut *tx)
         .await?;
         let record = AuditRecord {
             actor,
-            action: "model.health_thresholds",
-            target_type: "model",
+            action: AuditAction::ModelHealthThresholds,
+            target: AuditTarget::Model,
             target_id: &model_id.0,
-            changes: ChangeSet::default().fields(&before, thresholds).build(),
+            changes: changes.build(),
         };
         self.append_audit(&mut tx, record).await?;
         tx.commit().await?;
@@ -99,7 +111,9 @@ impl Store {
     }
 }
 
-/// Stored thresholds; an unreadable row (never written by Keel) falls back to the defaults.
-fn parse_thresholds(json: Option<&str>) -> HealthThresholds {
-    json.and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default()
+/// Stored thresholds (the defaults without a row).
+fn parse_thresholds(json: Option<&str>, model_id: &str) -> ApiResult<HealthThresholds> {
+    json.map_or(Ok(HealthThresholds::default()), |json| {
+        decode_stored(json, "health thresholds", &format!("model '{model_id}'"))
+    })
 }

@@ -1,10 +1,11 @@
 //! Users, browser sessions and API tokens. Secrets are stored only as SHA-256 hashes.
 
+use keel_shared::audit::{AuditAction, AuditTarget};
 use keel_shared::auth::{Role, TokenScope, TokenSummary, UserSummary};
 use sqlx::FromRow;
 
 use super::audit::{Actor, AuditRecord, ChangeSet};
-use super::{Store, from_millis, is_unique_violation, new_id, now_millis};
+use super::{Store, from_millis, is_unique_violation, new_id};
 use crate::error::{ApiError, ApiResult};
 
 /// A user who passed validation, with the argon2id hash of their password.
@@ -120,7 +121,7 @@ impl Store {
         .bind(&user.display_name)
         .bind(user.role.as_str())
         .bind(&user.password_hash)
-        .bind(now_millis())
+        .bind(self.now_millis())
         .execute(&mut *tx)
         .await
         .map_err(|error| {
@@ -137,7 +138,7 @@ impl Store {
             .build();
         self.append_audit(
             &mut tx,
-            AuditRecord { actor, action: "user.create", target_type: "user", target_id: &id, changes },
+            AuditRecord { actor, action: AuditAction::UserCreate, target: AuditTarget::User, target_id: &id, changes },
         )
         .await?;
         tx.commit().await?;
@@ -189,15 +190,15 @@ impl Store {
         sqlx::query("INSERT INTO sessions (secret_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(secret_hash)
             .bind(&user.id)
-            .bind(now_millis())
+            .bind(self.now_millis())
             .bind(expires_at)
             .execute(&mut *tx)
             .await?;
         let actor = Actor { id: Some(user.id.clone()), name: user.username.clone() };
         let record = AuditRecord {
             actor: &actor,
-            action: "session.login",
-            target_type: "user",
+            action: AuditAction::SessionLogin,
+            target: AuditTarget::User,
             target_id: &user.id,
             changes: Default::default(),
         };
@@ -211,15 +212,15 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let revoked = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE secret_hash = $1 AND revoked_at IS NULL")
             .bind(secret_hash)
-            .bind(now_millis())
+            .bind(self.now_millis())
             .execute(&mut *tx)
             .await?;
         if revoked.rows_affected() > 0 {
             let target = actor.id.clone().unwrap_or_default();
             let record = AuditRecord {
                 actor,
-                action: "session.logout",
-                target_type: "user",
+                action: AuditAction::SessionLogout,
+                target: AuditTarget::User,
                 target_id: &target,
                 changes: Default::default(),
             };
@@ -235,7 +236,7 @@ impl Store {
             "SELECT user_id FROM sessions WHERE secret_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
         )
         .bind(secret_hash)
-        .bind(now_millis())
+        .bind(self.now_millis())
         .fetch_optional(&self.pool)
         .await?;
         match user_id {
@@ -267,7 +268,7 @@ impl Store {
         .bind(secret_hash)
         .bind(prefix)
         .bind(&scope_text)
-        .bind(now_millis())
+        .bind(self.now_millis())
         .execute(&mut *tx)
         .await?;
         let changes = ChangeSet::default()
@@ -277,7 +278,13 @@ impl Store {
             .build();
         self.append_audit(
             &mut tx,
-            AuditRecord { actor, action: "token.create", target_type: "api_token", target_id: &id, changes },
+            AuditRecord {
+                actor,
+                action: AuditAction::TokenCreate,
+                target: AuditTarget::ApiToken,
+                target_id: &id,
+                changes,
+            },
         )
         .await?;
         tx.commit().await?;
@@ -312,14 +319,20 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let revoked = sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
             .bind(id)
-            .bind(now_millis())
+            .bind(self.now_millis())
             .execute(&mut *tx)
             .await?;
         if revoked.rows_affected() > 0 {
             let changes = ChangeSet::default().field("revoked", Some("false"), Some("true")).build();
             self.append_audit(
                 &mut tx,
-                AuditRecord { actor, action: "token.revoke", target_type: "api_token", target_id: id, changes },
+                AuditRecord {
+                    actor,
+                    action: AuditAction::TokenRevoke,
+                    target: AuditTarget::ApiToken,
+                    target_id: id,
+                    changes,
+                },
             )
             .await?;
         }
@@ -339,7 +352,7 @@ impl Store {
             return Ok(None);
         };
         // A write per request would cost the ingest path dearly: minute precision is enough.
-        let now = now_millis();
+        let now = self.now_millis();
         if last_used_at.is_none_or(|at| now - at > 60_000) {
             sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
                 .bind(&token_id)

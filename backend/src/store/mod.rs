@@ -5,6 +5,7 @@
 //! Each dialect has its own migrations; the few other differences live here.
 
 pub mod audit;
+pub mod events;
 mod health;
 pub mod identity;
 mod models;
@@ -20,6 +21,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+
+use crate::clock::Clock;
+use crate::error::{ApiError, ApiResult};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
@@ -58,6 +62,9 @@ pub struct Store {
     dialect: Dialect,
     /// Ids of series known to exist (see `telemetry`).
     series_ids: Arc<Mutex<HashMap<crate::ingest::SeriesKey, String>>>,
+    clock: Clock,
+    /// Signalled after every commit that wrote events (the live relay waits on it).
+    events_committed: Arc<tokio::sync::Notify>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -94,7 +101,7 @@ impl Store {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot connect to {}", crate::config::redact_password(url)))?;
-        Ok(Self { pool, dialect, series_ids: Arc::default() })
+        Ok(Self { pool, dialect, series_ids: Arc::default(), clock: Clock::system(), events_committed: Arc::default() })
     }
 
     /// Brings the schema up to date.
@@ -109,6 +116,32 @@ impl Store {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// The same store, reading time from `clock`.
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Completes after the next commit of this process that wrote events.
+    pub async fn events_committed(&self) {
+        self.events_committed.notified().await;
+    }
+
+    /// Commits a transaction that appended events, and wakes the live relay.
+    async fn commit_with_events(&self, tx: sqlx::Transaction<'static, sqlx::Any>) -> Result<(), sqlx::Error> {
+        tx.commit().await?;
+        self.events_committed.notify_one();
+        Ok(())
+    }
+
+    /// Now, as stored: Unix milliseconds.
+    fn now_millis(&self) -> i64 {
+        self.clock.now_millis()
     }
 
     /// Succeeds when the database answers a query.
@@ -139,13 +172,18 @@ fn create_sqlite_directory(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Now, as stored: Unix milliseconds.
-fn now_millis() -> i64 {
-    Utc::now().timestamp_millis()
-}
-
 fn from_millis(millis: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(millis).unwrap_or_default()
+}
+
+/// Decodes stored JSON (`what` of `owner`, for the message): what does not decode is an
+/// error that says so, never a silent default.
+fn decode_stored<T: serde::de::DeserializeOwned>(json: &str, what: &str, owner: &str) -> ApiResult<T> {
+    serde_json::from_str(json).map_err(|error| {
+        ApiError::CorruptData(format!(
+            "the stored {what} of {owner} cannot be read ({error}); save them again to replace the stored value"
+        ))
+    })
 }
 
 /// A new server-generated id: UUIDv7, so ids sort by creation time.

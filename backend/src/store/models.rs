@@ -1,12 +1,14 @@
 //! Models and their versions.
 
+use keel_shared::audit::{AuditAction, AuditTarget};
+use keel_shared::live::LiveEvent;
 use keel_shared::models::{ModelResponse, ModelSummary, RiskTier, Stage, VersionSummary};
 use keel_shared::validation::{ModelChanges, ModelFilter, NewModel, NewVersion, PROHIBITED_IN_PRODUCTION};
 use keel_shared::{ModelId, VersionId};
 use sqlx::FromRow;
 
 use super::audit::{Actor, AuditRecord, ChangeSet};
-use super::{Dialect, Store, from_millis, is_unique_violation, new_id, now_millis};
+use super::{Dialect, Store, from_millis, is_unique_violation, new_id};
 use crate::error::{ApiError, ApiResult};
 
 #[derive(FromRow)]
@@ -22,6 +24,7 @@ struct ModelRow {
     version_count: i64,
     latest_version: Option<String>,
     production_version: Option<String>,
+    rollback_version: Option<String>,
 }
 
 impl TryFrom<ModelRow> for ModelSummary {
@@ -40,6 +43,7 @@ impl TryFrom<ModelRow> for ModelSummary {
             version_count: u32::try_from(row.version_count).unwrap_or(u32::MAX),
             latest_version: row.latest_version,
             production_version: row.production_version,
+            rollback_version: row.rollback_version,
         })
     }
 }
@@ -80,7 +84,7 @@ fn corrupt(error: &keel_shared::models::UnknownVariant) -> ApiError {
 // only `'static` SQL text without an audit wrapper.
 macro_rules! model_columns {
     () => {
-        "m.id, m.name, m.description, m.owner, m.use_case, m.risk_tier, m.created_at, m.updated_at,
+        "m.id, m.name, m.description, m.owner, m.use_case, m.risk_tier, m.created_at, m.updated_at, m.rollback_version,
     (SELECT COUNT(*) FROM model_versions v WHERE v.model_id = m.id) AS version_count,
     (SELECT v.tag FROM model_versions v WHERE v.model_id = m.id ORDER BY v.created_at DESC, v.id DESC LIMIT 1) AS latest_version,
     (SELECT v.tag FROM model_versions v WHERE v.model_id = m.id AND v.stage = 'production') AS production_version"
@@ -137,7 +141,7 @@ impl Store {
     #[tracing::instrument(skip_all, fields(name = %model.name))]
     pub async fn create_model(&self, model: &NewModel, actor: &Actor) -> ApiResult<ModelSummary> {
         let id = new_id();
-        let now = now_millis();
+        let now = self.now_millis();
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO models (id, name, description, owner, use_case, risk_tier, created_at, updated_at)
@@ -162,7 +166,13 @@ impl Store {
             .build();
         self.append_audit(
             &mut tx,
-            AuditRecord { actor, action: "model.create", target_type: "model", target_id: &id, changes },
+            AuditRecord {
+                actor,
+                action: AuditAction::ModelCreate,
+                target: AuditTarget::Model,
+                target_id: &id,
+                changes,
+            },
         )
         .await?;
         tx.commit().await?;
@@ -212,7 +222,7 @@ impl Store {
         .bind(changes.owner.as_deref())
         .bind(changes.use_case.as_deref())
         .bind(changes.risk_tier.map(RiskTier::as_str))
-        .bind(now_millis())
+        .bind(self.now_millis())
         .execute(&mut *tx)
         .await
         .map_err(|error| name_conflict(error, changes.name.as_deref().unwrap_or_default()))?;
@@ -233,8 +243,8 @@ impl Store {
             .build();
         let record = AuditRecord {
             actor,
-            action: "model.update",
-            target_type: "model",
+            action: AuditAction::ModelUpdate,
+            target: AuditTarget::Model,
             target_id: &id.0,
             changes: audit_changes,
         };
@@ -284,7 +294,7 @@ impl Store {
         .bind(version.stage.as_str())
         .bind(&version.training_data_ref)
         .bind(&version.notes)
-        .bind(now_millis())
+        .bind(self.now_millis())
         .execute(&mut *tx)
         .await;
         let inserted = match inserted {
@@ -309,7 +319,13 @@ impl Store {
             .build();
         self.append_audit(
             &mut tx,
-            AuditRecord { actor, action: "version.create", target_type: "model_version", target_id: &id, changes },
+            AuditRecord {
+                actor,
+                action: AuditAction::VersionCreate,
+                target: AuditTarget::ModelVersion,
+                target_id: &id,
+                changes,
+            },
         )
         .await?;
         tx.commit().await?;
@@ -318,6 +334,93 @@ impl Store {
                 .bind(&id)
                 .fetch_one(&self.pool)
                 .await?;
+        row.try_into()
+    }
+
+    /// Moves version `tag` of the model from stage `from` to `to` in one transaction, each
+    /// move with its audit entry and `stage` event. Entering production archives the
+    /// version that was there and remembers it as the model's rollback target. Whether
+    /// the move is allowed is the caller's rule (`Stage::move_to`); if the version is no
+    /// longer in `from` when the move commits, it is a conflict.
+    #[tracing::instrument(skip_all, fields(model = %model_id, tag, to = to.as_str()))]
+    pub async fn move_version_stage(
+        &self,
+        model_id: &ModelId,
+        tag: &str,
+        from: Stage,
+        to: Stage,
+        actor: &Actor,
+    ) -> ApiResult<VersionSummary> {
+        let mut tx = self.begin_write().await?;
+        let tier: Option<String> = sqlx::query_scalar("SELECT risk_tier FROM models WHERE id = $1")
+            .bind(&model_id.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let tier = tier.ok_or_else(|| ApiError::NotFound(format!("no model with id '{model_id}'")))?;
+        if to == Stage::Production && tier == RiskTier::Prohibited.as_str() {
+            return Err(ApiError::field("stage", PROHIBITED_IN_PRODUCTION));
+        }
+        let mut moves = Vec::new();
+        if to == Stage::Production {
+            let current: Option<String> =
+                sqlx::query_scalar("SELECT tag FROM model_versions WHERE model_id = $1 AND stage = 'production'")
+                    .bind(&model_id.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(current) = current.filter(|current| current != tag) {
+                sqlx::query("UPDATE models SET rollback_version = $2 WHERE id = $1")
+                    .bind(&model_id.0)
+                    .bind(&current)
+                    .execute(&mut *tx)
+                    .await?;
+                moves.push((current, Stage::Production, Stage::Archived));
+            }
+        }
+        moves.push((tag.to_owned(), from, to));
+        for (version, from, to) in &moves {
+            let id: Option<String> = sqlx::query_scalar(
+                "UPDATE model_versions SET stage = $4 WHERE model_id = $1 AND tag = $2 AND stage = $3 RETURNING id",
+            )
+            .bind(&model_id.0)
+            .bind(version)
+            .bind(from.as_str())
+            .bind(to.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(id) = id else {
+                drop(tx);
+                let found = self.list_versions(model_id).await?.into_iter().find(|found| &found.tag == version);
+                return Err(match found {
+                    None => ApiError::NotFound(format!("model '{model_id}' has no version '{version}'")),
+                    Some(found) => ApiError::Conflict(format!(
+                        "version '{version}' is in {} now, not {}: reload and try again",
+                        found.stage.as_str(),
+                        from.as_str()
+                    )),
+                });
+            };
+            let changes = ChangeSet::default().field("stage", Some(from.as_str()), Some(to.as_str())).build();
+            let record = AuditRecord {
+                actor,
+                action: AuditAction::VersionStage,
+                target: AuditTarget::ModelVersion,
+                target_id: &id,
+                changes,
+            };
+            self.append_audit(&mut tx, record).await?;
+            let event = LiveEvent::Stage { model_id: model_id.clone(), version: version.clone(), from: *from, to: *to };
+            self.append_event(&mut tx, &event).await?;
+        }
+        self.commit_with_events(tx).await?;
+        let row: VersionRow = sqlx::query_as(concat!(
+            "SELECT ",
+            version_columns!(),
+            " FROM model_versions WHERE model_id = $1 AND tag = $2"
+        ))
+        .bind(&model_id.0)
+        .bind(tag)
+        .fetch_one(&self.pool)
+        .await?;
         row.try_into()
     }
 

@@ -1,18 +1,20 @@
 //! Drift monitoring's records: settings, reference profiles, feature rows, labels and
 //! evaluation runs with their per-feature scores.
 
+use keel_shared::audit::{AuditAction, AuditTarget};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use keel_shared::ModelId;
 use keel_shared::drift::{DriftMethod, FeatureValue};
+use keel_shared::live::LiveEvent;
 use keel_shared::monitoring::{
     DriftHistoryPoint, DriftRun, MonitoringSettings, PREDICTION_COLUMN, PerformanceMetrics, ReferenceSummary,
     TARGET_COLUMN,
 };
 
 use super::audit::{Actor, AuditRecord, ChangeSet};
-use super::{Store, from_millis, new_id, now_millis};
+use super::{Store, decode_stored, from_millis, new_id};
 use crate::analysis::drift::profile::ReferenceColumn;
 use crate::error::{ApiError, ApiResult};
 
@@ -86,7 +88,9 @@ async fn stored_monitoring_settings(
         .bind(&model_id.0)
         .fetch_optional(connection)
         .await?;
-    Ok(stored.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default())
+    stored.map_or(Ok(MonitoringSettings::default()), |json| {
+        decode_stored(&json, "monitoring settings", &format!("model '{model_id}'"))
+    })
 }
 
 impl Store {
@@ -105,22 +109,27 @@ impl Store {
         self.model_summary(model_id).await?;
         let after = serde_json::to_string(settings).map_err(|error| ApiError::Internal(error.into()))?;
         let mut tx = self.begin_write().await?;
-        let before = stored_monitoring_settings(&mut tx, model_id).await?;
+        let changes = match stored_monitoring_settings(&mut tx, model_id).await {
+            Ok(before) => ChangeSet::default().fields(&before, settings),
+            // Unreadable old settings must not stop them being replaced.
+            Err(ApiError::CorruptData(reason)) => ChangeSet::default().field("settings", Some(&reason), Some(&after)),
+            Err(error) => return Err(error),
+        };
         sqlx::query(
             "INSERT INTO monitoring_settings (model_id, settings, updated_at) VALUES ($1, $2, $3)
              ON CONFLICT (model_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
         )
         .bind(&model_id.0)
         .bind(&after)
-        .bind(now_millis())
+        .bind(self.now_millis())
         .execute(&mut *tx)
         .await?;
         let record = AuditRecord {
             actor,
-            action: "model.monitoring_settings",
-            target_type: "model",
+            action: AuditAction::ModelMonitoringSettings,
+            target: AuditTarget::Model,
             target_id: &model_id.0,
-            changes: ChangeSet::default().fields(&before, settings).build(),
+            changes: changes.build(),
         };
         self.append_audit(&mut tx, record).await?;
         tx.commit().await?;
@@ -162,7 +171,7 @@ impl Store {
         .bind(reference.rows as i64)
         .bind(reference.duplicate_rows as i64)
         .bind(baseline)
-        .bind(now_millis())
+        .bind(self.now_millis())
         .bind(&actor.name)
         .execute(&mut *tx)
         .await?;
@@ -186,8 +195,13 @@ impl Store {
             .field("rows", None, Some(&reference.rows.to_string()))
             .field("replaced", None, Some(if replaced > 0 { "yes" } else { "no" }))
             .build();
-        let record =
-            AuditRecord { actor, action: "model.reference", target_type: "model", target_id: &model_id.0, changes };
+        let record = AuditRecord {
+            actor,
+            action: AuditAction::ModelReference,
+            target: AuditTarget::Model,
+            target_id: &model_id.0,
+            changes,
+        };
         self.append_audit(&mut tx, record).await?;
         tx.commit().await?;
         self.reference_summaries(model_id)
@@ -306,7 +320,7 @@ impl Store {
     /// Stores labels (prediction id, label as JSON); a later label replaces an earlier one.
     pub async fn upsert_labels(&self, model_id: &ModelId, labels: &[(String, String)]) -> ApiResult<()> {
         let mut tx = self.begin_write().await?;
-        let now = now_millis();
+        let now = self.now_millis();
         for (prediction_id, label) in labels {
             sqlx::query(
                 "INSERT INTO labels (model_id, prediction_id, label, received_at) VALUES ($1, $2, $3, $4)
@@ -415,8 +429,8 @@ impl Store {
         Ok(())
     }
 
-    /// Stores a run and its per-feature scores.
-    pub async fn save_drift_run(&self, run: &DriftRun) -> ApiResult<()> {
+    /// Stores a run and its per-feature scores, with its audit entry and its event.
+    pub async fn save_drift_run(&self, run: &DriftRun, actor: &Actor, event: &LiveEvent) -> ApiResult<()> {
         let json = serde_json::to_string(run).map_err(|error| ApiError::Internal(error.into()))?;
         let degradation = serde_json::to_string(run.degradation()).unwrap_or_else(|_| "[]".into());
         let evaluated_at = run.evaluated_at.timestamp_millis();
@@ -453,7 +467,22 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
+        let changes = ChangeSet::default()
+            .field("version", None, Some(&run.version))
+            .field("window_from", None, Some(&run.window_from.to_rfc3339()))
+            .field("window_to", None, Some(&run.window_to.to_rfc3339()))
+            .field("drifted_columns", None, Some(&run.report.drifted_columns.to_string()))
+            .build();
+        let record = AuditRecord {
+            actor,
+            action: AuditAction::DriftEvaluate,
+            target: AuditTarget::DriftRun,
+            target_id: &run.id,
+            changes,
+        };
+        self.append_audit(&mut tx, record).await?;
+        self.append_event(&mut tx, event).await?;
+        self.commit_with_events(tx).await?;
         Ok(())
     }
 
@@ -513,7 +542,9 @@ impl Store {
         .bind(&model_id.0)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(reasons.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default())
+        reasons.map_or(Ok(Vec::new()), |json| {
+            decode_stored(&json, "performance degradation", &format!("model '{model_id}''s latest drift run"))
+        })
     }
 
     /// Drops feature rows and labels observed (or received) before `before` (Unix ms).

@@ -106,7 +106,7 @@ impl Store {
             "SELECT DISTINCT series_id, minute - (minute % 3600000) FROM series_minutes
              WHERE rolled_up = 0 AND minute < $1 LIMIT $2",
         )
-        .bind(chrono::Utc::now().timestamp_millis().div_euclid(HOUR_MILLIS) * HOUR_MILLIS)
+        .bind(self.now_millis().div_euclid(HOUR_MILLIS) * HOUR_MILLIS)
         .bind(limit)
         .fetch_all(&mut *tx)
         .await?;

@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sqlx::{Any, AssertSqlSafe, Transaction};
 
-use super::{Store, new_id, now_millis};
+use super::{Store, new_id};
+use keel_shared::live::LiveEvent;
+
 use crate::analysis::sketch::QuantileSketch;
 use crate::error::ApiResult;
 use crate::ingest::writer::IdempotentAnswer;
@@ -148,9 +150,15 @@ impl Store {
 
     /// Stores points in one transaction: each touched series-minute is merged with what it
     /// held (a point for a time already present replaces it, so resent data never counts
-    /// twice) and its rollup recomputed; idempotent answers are saved with them.
+    /// twice) and its rollup recomputed; idempotent answers and the batch's `events` (one
+    /// per model, never one per point) are saved with them.
     #[tracing::instrument(skip_all, fields(points = points.len()))]
-    pub async fn write_points(&self, points: &[&ValidPoint], answers: &[&IdempotentAnswer]) -> ApiResult<()> {
+    pub async fn write_points(
+        &self,
+        points: &[&ValidPoint],
+        answers: &[&IdempotentAnswer],
+        events: &[LiveEvent],
+    ) -> ApiResult<()> {
         let mut by_minute: BTreeMap<(&SeriesKey, i64), BTreeMap<i64, f64>> = BTreeMap::new();
         for point in points {
             by_minute
@@ -169,7 +177,7 @@ impl Store {
                     let id = match self.cached_series_id(series) {
                         Some(id) => id,
                         None => {
-                            let id = series_id(&mut tx, series).await?;
+                            let id = series_id(&mut tx, series, self.now_millis()).await?;
                             created_series.push((series.clone(), id.clone()));
                             id
                         }
@@ -251,11 +259,14 @@ impl Store {
             )
             .bind(&answer.key)
             .bind(&answer.response)
-            .bind(now_millis())
+            .bind(self.now_millis())
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
+        for event in events {
+            self.append_event(&mut tx, event).await?;
+        }
+        self.commit_with_events(tx).await?;
         // Only ids of committed series are remembered.
         self.remember_series_ids(created_series);
         Ok(())
@@ -284,7 +295,7 @@ impl Store {
 }
 
 /// The id of `series`, created on first sight.
-async fn series_id(tx: &mut Transaction<'static, Any>, series: &SeriesKey) -> ApiResult<String> {
+async fn series_id(tx: &mut Transaction<'static, Any>, series: &SeriesKey, now: i64) -> ApiResult<String> {
     sqlx::query(
         "INSERT INTO series (id, model_id, metric, labels, created_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (model_id, metric, labels) DO NOTHING",
@@ -293,7 +304,7 @@ async fn series_id(tx: &mut Transaction<'static, Any>, series: &SeriesKey) -> Ap
     .bind(&series.model_id)
     .bind(&series.metric)
     .bind(&series.labels)
-    .bind(now_millis())
+    .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(sqlx::query_scalar("SELECT id FROM series WHERE model_id = $1 AND metric = $2 AND labels = $3")

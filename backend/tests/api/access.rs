@@ -42,6 +42,8 @@ const TABLE: &[(&str, &str, [Outcome; 8])] = &[
     ("PATCH", "/api/models/{id}", [A, D, A, D, D, D, U, U]),
     ("GET", "/api/models/{id}/versions", [A, A, A, A, A, D, U, U]),
     ("POST", "/api/models/{id}/versions", [A, D, A, D, D, D, U, U]),
+    // Reached: a move to where the version already is answers 409, past the access check.
+    ("POST", "/api/models/{id}/versions/{tag}/stage", [R, D, R, D, D, D, U, U]),
     ("GET", "/api/models/{id}/series", [A, A, A, A, A, D, U, U]),
     ("GET", "/api/models/{id}/metrics", [A, A, A, A, A, D, U, U]),
     ("GET", "/api/fleet", [A, A, A, A, A, D, U, U]),
@@ -94,6 +96,9 @@ fn body_for(method: &str, path: &str, call: usize) -> Option<Value> {
         })),
         ("PATCH", "/api/models/{id}") => Some(json!({ "description": format!("edit {call}") })),
         ("POST", "/api/models/{id}/versions") => Some(json!({ "tag": format!("v{call}") })),
+        ("POST", "/api/models/{id}/versions/{tag}/stage") => {
+            Some(json!({ "stage": if call.is_multiple_of(2) { "development" } else { "archived" } }))
+        }
         ("POST", "/api/users") => Some(json!({
             "username": format!("user-{call}"), "role": "viewer", "password": "a-long-password"
         })),

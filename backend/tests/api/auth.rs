@@ -195,4 +195,41 @@ on_both_stores!(
     a_token_is_shown_once_works_by_scope_and_dies_when_revoked,
     responses_carry_security_headers,
     users_are_validated_and_unique,
+    parallel_wrong_passwords_are_limited_as_if_they_came_one_by_one,
+    an_over_long_username_is_refused_before_the_limiter_and_the_audit_log,
 );
+
+/// The check and the count are one step: thirty attempts at once get the five failures
+/// an account is allowed and then 429s, as thirty attempts in a row would.
+async fn parallel_wrong_passwords_are_limited_as_if_they_came_one_by_one(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let attempts = (0..30).map(|_| {
+        reqwest::Client::new()
+            .post(app.url("/api/auth/login"))
+            .json(&json!({ "username": "admin", "password": "wrong" }))
+            .send()
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|response| response.expect("sent").status().as_u16())
+        .collect();
+    assert_eq!(statuses.iter().filter(|status| **status == 401).count(), 5, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|status| **status == 429).count(), 25, "{statuses:?}");
+}
+
+async fn an_over_long_username_is_refused_before_the_limiter_and_the_audit_log(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let username = "a".repeat(500_000);
+    let response = reqwest::Client::new()
+        .post(app.url("/api/auth/login"))
+        .json(&json!({ "username": username, "password": "wrong" }))
+        .send()
+        .await
+        .expect("sent");
+    let error = expect_error(response, 422).await;
+    assert_eq!(error.fields["username"], "must be at most 64 characters");
+    let failures: serde_json::Value =
+        app.get("/api/audit?action=session.login_failed").await.json().await.expect("audit");
+    assert_eq!(failures["total"], 0, "nothing written for it");
+}

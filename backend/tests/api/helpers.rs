@@ -4,10 +4,13 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use keel_backend::Application;
+use keel_backend::clock::Clock;
 use keel_backend::config::Settings;
+use keel_backend::store::Store;
+use keel_backend::store::audit::Actor;
 use keel_shared::ErrorBody;
 use keel_shared::auth::Role;
-use keel_shared::models::{CreateModelRequest, ModelSummary, RiskTier};
+use keel_shared::models::{CreateModelRequest, ModelSummary, RiskTier, Stage};
 use serde_json::{Value, json};
 use sqlx::Connection;
 
@@ -43,11 +46,17 @@ pub struct TestApp {
     pub database_url: String,
     /// The one-time setup link's path, when started without an administrator.
     pub setup_path: Option<String>,
+    /// The app's clock: a test advances it instead of sleeping.
+    pub clock: Clock,
+    /// The app's store, for what only a workflow not yet built can do (see `create_version`).
+    pub store: Store,
     scratch: PathBuf,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        self.server.abort();
         let _ = std::fs::remove_dir_all(&self.scratch);
     }
 }
@@ -96,11 +105,14 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let scratch = settings.dist_dir.parent().expect("scratch directory").to_owned();
     let database_url = settings.database_url();
     let admin_password = settings.admin_password.clone();
-    let application = Application::build(settings).await.expect("the application starts");
+    let clock = Clock::manual();
+    let application = Application::build_with_clock(settings, clock.clone()).await.expect("the application starts");
     let address = format!("http://{}", application.local_addr());
     let setup_path = application.setup_path();
-    tokio::spawn(application.run_until_stopped());
-    let mut app = TestApp { address, client: reqwest::Client::new(), database_url, setup_path, scratch };
+    let store = application.store().clone();
+    let server = tokio::spawn(application.run_until_stopped());
+    let mut app =
+        TestApp { address, client: reqwest::Client::new(), database_url, setup_path, clock, store, scratch, server };
     if let Some(password) = admin_password {
         app.client = app.signed_in_client("admin", &password).await;
     }
@@ -137,6 +149,15 @@ pub async fn create_postgres_database() -> String {
 }
 
 impl TestApp {
+    /// Stops the server and its background jobs at once, as a crash would (the
+    /// database stays, for a restart with `spawn_replica`).
+    pub async fn kill(&self) {
+        self.server.abort();
+        while !self.server.is_finished() {
+            tokio::task::yield_now().await;
+        }
+    }
+
     /// Logs in through the API and returns a client that sends the session cookie and,
     /// like a browser on Keel's own pages, an `Origin` of this server.
     pub async fn signed_in_client(&self, username: &str, password: &str) -> reqwest::Client {
@@ -220,11 +241,21 @@ impl TestApp {
         response.json().await.expect("model")
     }
 
-    /// Registers a version (which must succeed).
+    /// Registers a version in `stage` (which must succeed). Canary and production are
+    /// reached only through an implemented change: the version is registered in staging
+    /// and moved there in the store, as implementing the change does.
     pub async fn create_version(&self, model: &ModelSummary, tag: &str, stage: &str) {
+        let stage: Stage = stage.parse().expect("a stage");
+        let registered = if stage.registrable() { stage } else { Stage::Staging };
         let path = format!("/api/models/{}/versions", model.id);
-        let response = self.post_json(&path, &json!({ "tag": tag, "stage": stage })).await;
+        let response = self.post_json(&path, &json!({ "tag": tag, "stage": registered })).await;
         assert_eq!(response.status(), 201, "creating {tag}");
+        if registered != stage {
+            self.store
+                .move_version_stage(&model.id, tag, registered, stage, &Actor::system())
+                .await
+                .expect("moved as an implemented change would");
+        }
     }
 }
 

@@ -75,7 +75,9 @@ impl EventStream {
             let (id, kind, data) = self.next().await;
             let parsed: LiveEvent = serde_json::from_str(&data).expect("a LiveEvent");
             let model_id = match &parsed {
-                LiveEvent::Points { model_id, .. } | LiveEvent::Drift { model_id, .. } => Some(model_id),
+                LiveEvent::Points { model_id, .. }
+                | LiveEvent::Drift { model_id, .. }
+                | LiveEvent::Stage { model_id, .. } => Some(model_id),
                 LiveEvent::Status { health, .. } => Some(&health.model_id),
                 LiveEvent::Resync => None,
             };
@@ -116,7 +118,7 @@ async fn ingested_points_reach_subscribers_and_missed_events_are_replayed(store:
     assert!(matches!(event, LiveEvent::Points { ref metrics, .. } if metrics == &["accuracy"]), "{event:?}");
 
     // An id this server never issued: the client must reload what it shows.
-    let mut stale = EventStream::open(&app, Some("17")).await;
+    let mut stale = EventStream::open(&app, Some("1000000")).await;
     assert_eq!(stale.next().await.1, "resync");
 
     let data = EventStream::open(&app, Some("not-a-number")).await.next_data_or_nothing().await;
@@ -182,12 +184,11 @@ async fn fleet_tiles_carry_health_and_sparklines(store: StoreKind) {
     assert_eq!(quiet.status, HealthStatus::NoData);
 }
 
-/// Two replicas on one PostgreSQL database: a client of one sees points ingested
-/// through the other, and each replica judges the model's health itself, announcing a
-/// change once.
-#[tokio::test]
-async fn replicas_on_postgres_pass_live_events_to_each_other() {
-    let first = spawn_app(StoreKind::Postgres).await;
+/// Two replicas on one database: a client of one sees points ingested through the
+/// other, and each replica judges the model's health itself, the change stored and
+/// announced once.
+async fn replicas_pass_live_events_to_each_other_and_announce_a_change_once(store: StoreKind) {
+    let first = spawn_app(store).await;
     let second = spawn_replica(&first).await;
     let model = first.create_model("shared", RiskTier::Minimal).await;
     let client = first.ingest_client().await;
@@ -198,7 +199,17 @@ async fn replicas_on_postgres_pass_live_events_to_each_other() {
     assert!(matches!(event, LiveEvent::Points { ref metrics, points: 1, .. } if metrics == &["accuracy"]), "{event:?}");
     let (_, event) = stream.next_for("status", &model).await;
     assert!(matches!(event, LiveEvent::Status { ref health, .. } if health.status == HealthStatus::Critical));
-    assert_eq!(fleet_health(&second, &model).await.status, HealthStatus::Critical);
+    // The second replica judges the model itself, from the points event it relayed.
+    let judged = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let all: Vec<ModelHealth> = second.get("/api/fleet/health").await.json().await.expect("health list");
+            match all.into_iter().find(|health| health.model_id == model.id) {
+                Some(health) => return health,
+                None => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    });
+    assert_eq!(judged.await.expect("judged within 10 s").status, HealthStatus::Critical);
     while let Some(data) = stream.next_data_or_nothing().await {
         let event: LiveEvent = serde_json::from_str(&data).expect("a LiveEvent");
         assert!(
@@ -218,4 +229,57 @@ on_both_stores!(
     ingested_points_reach_subscribers_and_missed_events_are_replayed,
     health_follows_signals_and_thresholds,
     fleet_tiles_carry_health_and_sparklines,
+    replicas_pass_live_events_to_each_other_and_announce_a_change_once,
+    resuming_after_a_restart_delivers_the_missed_events_exactly_once,
+    silence_turns_into_no_data_when_the_clock_moves_on,
 );
+
+/// Events are numbered by the store, so a client that reconnects to a restarted server
+/// (or another replica) with its `Last-Event-ID` gets what it missed, each once, in order.
+async fn resuming_after_a_restart_delivers_the_missed_events_exactly_once(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let model = app.create_model("churn", RiskTier::Limited).await;
+    let mut stream = EventStream::open(&app, None).await;
+    push(&app, &app.ingest_client().await, "churn", "latency_ms", 12.0).await;
+    let (seen, _) = stream.next_for("points", &model).await;
+    let seen = seen.expect("events carry ids");
+    drop(stream);
+    app.kill().await;
+
+    let restarted = spawn_replica(&app).await;
+    let client = restarted.ingest_client().await;
+    for metric in ["accuracy", "error_rate", "throughput"] {
+        push(&restarted, &client, "churn", metric, 0.5).await;
+    }
+    let mut resumed = EventStream::open(&restarted, Some(&seen)).await;
+    let mut ids = Vec::new();
+    let mut metrics = Vec::new();
+    for _ in 0..3 {
+        let (id, event) = resumed.next_for("points", &model).await;
+        let LiveEvent::Points { metrics: these, .. } = event else { panic!("not a points event") };
+        ids.push(id.expect("an id").parse::<i64>().expect("a number"));
+        metrics.extend(these);
+    }
+    assert_eq!(metrics, ["accuracy", "error_rate", "throughput"], "in order");
+    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]) && ids[0] > seen.parse().expect("a number"));
+    while let Some(data) = resumed.next_data_or_nothing().await {
+        let event: LiveEvent = serde_json::from_str(&data).expect("a LiveEvent");
+        assert!(!matches!(event, LiveEvent::Points { .. }), "delivered twice: {event:?}");
+    }
+}
+
+/// Time comes from the app's clock: moving it past the silence limit makes a model that
+/// reported a minute ago "no data" at once, without waiting for it.
+async fn silence_turns_into_no_data_when_the_clock_moves_on(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let model = app.create_model("quiet-soon", RiskTier::Minimal).await;
+    let mut stream = EventStream::open(&app, None).await;
+    push(&app, &app.ingest_client().await, "quiet-soon", "accuracy", 0.95).await;
+    let (_, event) = stream.next_for("status", &model).await;
+    assert!(matches!(event, LiveEvent::Status { ref health, .. } if health.status == HealthStatus::Healthy));
+
+    app.clock.advance(chrono::Duration::minutes(16)).expect("a manual clock");
+    let (_, event) = stream.next_for("status", &model).await;
+    let LiveEvent::Status { previous, health } = event else { panic!("not a status event") };
+    assert_eq!((previous, health.status), (Some(HealthStatus::Healthy), HealthStatus::NoData));
+}

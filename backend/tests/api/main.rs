@@ -15,3 +15,4 @@ mod otlp;
 mod platform;
 mod telemetry;
 mod versions;
+mod workflow;

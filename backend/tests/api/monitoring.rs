@@ -180,6 +180,9 @@ async fn references_come_from_json_or_a_past_window_and_bad_uploads_are_explaine
     assert!(error.fields.contains_key("columns.b"), "{error:?}");
     let error = expect_error(upload(&app, &model, "v1", "text/csv", "a,b\n1,2\n3\n".into()).await, 422).await;
     assert!(error.fields.contains_key("body"), "{error:?}");
+    // Two columns of one name would clash in every evaluation of the version.
+    let error = expect_error(upload(&app, &model, "v1", "text/csv", "a,b,a\n1,2,3\n".into()).await, 422).await;
+    assert!(error.fields["body"].contains("'a' twice"), "{error:?}");
     let error = expect_error(upload(&app, &model, "v1", "application/json", r#"[{"a": [1]}]"#.into()).await, 422).await;
     assert!(error.fields.keys().any(|field| field.starts_with("[0]")), "{error:?}");
 
@@ -293,14 +296,13 @@ async fn the_scheduler_evaluates_each_referenced_version_once_per_cadence(store:
 
     // The scheduler's pass, on the app's own database.
     let store = keel_backend::store::Store::connect(&app.database_url).await.expect("store");
-    let live = keel_backend::live::LiveHub::default();
     let history = |model: &ModelSummary| format!("/api/models/{}/drift/history?feature=age", model.id);
-    keel_backend::monitoring::scheduler::run_due(&store, &live).await.expect("first pass");
+    keel_backend::monitoring::scheduler::run_due(&store).await.expect("first pass");
     let after_first: DriftHistory = app.get(&history(&model)).await.json().await.expect("history");
     assert_eq!(after_first.points.len(), 1, "evaluated once");
     let idle_history: DriftHistory = app.get(&history(&idle)).await.json().await.expect("history");
     assert!(idle_history.points.is_empty(), "a version without rows is skipped");
-    keel_backend::monitoring::scheduler::run_due(&store, &live).await.expect("second pass");
+    keel_backend::monitoring::scheduler::run_due(&store).await.expect("second pass");
     let after_second: DriftHistory = app.get(&history(&model)).await.json().await.expect("history");
     assert_eq!(after_second.points.len(), 1, "not due again within the hour");
 }
@@ -317,10 +319,9 @@ async fn replicas_share_the_scheduled_evaluations(store: StoreKind) {
         keel_backend::store::Store::connect(&app.database_url)
     );
     let (first, second) = (first.expect("store"), second.expect("store"));
-    let live = keel_backend::live::LiveHub::default();
     let (one, other) = tokio::join!(
-        keel_backend::monitoring::scheduler::run_due(&first, &live),
-        keel_backend::monitoring::scheduler::run_due(&second, &live)
+        keel_backend::monitoring::scheduler::run_due(&first),
+        keel_backend::monitoring::scheduler::run_due(&second)
     );
     one.expect("first replica's pass");
     other.expect("second replica's pass");

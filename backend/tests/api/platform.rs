@@ -85,8 +85,7 @@ async fn the_demo_drift_history_covers_its_day_once(store: StoreKind) {
     let app = spawn_app(store).await;
     let store = Store::connect(&app.database_url).await.expect("connect");
     keel_backend::demo::load_demo_fleet(&store).await.expect("demo");
-    let live = keel_backend::live::LiveHub::default();
-    keel_backend::demo::monitoring::backfill(&store, &live).await.expect("backfill");
+    keel_backend::demo::monitoring::backfill(&store).await.expect("backfill");
     let list: ModelListResponse = app.get("/api/models?q=churn-propensity").await.json().await.expect("list");
     let churn = &list.items[0];
     let path = format!("/api/models/{}/drift/history?feature=monthly_spend_czk", churn.id);
@@ -96,7 +95,7 @@ async fn the_demo_drift_history_covers_its_day_once(store: StoreKind) {
     let span = (last.evaluated_at - first.evaluated_at).num_minutes();
     assert!((23 * 60 - 1..=23 * 60 + 1).contains(&span), "one per hour over the day: {span} minutes");
 
-    keel_backend::demo::monitoring::backfill(&store, &live).await.expect("backfill again");
+    keel_backend::demo::monitoring::backfill(&store).await.expect("backfill again");
     let history: DriftHistory = app.get(&path).await.json().await.expect("history");
     assert_eq!(history.points.len(), 25, "a restart adds one evaluation, not another day");
 }

@@ -1,6 +1,8 @@
 //! Model versions and the rules on their stages.
 
-use keel_shared::models::{ModelResponse, RiskTier, Stage, VersionSummary};
+use keel_backend::store::audit::Actor;
+use keel_shared::live::LiveEvent;
+use keel_shared::models::{ModelResponse, RiskTier, STAGE_NEEDS_CHANGE, Stage, StageMove, VersionSummary};
 use serde_json::json;
 
 use crate::helpers::{StoreKind, expect_error, spawn_app};
@@ -42,29 +44,98 @@ async fn a_tag_is_unique_within_its_model(store: StoreKind) {
     assert_eq!(error.detail, "this model already has a version tagged 'v1'");
 }
 
-async fn a_model_has_at_most_one_production_version(store: StoreKind) {
+async fn a_version_enters_production_only_through_a_change_and_archives_the_one_before(store: StoreKind) {
     let app = spawn_app(store).await;
     let model = app.create_model("credit", RiskTier::High).await;
-    app.create_version(&model, "v1", "production").await;
     let path = format!("/api/models/{}/versions", model.id);
-    let response = app.post_json(&path, &json!({ "tag": "v2", "stage": "production" })).await;
-    let error = expect_error(response, 409).await;
-    assert_eq!(error.detail, "version 'v1' is already in production; a model has at most one production version");
+    for stage in ["production", "canary"] {
+        let error = expect_error(app.post_json(&path, &json!({ "tag": "v0", "stage": stage })).await, 409).await;
+        assert_eq!(error.detail, STAGE_NEEDS_CHANGE);
+    }
     let versions: Vec<VersionSummary> = app.get(&path).await.json().await.expect("versions");
-    assert_eq!(versions.len(), 1, "the refused version was not stored");
+    assert!(versions.is_empty(), "the refused versions were not stored");
+
+    // Implementing a change moves the registry: the version before is archived and
+    // remembered as the rollback target.
+    app.create_version(&model, "v1", "production").await;
+    app.create_version(&model, "v2", "production").await;
+    let detail: ModelResponse = app.get(&format!("/api/models/{}", model.id)).await.json().await.expect("model");
+    let stages: Vec<(&str, Stage)> =
+        detail.versions.iter().map(|version| (version.tag.as_str(), version.stage)).collect();
+    assert_eq!(stages, [("v2", Stage::Production), ("v1", Stage::Archived)]);
+    assert_eq!(detail.model.production_version.as_deref(), Some("v2"));
+    assert_eq!(detail.model.rollback_version.as_deref(), Some("v1"));
+    let audit: serde_json::Value = app.get("/api/audit?action=version.stage").await.json().await.expect("audit");
+    let moves: Vec<(&str, &str)> = audit["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|entry| {
+            let stage = &entry["changes"]["stage"];
+            (stage["before"].as_str().expect("before"), stage["after"].as_str().expect("after"))
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        [("staging", "production"), ("production", "archived"), ("staging", "production")],
+        "newest first, every move audited"
+    );
+}
+
+/// Every (from, to) pair of the stage table through `POST …/versions/{tag}/stage`.
+async fn each_stage_move_is_allowed_or_refused_as_the_table_says(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let mut stream = crate::live::EventStream::open(&app, None).await;
+    for from in Stage::ALL {
+        let model = app.create_model(&format!("from-{}", from.as_str()), RiskTier::Limited).await;
+        for to in Stage::ALL {
+            // A model has one production version: the moves out of it share it.
+            let tag = if from == Stage::Production { "p".to_owned() } else { format!("to-{}", to.as_str()) };
+            if from != Stage::Production || to == Stage::Development {
+                app.create_version(&model, &tag, from.as_str()).await;
+            }
+            let response =
+                app.post_json(&format!("/api/models/{}/versions/{tag}/stage", model.id), &json!({ "stage": to })).await;
+            match from.move_to(to) {
+                StageMove::Direct => {
+                    assert_eq!(response.status(), 200, "{from:?} -> {to:?}");
+                    let moved: VersionSummary = response.json().await.expect("version");
+                    assert_eq!(moved.stage, to);
+                    // Live on every open model page (after the moves that set the version up).
+                    let expected = LiveEvent::Stage { model_id: model.id.clone(), version: tag.clone(), from, to };
+                    while stream.next_for("stage", &model).await.1 != expected {}
+                }
+                StageMove::ThroughChange => {
+                    let error = expect_error(response, 409).await;
+                    assert_eq!(error.detail, STAGE_NEEDS_CHANGE, "{from:?} -> {to:?}");
+                }
+                StageMove::Unchanged => {
+                    let error = expect_error(response, 409).await;
+                    assert!(error.detail.contains("already in"), "{error:?}");
+                }
+            }
+            let versions: Vec<VersionSummary> =
+                app.get(&format!("/api/models/{}/versions", model.id)).await.json().await.expect("versions");
+            let stored = versions.iter().find(|version| version.tag == tag).expect("stored").stage;
+            let expected = if from.move_to(to) == StageMove::Direct { to } else { from };
+            assert_eq!(stored, expected, "{from:?} -> {to:?} as stored");
+        }
+    }
+    let missing = app.post_json("/api/models/nope/versions/v1/stage", &json!({ "stage": "staging" })).await;
+    expect_error(missing, 404).await;
 }
 
 async fn a_prohibited_model_never_reaches_production(store: StoreKind) {
     let app = spawn_app(store).await;
     let banned = app.create_model("emotion-monitor", RiskTier::Prohibited).await;
-    let path = format!("/api/models/{}/versions", banned.id);
-    let response = app.post_json(&path, &json!({ "tag": "v1", "stage": "production" })).await;
-    let error = expect_error(response, 422).await;
+    app.create_version(&banned, "v1", "staging").await;
+    let refused =
+        app.store.move_version_stage(&banned.id, "v1", Stage::Staging, Stage::Production, &Actor::system()).await;
+    let error = refused.expect_err("refused").to_body();
     assert_eq!(
         error.fields["stage"],
         "a model in the prohibited EU AI Act risk tier cannot have a version in production"
     );
-    app.create_version(&banned, "v1", "development").await;
 
     // Nor can a model in production be moved into the prohibited tier.
     let scoring = app.create_model("credit", RiskTier::High).await;
@@ -95,7 +166,8 @@ async fn an_invalid_version_names_its_fields(store: StoreKind) {
 on_both_stores!(
     versions_are_listed_newest_first,
     a_tag_is_unique_within_its_model,
-    a_model_has_at_most_one_production_version,
+    a_version_enters_production_only_through_a_change_and_archives_the_one_before,
+    each_stage_move_is_allowed_or_refused_as_the_table_says,
     a_prohibited_model_never_reaches_production,
     an_invalid_version_names_its_fields,
 );

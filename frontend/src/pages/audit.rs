@@ -1,7 +1,7 @@
 //! The audit trail: who changed what, filterable, exportable as CSV, and verifiable.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use keel_shared::audit::{AuditEntry, AuditQuery};
+use keel_shared::audit::{AuditAction, AuditEntry, AuditQuery, AuditTarget};
 use leptos::prelude::*;
 
 use crate::api;
@@ -28,8 +28,8 @@ pub fn AuditPage() -> impl IntoView {
     let text = |signal: RwSignal<String>| Some(signal.get().trim().to_owned()).filter(|text| !text.is_empty());
     let query = Memo::new(move |_| AuditQuery {
         actor: text(actor),
-        action: text(action),
-        target_type: text(target_type),
+        action: text(action).and_then(|name| name.parse().ok()),
+        target_type: text(target_type).and_then(|name| name.parse().ok()),
         target_id: text(target_id),
         from: day_start(&from.get(), 0),
         // The "to" date is inclusive: entries before the next midnight.
@@ -48,6 +48,22 @@ pub fn AuditPage() -> impl IntoView {
             <label class="filter">
                 <span class="filter-label">{label}</span>
                 <input type=kind name=name prop:value=signal on:input=move |event| { signal.set(event_target_value(&event)); page.set(1); } />
+            </label>
+        }
+    };
+
+    // Actions and target types are a fixed vocabulary: chosen, not typed.
+    let filter_select = move |label: &'static str,
+                              name: &'static str,
+                              signal: RwSignal<String>,
+                              options: Vec<&'static str>| {
+        view! {
+            <label class="filter">
+                <span class="filter-label">{label}</span>
+                <select name=name prop:value=signal on:change=move |event| { signal.set(event_target_value(&event)); page.set(1); }>
+                    <option value="">"Any"</option>
+                    {options.into_iter().map(|option| view! { <option value=option>{option}</option> }).collect_view()}
+                </select>
             </label>
         }
     };
@@ -83,8 +99,8 @@ pub fn AuditPage() -> impl IntoView {
         })}
         <form class="filters" role="search" on:submit=|event| event.prevent_default()>
             {filter_input("Actor", "actor", actor, "text")}
-            {filter_input("Action", "action", action, "text")}
-            {filter_input("Target type", "target_type", target_type, "text")}
+            {filter_select("Action", "action", action, AuditAction::ALL.iter().map(|action| action.as_str()).collect())}
+            {filter_select("Target type", "target_type", target_type, AuditTarget::ALL.iter().map(|target| target.as_str()).collect())}
             {filter_input("Target id", "target_id", target_id, "text")}
             {filter_input("From", "from", from, "date")}
             {filter_input("To", "to", to, "date")}
@@ -134,8 +150,8 @@ fn entry_row(entry: AuditEntry) -> impl IntoView {
             <td class="mono">{entry.seq}</td>
             <td>{format::timestamp(&entry.at)}</td>
             <td class="mono">{entry.actor}</td>
-            <td class="mono">{entry.action}</td>
-            <td><span class="cell-sub">{entry.target_type}</span><div class="mono wrap">{entry.target_id}</div></td>
+            <td class="mono">{entry.action.as_str()}</td>
+            <td><span class="cell-sub">{entry.target_type.as_str()}</span><div class="mono wrap">{entry.target_id}</div></td>
             <td><ul class="changes">{changes.into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}</ul></td>
         </tr>
     }

@@ -5,7 +5,7 @@ mod health;
 mod reference_upload;
 
 use keel_shared::auth::Permission;
-use keel_shared::models::{CreateVersionRequest, ModelResponse, RiskTier, Stage, VersionSummary};
+use keel_shared::models::{ChangeStageRequest, CreateVersionRequest, ModelResponse, Stage, StageMove, VersionSummary};
 use keel_shared::validation::{NOTES_MAX, TRAINING_DATA_REF_MAX, VERSION_TAG_MAX};
 use keel_shared::{ErrorBody, ModelId};
 use leptos::prelude::*;
@@ -17,6 +17,7 @@ use crate::components::{
     ErrorState, FieldError, FormAlert, HealthBadge, Loading, RiskBadge, StageBadge, field_message,
 };
 use crate::format;
+use crate::live::use_live;
 pub use drift::DriftPage;
 use health::HealthSection;
 
@@ -24,8 +25,11 @@ use health::HealthSection;
 fn route_model() -> (Memo<ModelId>, LocalResource<api::ApiResult<ModelResponse>>) {
     let params = use_params_map();
     let model_id = Memo::new(move |_| ModelId(params.read().get("id").unwrap_or_default()));
+    let live = use_live();
     let model = LocalResource::new(move || {
         let id = model_id.get();
+        // A version of this model moved stage (here or in another console): reload.
+        live.model_stage_moves(&id);
         async move { api::get_model(&id).await }
     });
     (model_id, model)
@@ -93,19 +97,34 @@ fn ModelDetails(response: ModelResponse, on_version_added: impl Fn() + Copy + Se
         <HealthSection model_id=model.id.clone() versions=versions.clone() />
         <section class="card" aria-labelledby="versions-heading">
             <h2 id="versions-heading">"Versions"</h2>
-            <VersionsTable versions />
+            <VersionsTable model_id=model_id.clone() versions on_moved=on_version_added />
             {use_auth().can(Permission::WriteModels).then(|| view! {
-                <NewVersionForm model_id risk_tier=model.risk_tier on_added=on_version_added />
+                <NewVersionForm model_id on_added=on_version_added />
             })}
         </section>
     }
 }
 
 #[component]
-fn VersionsTable(versions: Vec<VersionSummary>) -> impl IntoView {
+fn VersionsTable(
+    model_id: ModelId,
+    versions: Vec<VersionSummary>,
+    on_moved: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     if versions.is_empty() {
         return view! { <p class="muted">"No versions registered yet."</p> }.into_any();
     }
+    let can_move = use_auth().can(Permission::WriteModels);
+    let move_stage = Action::new_local(move |(model_id, tag, stage): &(ModelId, String, Stage)| {
+        let (model_id, tag, request) = (model_id.clone(), tag.clone(), ChangeStageRequest { stage: *stage });
+        async move { api::change_stage(&model_id, &tag, &request).await }
+    });
+    Effect::new(move || {
+        if let Some(Ok(_)) = move_stage.value().get() {
+            on_moved();
+        }
+    });
+    let error: Signal<Option<ErrorBody>> = Signal::derive(move || move_stage.value().get().and_then(Result::err));
     view! {
         <div class="table-wrap">
             <table class="table" aria-label="Versions">
@@ -116,31 +135,54 @@ fn VersionsTable(versions: Vec<VersionSummary>) -> impl IntoView {
                         <th scope="col">"Training data"</th>
                         <th scope="col">"Notes"</th>
                         <th scope="col">"Registered"</th>
+                        {can_move.then(|| view! { <th scope="col">"Move to"</th> })}
                     </tr>
                 </thead>
                 <tbody>
-                    {versions.into_iter().map(|version| view! {
-                        <tr>
-                            <td class="mono">{version.tag}</td>
-                            <td><StageBadge stage=version.stage /></td>
-                            <td class="mono wrap">{version.training_data_ref}</td>
-                            <td>{version.notes}</td>
-                            <td>{format::timestamp(&version.created_at)}</td>
-                        </tr>
+                    {versions.into_iter().map(|version| {
+                        let (model_id, tag, from) = (model_id.clone(), version.tag.clone(), version.stage);
+                        // Only the moves that need no change request are offered here.
+                        let moves: Vec<Stage> =
+                            Stage::ALL.into_iter().filter(|to| from.move_to(*to) == StageMove::Direct).collect();
+                        view! {
+                            <tr>
+                                <td class="mono">{version.tag.clone()}</td>
+                                <td><StageBadge stage=version.stage /></td>
+                                <td class="mono wrap">{version.training_data_ref}</td>
+                                <td>{version.notes}</td>
+                                <td>{format::timestamp(&version.created_at)}</td>
+                                {can_move.then(|| view! {
+                                    <td class="stage-moves">
+                                        {moves.into_iter().map(|to| {
+                                            let (model_id, tag) = (model_id.clone(), tag.clone());
+                                            view! {
+                                                <button
+                                                    type="button"
+                                                    class="button button-small"
+                                                    aria-label=format!("Move {tag} to {}", to.label())
+                                                    disabled=move || move_stage.pending().get()
+                                                    on:click=move |_| { move_stage.dispatch((model_id.clone(), tag.clone(), to)); }
+                                                >{to.label()}</button>
+                                            }
+                                        }).collect_view()}
+                                    </td>
+                                })}
+                            </tr>
+                        }
                     }).collect_view()}
                 </tbody>
             </table>
         </div>
+        <FormAlert error />
+        {can_move.then(|| view! {
+            <p class="muted">"Canary and production are reached, and production is left, only through an approved change request."</p>
+        })}
     }
     .into_any()
 }
 
 #[component]
-fn NewVersionForm(
-    model_id: ModelId,
-    risk_tier: RiskTier,
-    on_added: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+fn NewVersionForm(model_id: ModelId, on_added: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let tag = RwSignal::new(String::new());
     let stage = RwSignal::new(Stage::Development);
     let training_data_ref = RwSignal::new(String::new());
@@ -167,8 +209,7 @@ fn NewVersionForm(
         });
     };
     let invalid = move |field: &'static str| field_message(error, field);
-    let stages: Vec<Stage> =
-        Stage::ALL.into_iter().filter(|stage| risk_tier.allows_production() || *stage != Stage::Production).collect();
+    let stages: Vec<Stage> = Stage::ALL.into_iter().filter(|stage| stage.registrable()).collect();
 
     view! {
         <form class="form form-inline" on:submit=submit aria-labelledby="new-version-heading">

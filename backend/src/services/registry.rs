@@ -1,0 +1,44 @@
+//! The model registry's operations: registering versions and moving them between stages
+//! as `Stage::move_to` allows.
+
+use keel_shared::ModelId;
+use keel_shared::models::{STAGE_NEEDS_CHANGE, Stage, StageMove, VersionSummary};
+use keel_shared::validation::NewVersion;
+
+use crate::error::{ApiError, ApiResult};
+use crate::store::Store;
+use crate::store::audit::Actor;
+
+/// Registers a version, only in a stage where it serves no traffic.
+pub async fn register_version(
+    store: &Store,
+    model_id: &ModelId,
+    version: &NewVersion,
+    actor: &Actor,
+) -> ApiResult<VersionSummary> {
+    if !version.stage.registrable() {
+        return Err(ApiError::Conflict(STAGE_NEEDS_CHANGE.into()));
+    }
+    store.create_version(model_id, version, actor).await
+}
+
+/// Moves version `tag` to `to` where that needs no change request.
+pub async fn change_stage(
+    store: &Store,
+    model_id: &ModelId,
+    tag: &str,
+    to: Stage,
+    actor: &Actor,
+) -> ApiResult<VersionSummary> {
+    let version = store
+        .list_versions(model_id)
+        .await?
+        .into_iter()
+        .find(|version| version.tag == tag)
+        .ok_or_else(|| ApiError::NotFound(format!("model '{model_id}' has no version '{tag}'")))?;
+    match version.stage.move_to(to) {
+        StageMove::Unchanged => Err(ApiError::Conflict(format!("version '{tag}' is already in {}", to.as_str()))),
+        StageMove::ThroughChange => Err(ApiError::Conflict(STAGE_NEEDS_CHANGE.into())),
+        StageMove::Direct => store.move_version_stage(model_id, tag, version.stage, to, actor).await,
+    }
+}
