@@ -5,6 +5,8 @@ use axum::response::{IntoResponse, Response};
 use keel_shared::ErrorBody;
 use keel_shared::validation::FieldErrors;
 
+use crate::domain::DomainError;
+
 pub type ApiResult<T> = Result<T, ApiError>;
 
 #[derive(Debug, thiserror::Error)]
@@ -45,9 +47,27 @@ pub enum ApiError {
     #[error("{0}")]
     CorruptData(String),
     #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// The one place a domain error becomes an HTTP answer.
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        match error {
+            DomainError::NotFound(message) => Self::NotFound(message),
+            DomainError::Conflict(message) => Self::Conflict(message),
+            DomainError::Invalid(fields) => Self::Validation(fields),
+            DomainError::Corrupt(message) => Self::CorruptData(message),
+            DomainError::Unavailable(message) => Self::Unavailable(message),
+            DomainError::Internal(error) => Self::Internal(error),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        DomainError::from(error).into()
+    }
 }
 
 impl ApiError {
@@ -69,7 +89,7 @@ impl ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) | Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::CorruptData(_) | Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::CorruptData(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -88,7 +108,7 @@ impl ApiError {
             Self::Unavailable(_) => "unavailable",
             Self::Overloaded { .. } => "overloaded",
             Self::CorruptData(_) => "corrupt-data",
-            Self::Database(_) | Self::Internal(_) => "internal",
+            Self::Internal(_) => "internal",
         }
     }
 
@@ -96,9 +116,7 @@ impl ApiError {
         let status = self.status();
         let detail = match self {
             // Internal detail goes to the log, never to the client.
-            Self::Database(_) | Self::Internal(_) => {
-                "the server failed to handle this request; the error has been logged".to_owned()
-            }
+            Self::Internal(_) => "the server failed to handle this request; the error has been logged".to_owned(),
             other => other.to_string(),
         };
         ErrorBody {

@@ -12,7 +12,7 @@ use keel_shared::ModelId;
 use keel_shared::health::{ModelHealth, evaluate};
 use keel_shared::live::LiveEvent;
 
-use crate::error::ApiResult;
+use crate::domain::DomainResult;
 use crate::live::{Delivery, LiveHub};
 use crate::store::Store;
 
@@ -39,7 +39,7 @@ impl HealthBoard {
 
 /// Evaluates the models in `only` (every model when `None`), updates the board and
 /// stores each status; a status that really changed is written as a `status` event.
-pub async fn evaluate_models(store: &Store, board: &HealthBoard, only: Option<&HashSet<ModelId>>) -> ApiResult<()> {
+pub async fn evaluate_models(store: &Store, board: &HealthBoard, only: Option<&HashSet<ModelId>>) -> DomainResult<()> {
     let now = store.clock().now();
     let models = store.models_with_thresholds().await?;
     if only.is_none() {

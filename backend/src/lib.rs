@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod dataset_drift;
 pub mod demo;
+pub mod domain;
 pub mod error;
 pub mod extract;
 pub mod health;

@@ -11,7 +11,7 @@ use keel_shared::models::{RiskTier, Stage};
 use keel_shared::validation::{NewModel, NewVersion};
 
 use crate::auth::passwords;
-use crate::error::ApiError;
+use crate::domain::DomainError;
 use crate::ingest::{IngestWriter, SeriesKey, ValidPoint};
 use crate::store::Store;
 use crate::store::audit::Actor;
@@ -145,7 +145,7 @@ pub async fn load_demo_fleet(store: &Store) -> anyhow::Result<usize> {
         let created = match store.create_model(&model, &Actor::system()).await {
             Ok(created) => created,
             // Loaded by an earlier `keel demo`: keep what the user may have changed since.
-            Err(ApiError::Conflict(_)) => continue,
+            Err(DomainError::Conflict(_)) => continue,
             Err(error) => return Err(error.into()),
         };
         for (tag, stage, training_data_ref, notes) in demo.versions {
@@ -199,7 +199,7 @@ pub async fn load_demo_users(store: &Store) -> anyhow::Result<()> {
             password_hash: passwords::hash_password(password)?,
         };
         match store.create_user(&user, &Actor::system()).await {
-            Ok(_) | Err(ApiError::Conflict(_)) => {}
+            Ok(_) | Err(DomainError::Conflict(_)) => {}
             Err(error) => return Err(error.into()),
         }
     }

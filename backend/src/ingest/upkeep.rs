@@ -7,7 +7,7 @@
 
 use chrono::Duration;
 
-use crate::error::ApiResult;
+use crate::domain::DomainResult;
 use crate::store::Store;
 
 /// Series-hours recomputed per tick, in one transaction.
@@ -16,7 +16,7 @@ const ROLLUP_BATCH: i64 = 500;
 pub const EVENT_RETENTION: Duration = Duration::hours(24);
 
 /// Rolls up one batch of pending series-hours; returns how many.
-pub async fn roll_up_batch(store: &Store) -> ApiResult<usize> {
+pub async fn roll_up_batch(store: &Store) -> DomainResult<usize> {
     store.roll_up_hours(ROLLUP_BATCH).await
 }
 

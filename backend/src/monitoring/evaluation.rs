@@ -18,7 +18,7 @@ use crate::analysis::column::Column;
 use crate::analysis::drift::profile::ReferenceColumn;
 use crate::analysis::performance;
 use crate::dataset_drift::{Dataset, column_drift};
-use crate::error::{ApiError, ApiResult};
+use crate::domain::{DomainError, DomainResult};
 use crate::store::Store;
 use crate::store::audit::Actor;
 use crate::store::monitoring::WindowRow;
@@ -32,19 +32,19 @@ pub async fn evaluate(
     model_id: &ModelId,
     version: Option<&str>,
     now: DateTime<Utc>,
-) -> ApiResult<DriftRun> {
+) -> DomainResult<DriftRun> {
     let settings = store.monitoring_settings(model_id).await?;
     let version = match version {
         Some(version) => version.to_owned(),
         None => default_version(store, model_id).await?,
     };
     let (summary, columns) = store.reference(model_id, &version).await?.ok_or_else(|| {
-        ApiError::NotFound(format!("version '{version}' of model '{model_id}' has no reference: upload one first"))
+        DomainError::NotFound(format!("version '{version}' of model '{model_id}' has no reference: upload one first"))
     })?;
     let window_from = now - Duration::minutes(i64::from(settings.window_minutes));
     let rows = store.window_rows(model_id, &version, window_from, now).await?;
     if rows.is_empty() {
-        return Err(ApiError::Conflict(format!(
+        return Err(DomainError::Conflict(format!(
             "no feature rows of version '{version}' arrived in the last {} minutes: nothing to evaluate",
             settings.window_minutes
         )));
@@ -53,7 +53,7 @@ pub async fn evaluate(
     let inputs = Inputs { settings, summary, columns, rows };
     let outcome = tokio::task::spawn_blocking(move || compare(&inputs))
         .await
-        .map_err(|error| ApiError::Internal(anyhow::anyhow!("the evaluation failed: {error}")))?;
+        .map_err(|error| DomainError::Internal(anyhow::anyhow!("the evaluation failed: {error}")))?;
     let run = DriftRun {
         id: uuid::Uuid::now_v7().to_string(),
         model_id: model_id.clone(),
@@ -82,14 +82,14 @@ pub async fn evaluate(
 }
 
 /// The version in production if it has a reference, else the newest version with one.
-async fn default_version(store: &Store, model_id: &ModelId) -> ApiResult<String> {
+async fn default_version(store: &Store, model_id: &ModelId) -> DomainResult<String> {
     let references = store.reference_summaries(model_id).await?;
     let production = store.get_model(model_id).await?.model.production_version;
     production
         .filter(|production| references.iter().any(|reference| &reference.version == production))
         .or_else(|| references.first().map(|reference| reference.version.clone()))
         .ok_or_else(|| {
-            ApiError::NotFound(format!("model '{model_id}' has no reference yet: upload one for a version first"))
+            DomainError::NotFound(format!("model '{model_id}' has no reference yet: upload one for a version first"))
         })
 }
 
@@ -99,7 +99,7 @@ pub async fn freshness(
     model_id: &ModelId,
     settings: &MonitoringSettings,
     now: DateTime<Utc>,
-) -> ApiResult<Freshness> {
+) -> DomainResult<Freshness> {
     let last_row_at = store.last_feature_row_at(model_id, now).await?;
     let breached =
         last_row_at.is_none_or(|last| now - last > Duration::minutes(i64::from(settings.freshness_sla_minutes)));

@@ -5,12 +5,12 @@
 //! lost the lease mid-pass cannot run one a second time.
 
 use super::evaluation::evaluate;
-use crate::error::ApiError;
+use crate::domain::{DomainError, DomainResult};
 use crate::store::Store;
 use crate::store::audit::Actor;
 
 /// Evaluates the versions whose last run is older than their model's cadence.
-pub async fn run_due(store: &Store) -> Result<(), ApiError> {
+pub async fn run_due(store: &Store) -> DomainResult<()> {
     let now = store.clock().now();
     for (model_id, version, last_run) in store.monitored_versions().await? {
         let settings = store.monitoring_settings(&model_id).await?;
@@ -24,7 +24,7 @@ pub async fn run_due(store: &Store) -> Result<(), ApiError> {
             Ok(run) => {
                 tracing::info!(model = %model_id, %version, drifted = run.report.drifted_columns, "drift evaluated")
             }
-            Err(ApiError::Conflict(reason)) => {
+            Err(DomainError::Conflict(reason)) => {
                 tracing::debug!(model = %model_id, %version, %reason, "not evaluated");
                 store.release_scheduled_evaluation(&model_id, &version).await?;
             }

@@ -9,6 +9,7 @@ use keel_shared::models::HealthResponse;
 use super::Api;
 use crate::AppState;
 use crate::auth::Access;
+use crate::domain::DomainError;
 use crate::error::{ApiError, ApiResult};
 
 pub fn routes(api: Api) -> Api {
@@ -27,7 +28,10 @@ async fn serve_metrics(State(state): State<AppState>) -> impl IntoResponse {
 async fn check_health(State(state): State<AppState>) -> ApiResult<Json<HealthResponse>> {
     state.store.ping().await.map_err(|error| {
         tracing::warn!(%error, "health check: the store does not answer");
-        ApiError::Unavailable("the store does not answer".into())
+        match error {
+            DomainError::Unavailable(why) => ApiError::Unavailable(why),
+            other => ApiError::Unavailable(format!("the store does not answer ({other})")),
+        }
     })?;
     Ok(Json(HealthResponse {
         status: "ok".into(),

@@ -161,7 +161,7 @@ async fn store_reference(
         .map_err(|error| ApiError::Internal(anyhow::anyhow!("building the reference failed: {error}")))?;
     let reference::ReferenceParts { columns, baseline } = built.map_err(ApiError::Validation)?;
     let reference = NewReference { version, source, rows, duplicate_rows, columns, baseline };
-    state.store.save_reference(model_id, reference, &principal.actor()).await
+    Ok(state.store.save_reference(model_id, reference, &principal.actor()).await?)
 }
 
 #[derive(Deserialize)]

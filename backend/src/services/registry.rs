@@ -5,7 +5,7 @@ use keel_shared::ModelId;
 use keel_shared::models::{STAGE_NEEDS_CHANGE, Stage, StageMove, VersionSummary};
 use keel_shared::validation::NewVersion;
 
-use crate::error::{ApiError, ApiResult};
+use crate::domain::{DomainError, DomainResult};
 use crate::store::Store;
 use crate::store::audit::Actor;
 
@@ -15,9 +15,9 @@ pub async fn register_version(
     model_id: &ModelId,
     version: &NewVersion,
     actor: &Actor,
-) -> ApiResult<VersionSummary> {
+) -> DomainResult<VersionSummary> {
     if !version.stage.registrable() {
-        return Err(ApiError::Conflict(STAGE_NEEDS_CHANGE.into()));
+        return Err(DomainError::Conflict(STAGE_NEEDS_CHANGE.into()));
     }
     store.create_version(model_id, version, actor).await
 }
@@ -29,16 +29,16 @@ pub async fn change_stage(
     tag: &str,
     to: Stage,
     actor: &Actor,
-) -> ApiResult<VersionSummary> {
+) -> DomainResult<VersionSummary> {
     let version = store
         .list_versions(model_id)
         .await?
         .into_iter()
         .find(|version| version.tag == tag)
-        .ok_or_else(|| ApiError::NotFound(format!("model '{model_id}' has no version '{tag}'")))?;
+        .ok_or_else(|| DomainError::NotFound(format!("model '{model_id}' has no version '{tag}'")))?;
     match version.stage.move_to(to) {
-        StageMove::Unchanged => Err(ApiError::Conflict(format!("version '{tag}' is already in {}", to.as_str()))),
-        StageMove::ThroughChange => Err(ApiError::Conflict(STAGE_NEEDS_CHANGE.into())),
+        StageMove::Unchanged => Err(DomainError::Conflict(format!("version '{tag}' is already in {}", to.as_str()))),
+        StageMove::ThroughChange => Err(DomainError::Conflict(STAGE_NEEDS_CHANGE.into())),
         StageMove::Direct => store.move_version_stage(model_id, tag, version.stage, to, actor).await,
     }
 }

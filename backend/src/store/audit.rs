@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{Any, FromRow, Transaction};
 
 use super::{Dialect, Store, from_millis};
-use crate::error::{ApiError, ApiResult};
+use crate::domain::{DomainError, DomainResult};
 
 /// The `prev_hash` of the first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -119,9 +119,9 @@ impl AuditRow {
 }
 
 impl TryFrom<AuditRow> for AuditEntry {
-    type Error = ApiError;
+    type Error = DomainError;
 
-    fn try_from(row: AuditRow) -> ApiResult<Self> {
+    fn try_from(row: AuditRow) -> DomainResult<Self> {
         Ok(Self {
             seq: u64::try_from(row.seq).unwrap_or_default(),
             at: from_millis(row.at),
@@ -138,8 +138,8 @@ impl TryFrom<AuditRow> for AuditEntry {
 }
 
 /// A stored entry the code cannot read was edited behind Keel's back.
-fn edited(seq: i64, what: &str, error: &keel_shared::models::UnknownVariant) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!("audit entry {seq} has an unknown {what} ({error}): verify the chain"))
+fn edited(seq: i64, what: &str, error: &keel_shared::models::UnknownVariant) -> DomainError {
+    DomainError::Internal(anyhow::anyhow!("audit entry {seq} has an unknown {what} ({error}): verify the chain"))
 }
 
 #[allow(clippy::too_many_arguments)] // the fields of the canonical encoding, in order
@@ -179,7 +179,7 @@ impl Store {
         &self,
         tx: &mut Transaction<'static, Any>,
         record: AuditRecord<'_>,
-    ) -> ApiResult<()> {
+    ) -> DomainResult<()> {
         if self.dialect == Dialect::Postgres {
             sqlx::query("LOCK TABLE audit_log IN EXCLUSIVE MODE").execute(&mut **tx).await?;
         }
@@ -225,7 +225,7 @@ impl Store {
 
     /// Writes one audit entry in a transaction of its own (for events that change
     /// nothing else, such as a failed login).
-    pub async fn record_audit(&self, record: AuditRecord<'_>) -> ApiResult<()> {
+    pub async fn record_audit(&self, record: AuditRecord<'_>) -> DomainResult<()> {
         let mut tx = self.begin_write().await?;
         self.append_audit(&mut tx, record).await?;
         tx.commit().await?;
@@ -234,7 +234,7 @@ impl Store {
 
     /// One page of entries matching `filter`, newest first, and how many match in all.
     #[tracing::instrument(skip_all)]
-    pub async fn list_audit(&self, filter: &AuditFilter) -> ApiResult<(Vec<AuditEntry>, u64)> {
+    pub async fn list_audit(&self, filter: &AuditFilter) -> DomainResult<(Vec<AuditEntry>, u64)> {
         let total: i64 = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM audit_log WHERE ", audit_filter!()))
             .bind(filter.actor.as_deref())
             .bind(filter.action.map(AuditAction::as_str))
@@ -262,13 +262,13 @@ impl Store {
         .bind(i64::from(filter.page - 1) * i64::from(per_page))
         .fetch_all(&self.pool)
         .await?;
-        let entries = rows.into_iter().map(AuditEntry::try_from).collect::<ApiResult<_>>()?;
+        let entries = rows.into_iter().map(AuditEntry::try_from).collect::<DomainResult<_>>()?;
         Ok((entries, u64::try_from(total).unwrap_or_default()))
     }
 
     /// Recomputes the whole chain and reports the first entry that does not match.
     #[tracing::instrument(skip_all)]
-    pub async fn verify_audit(&self) -> ApiResult<AuditVerifyResponse> {
+    pub async fn verify_audit(&self) -> DomainResult<AuditVerifyResponse> {
         const BATCH: i64 = 5000;
         let mut expected_seq = 1_i64;
         let mut prev_hash = GENESIS_HASH.to_owned();

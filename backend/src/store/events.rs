@@ -13,7 +13,7 @@ use keel_shared::live::LiveEvent;
 use sqlx::{Any, Transaction};
 
 use super::{Dialect, Store};
-use crate::error::{ApiError, ApiResult};
+use crate::domain::{DomainError, DomainResult};
 
 /// The PostgreSQL notification channel that tells replicas of new events.
 pub const EVENTS_CHANNEL: &str = "keel_events";
@@ -33,7 +33,11 @@ pub struct StatusChange {
 
 impl Store {
     /// Appends `event` inside `tx`, the transaction of the change it announces.
-    pub(crate) async fn append_event(&self, tx: &mut Transaction<'static, Any>, event: &LiveEvent) -> ApiResult<i64> {
+    pub(crate) async fn append_event(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        event: &LiveEvent,
+    ) -> DomainResult<i64> {
         if self.dialect == Dialect::Postgres {
             sqlx::query("LOCK TABLE events IN EXCLUSIVE MODE").execute(&mut **tx).await?;
         }
@@ -54,7 +58,7 @@ impl Store {
     }
 
     /// Up to `limit` events after `seq`, oldest first.
-    pub async fn events_after(&self, seq: i64, limit: i64) -> ApiResult<Vec<StoredEvent>> {
+    pub async fn events_after(&self, seq: i64, limit: i64) -> DomainResult<Vec<StoredEvent>> {
         Ok(sqlx::query_as("SELECT seq, kind, payload FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
             .bind(seq)
             .bind(limit)
@@ -63,7 +67,7 @@ impl Store {
     }
 
     /// The oldest and newest stored event numbers (`None` while there are none).
-    pub async fn event_bounds(&self) -> ApiResult<Option<(i64, i64)>> {
+    pub async fn event_bounds(&self) -> DomainResult<Option<(i64, i64)>> {
         let (oldest, newest): (Option<i64>, Option<i64>) =
             sqlx::query_as("SELECT MIN(seq), MAX(seq) FROM events").fetch_one(&self.pool).await?;
         Ok(oldest.zip(newest))
@@ -71,7 +75,7 @@ impl Store {
 
     /// Drops events older than `before` (Unix ms), always keeping the newest, so numbering
     /// carries on from it; returns how many went.
-    pub async fn prune_events(&self, before: i64) -> ApiResult<u64> {
+    pub async fn prune_events(&self, before: i64) -> DomainResult<u64> {
         let mut tx = self.begin_write().await?;
         let pruned = sqlx::query("DELETE FROM events WHERE at < $1 AND seq < (SELECT MAX(seq) FROM events)")
             .bind(before)
@@ -89,7 +93,7 @@ impl Store {
         model_id: &ModelId,
         status: HealthStatus,
         event: impl FnOnce(Option<HealthStatus>) -> LiveEvent,
-    ) -> ApiResult<Option<StatusChange>> {
+    ) -> DomainResult<Option<StatusChange>> {
         // Most evaluations change nothing: answer those without taking any lock.
         if self.stored_status(model_id, &self.pool).await? == Some(status) {
             return Ok(None);
@@ -122,7 +126,7 @@ impl Store {
         Ok(Some(StatusChange { previous }))
     }
 
-    async fn stored_status<'e, E>(&self, model_id: &ModelId, executor: E) -> ApiResult<Option<HealthStatus>>
+    async fn stored_status<'e, E>(&self, model_id: &ModelId, executor: E) -> DomainResult<Option<HealthStatus>>
     where
         E: sqlx::Executor<'e, Database = Any>,
     {
@@ -133,7 +137,7 @@ impl Store {
         stored
             .map(|name| {
                 serde_json::from_value(serde_json::Value::String(name.clone())).map_err(|_| {
-                    ApiError::Internal(anyhow::anyhow!("model {model_id} has an unknown stored status {name:?}"))
+                    DomainError::Internal(anyhow::anyhow!("model {model_id} has an unknown stored status {name:?}"))
                 })
             })
             .transpose()
@@ -141,7 +145,7 @@ impl Store {
 
     /// Takes or renews the lease `name` for `holder` until `expires_at` (Unix ms): true when
     /// `holder` holds it now (it was free, expired, or already `holder`'s).
-    pub async fn claim_lease(&self, name: &str, holder: &str, expires_at: i64) -> ApiResult<bool> {
+    pub async fn claim_lease(&self, name: &str, holder: &str, expires_at: i64) -> DomainResult<bool> {
         let mut tx = self.begin_write().await?;
         let claimed = sqlx::query(
             "INSERT INTO job_leases (name, holder, expires_at) VALUES ($1, $2, $3)
@@ -160,7 +164,7 @@ impl Store {
     }
 
     /// Gives the lease up (on shutdown), so another replica takes it at once.
-    pub async fn release_lease(&self, name: &str, holder: &str) -> ApiResult<()> {
+    pub async fn release_lease(&self, name: &str, holder: &str) -> DomainResult<()> {
         sqlx::query("DELETE FROM job_leases WHERE name = $1 AND holder = $2")
             .bind(name)
             .bind(holder)

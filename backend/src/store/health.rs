@@ -10,12 +10,12 @@ use super::rollups::Resolution;
 use super::telemetry::MINUTE_MILLIS;
 use super::{Store, decode_stored, from_millis};
 use crate::analysis::sketch::QuantileSketch;
-use crate::error::{ApiError, ApiResult};
+use crate::domain::{DomainError, DomainResult};
 
 impl Store {
     /// Every model's id with its thresholds (the defaults where none were set), or why
     /// its stored ones cannot be read.
-    pub async fn models_with_thresholds(&self) -> ApiResult<Vec<(ModelId, ApiResult<HealthThresholds>)>> {
+    pub async fn models_with_thresholds(&self) -> DomainResult<Vec<(ModelId, DomainResult<HealthThresholds>)>> {
         let rows: Vec<(String, Option<String>)> = sqlx::query_as(
             "SELECT m.id, t.thresholds FROM models m
              LEFT JOIN model_health_thresholds t ON t.model_id = m.id ORDER BY m.name",
@@ -37,21 +37,21 @@ impl Store {
         model_id: &ModelId,
         thresholds: &HealthThresholds,
         actor: &Actor,
-    ) -> ApiResult<()> {
+    ) -> DomainResult<()> {
         let mut tx = self.begin_write().await?;
         let exists: Option<String> = sqlx::query_scalar("SELECT id FROM models WHERE id = $1")
             .bind(&model_id.0)
             .fetch_optional(&mut *tx)
             .await?;
         if exists.is_none() {
-            return Err(ApiError::NotFound(format!("no model with id '{model_id}'")));
+            return Err(DomainError::NotFound(format!("no model with id '{model_id}'")));
         }
         let before: Option<String> =
             sqlx::query_scalar("SELECT thresholds FROM model_health_thresholds WHERE model_id = $1")
                 .bind(&model_id.0)
                 .fetch_optional(&mut *tx)
                 .await?;
-        let json = serde_json::to_string(thresholds).map_err(|error| ApiError::Internal(error.into()))?;
+        let json = serde_json::to_string(thresholds).map_err(|error| DomainError::Internal(error.into()))?;
         let changes = match parse_thresholds(before.as_deref(), &model_id.0) {
             Ok(before) => ChangeSet::default().fields(&before, thresholds),
             // Unreadable old values must not stop them being replaced; the audit keeps their text.
@@ -79,10 +79,10 @@ impl Store {
     }
 
     /// The model's telemetry over the last `SIGNAL_WINDOW_MINUTES` before `now`.
-    pub async fn health_signals(&self, model_id: &ModelId, now: DateTime<Utc>) -> ApiResult<HealthSignals> {
+    pub async fn health_signals(&self, model_id: &ModelId, now: DateTime<Utc>) -> DomainResult<HealthSignals> {
         let to = now.timestamp_millis();
         let from = to - SIGNAL_WINDOW_MINUTES * MINUTE_MILLIS;
-        let summary = async |metric: &str| -> ApiResult<(u64, f64, QuantileSketch)> {
+        let summary = async |metric: &str| -> DomainResult<(u64, f64, QuantileSketch)> {
             let rollups =
                 self.metric_rollups(&model_id.0, metric, from, to + MINUTE_MILLIS, Resolution::Minute).await?;
             let mut sketch = QuantileSketch::new();
@@ -112,7 +112,7 @@ impl Store {
 }
 
 /// Stored thresholds (the defaults without a row).
-fn parse_thresholds(json: Option<&str>, model_id: &str) -> ApiResult<HealthThresholds> {
+fn parse_thresholds(json: Option<&str>, model_id: &str) -> DomainResult<HealthThresholds> {
     json.map_or(Ok(HealthThresholds::default()), |json| {
         decode_stored(json, "health thresholds", &format!("model '{model_id}'"))
     })

@@ -6,7 +6,7 @@ use sqlx::FromRow;
 
 use super::audit::{Actor, AuditRecord, ChangeSet};
 use super::{Store, from_millis, is_unique_violation, new_id};
-use crate::error::{ApiError, ApiResult};
+use crate::domain::{DomainError, DomainResult};
 
 /// A user who passed validation, with the argon2id hash of their password.
 pub struct NewUser {
@@ -39,11 +39,11 @@ struct UserRow {
 }
 
 impl UserRow {
-    fn into_credentials(self) -> ApiResult<UserCredentials> {
+    fn into_credentials(self) -> DomainResult<UserCredentials> {
         let role = self
             .role
             .parse::<Role>()
-            .map_err(|error| ApiError::Internal(anyhow::anyhow!("unexpected role in the store: {error}")))?;
+            .map_err(|error| DomainError::Internal(anyhow::anyhow!("unexpected role in the store: {error}")))?;
         Ok(UserCredentials {
             user: UserSummary {
                 id: self.id,
@@ -102,14 +102,14 @@ macro_rules! token_columns {
 
 impl Store {
     /// How many users hold the admin role.
-    pub async fn count_admins(&self) -> ApiResult<u64> {
+    pub async fn count_admins(&self) -> DomainResult<u64> {
         let count: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'").fetch_one(&self.pool).await?;
         Ok(u64::try_from(count).unwrap_or_default())
     }
 
     #[tracing::instrument(skip_all, fields(username = %user.username))]
-    pub async fn create_user(&self, user: &NewUser, actor: &Actor) -> ApiResult<UserSummary> {
+    pub async fn create_user(&self, user: &NewUser, actor: &Actor) -> DomainResult<UserSummary> {
         let id = new_id();
         let mut tx = self.begin_write().await?;
         sqlx::query(
@@ -126,7 +126,7 @@ impl Store {
         .await
         .map_err(|error| {
             if is_unique_violation(&error) {
-                ApiError::Conflict(format!("a user named '{}' already exists", user.username))
+                DomainError::Conflict(format!("a user named '{}' already exists", user.username))
             } else {
                 error.into()
             }
@@ -146,9 +146,9 @@ impl Store {
     }
 
     /// Creates the first administrator, `admin`, unless an administrator exists by now.
-    pub async fn create_first_admin(&self, password_hash: &str) -> ApiResult<UserSummary> {
+    pub async fn create_first_admin(&self, password_hash: &str) -> DomainResult<UserSummary> {
         if self.count_admins().await? > 0 {
-            return Err(ApiError::Conflict("Keel already has an administrator: sign in instead".into()));
+            return Err(DomainError::Conflict("Keel already has an administrator: sign in instead".into()));
         }
         let user = NewUser {
             username: crate::FIRST_ADMIN.into(),
@@ -159,7 +159,7 @@ impl Store {
         self.create_user(&user, &Actor::system()).await
     }
 
-    pub async fn list_users(&self) -> ApiResult<Vec<UserSummary>> {
+    pub async fn list_users(&self) -> DomainResult<Vec<UserSummary>> {
         let rows: Vec<UserRow> =
             sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users ORDER BY lower(username)"))
                 .fetch_all(&self.pool)
@@ -167,7 +167,7 @@ impl Store {
         rows.into_iter().map(|row| row.into_credentials().map(|credentials| credentials.user)).collect()
     }
 
-    pub async fn user_by_username(&self, username: &str) -> ApiResult<Option<UserCredentials>> {
+    pub async fn user_by_username(&self, username: &str) -> DomainResult<Option<UserCredentials>> {
         let row: Option<UserRow> =
             sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users WHERE lower(username) = lower($1)"))
                 .bind(username)
@@ -176,16 +176,16 @@ impl Store {
         row.map(UserRow::into_credentials).transpose()
     }
 
-    async fn user_by_id(&self, id: &str) -> ApiResult<UserCredentials> {
+    async fn user_by_id(&self, id: &str) -> DomainResult<UserCredentials> {
         let row: Option<UserRow> = sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.ok_or_else(|| ApiError::NotFound(format!("no user with id '{id}'")))?.into_credentials()
+        row.ok_or_else(|| DomainError::NotFound(format!("no user with id '{id}'")))?.into_credentials()
     }
 
     /// Opens a session whose secret hashes to `secret_hash`, recording the login.
-    pub async fn create_session(&self, user: &UserSummary, secret_hash: &str, expires_at: i64) -> ApiResult<()> {
+    pub async fn create_session(&self, user: &UserSummary, secret_hash: &str, expires_at: i64) -> DomainResult<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO sessions (secret_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(secret_hash)
@@ -208,7 +208,7 @@ impl Store {
     }
 
     /// Ends a session for good, recording the logout.
-    pub async fn revoke_session(&self, secret_hash: &str, actor: &Actor) -> ApiResult<()> {
+    pub async fn revoke_session(&self, secret_hash: &str, actor: &Actor) -> DomainResult<()> {
         let mut tx = self.begin_write().await?;
         let revoked = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE secret_hash = $1 AND revoked_at IS NULL")
             .bind(secret_hash)
@@ -231,7 +231,7 @@ impl Store {
     }
 
     /// The user of a live (unexpired, unrevoked) session.
-    pub async fn session_user(&self, secret_hash: &str) -> ApiResult<Option<UserSummary>> {
+    pub async fn session_user(&self, secret_hash: &str) -> DomainResult<Option<UserSummary>> {
         let user_id: Option<String> = sqlx::query_scalar(
             "SELECT user_id FROM sessions WHERE secret_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
         )
@@ -254,7 +254,7 @@ impl Store {
         secret_hash: &str,
         prefix: &str,
         actor: &Actor,
-    ) -> ApiResult<TokenSummary> {
+    ) -> DomainResult<TokenSummary> {
         let id = new_id();
         let scope_text = scopes.iter().map(|scope| scope.as_str()).collect::<Vec<_>>().join(",");
         let mut tx = self.begin_write().await?;
@@ -291,7 +291,7 @@ impl Store {
         self.token(&id).await
     }
 
-    pub async fn list_tokens(&self) -> ApiResult<Vec<TokenSummary>> {
+    pub async fn list_tokens(&self) -> DomainResult<Vec<TokenSummary>> {
         let rows: Vec<TokenDbRow> = sqlx::query_as(concat!(
             "SELECT ",
             token_columns!(),
@@ -302,7 +302,7 @@ impl Store {
         Ok(rows.into_iter().map(TokenSummary::from).collect())
     }
 
-    async fn token(&self, id: &str) -> ApiResult<TokenSummary> {
+    async fn token(&self, id: &str) -> DomainResult<TokenSummary> {
         let row: Option<TokenDbRow> = sqlx::query_as(concat!(
             "SELECT ",
             token_columns!(),
@@ -311,11 +311,11 @@ impl Store {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(TokenSummary::from).ok_or_else(|| ApiError::NotFound(format!("no API token with id '{id}'")))
+        row.map(TokenSummary::from).ok_or_else(|| DomainError::NotFound(format!("no API token with id '{id}'")))
     }
 
     /// Revokes a token; revoking a revoked token changes nothing.
-    pub async fn revoke_token(&self, id: &str, actor: &Actor) -> ApiResult<TokenSummary> {
+    pub async fn revoke_token(&self, id: &str, actor: &Actor) -> DomainResult<TokenSummary> {
         let mut tx = self.begin_write().await?;
         let revoked = sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
             .bind(id)
@@ -341,7 +341,7 @@ impl Store {
     }
 
     /// The owner and scopes of a live token, noting its use.
-    pub async fn token_user(&self, secret_hash: &str) -> ApiResult<Option<TokenOwner>> {
+    pub async fn token_user(&self, secret_hash: &str) -> DomainResult<Option<TokenOwner>> {
         let row: Option<(String, String, String, Option<i64>)> = sqlx::query_as(
             "SELECT id, user_id, scopes, last_used_at FROM api_tokens WHERE secret_hash = $1 AND revoked_at IS NULL",
         )

@@ -23,7 +23,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
-use crate::error::{ApiError, ApiResult};
+use crate::domain::{DomainError, DomainResult};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
@@ -56,6 +56,10 @@ impl Dialect {
     }
 }
 
+/// How long a request waits for a connection before it is answered 503: a busy or
+/// absent store fails fast instead of holding requests.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
@@ -85,7 +89,7 @@ impl Store {
                 Dialect::Sqlite => 8,
                 Dialect::Postgres => 16,
             })
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .after_connect(move |connection, _meta| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {
@@ -144,9 +148,10 @@ impl Store {
         self.clock.now_millis()
     }
 
-    /// Succeeds when the database answers a query.
-    pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+    /// Succeeds when the database answers a query; otherwise says why.
+    pub async fn ping(&self) -> DomainResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     /// Starts a transaction that will write. SQLite takes the write lock at once, so two
@@ -178,9 +183,9 @@ fn from_millis(millis: i64) -> DateTime<Utc> {
 
 /// Decodes stored JSON (`what` of `owner`, for the message): what does not decode is an
 /// error that says so, never a silent default.
-fn decode_stored<T: serde::de::DeserializeOwned>(json: &str, what: &str, owner: &str) -> ApiResult<T> {
+fn decode_stored<T: serde::de::DeserializeOwned>(json: &str, what: &str, owner: &str) -> DomainResult<T> {
     serde_json::from_str(json).map_err(|error| {
-        ApiError::CorruptData(format!(
+        DomainError::Corrupt(format!(
             "the stored {what} of {owner} cannot be read ({error}); save them again to replace the stored value"
         ))
     })

@@ -9,7 +9,7 @@ use sqlx::FromRow;
 
 use super::audit::{Actor, AuditRecord, ChangeSet};
 use super::{Dialect, Store, from_millis, is_unique_violation, new_id};
-use crate::error::{ApiError, ApiResult};
+use crate::domain::{DomainError, DomainResult};
 
 #[derive(FromRow)]
 struct ModelRow {
@@ -28,9 +28,9 @@ struct ModelRow {
 }
 
 impl TryFrom<ModelRow> for ModelSummary {
-    type Error = ApiError;
+    type Error = DomainError;
 
-    fn try_from(row: ModelRow) -> ApiResult<Self> {
+    fn try_from(row: ModelRow) -> DomainResult<Self> {
         Ok(Self {
             id: ModelId(row.id),
             risk_tier: row.risk_tier.parse::<RiskTier>().map_err(|error| corrupt(&error))?,
@@ -60,9 +60,9 @@ struct VersionRow {
 }
 
 impl TryFrom<VersionRow> for VersionSummary {
-    type Error = ApiError;
+    type Error = DomainError;
 
-    fn try_from(row: VersionRow) -> ApiResult<Self> {
+    fn try_from(row: VersionRow) -> DomainResult<Self> {
         Ok(Self {
             id: VersionId(row.id),
             model_id: ModelId(row.model_id),
@@ -76,8 +76,8 @@ impl TryFrom<VersionRow> for VersionSummary {
 }
 
 /// A stored enum name the code does not know: the database was edited by hand.
-fn corrupt(error: &keel_shared::models::UnknownVariant) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!("unexpected value in the store: {error}"))
+fn corrupt(error: &keel_shared::models::UnknownVariant) -> DomainError {
+    DomainError::Internal(anyhow::anyhow!("unexpected value in the store: {error}"))
 }
 
 // SQL fragments are macros so that each query is one `concat!`-ed literal: sqlx accepts
@@ -110,7 +110,7 @@ macro_rules! version_columns {
 impl Store {
     /// One page of the models matching `filter`, ordered by name, and how many match in all.
     #[tracing::instrument(skip_all)]
-    pub async fn list_models(&self, filter: &ModelFilter) -> ApiResult<(Vec<ModelSummary>, u64)> {
+    pub async fn list_models(&self, filter: &ModelFilter) -> DomainResult<(Vec<ModelSummary>, u64)> {
         let pattern = filter.search.as_deref().map(like_pattern);
         let risk_tier = filter.risk_tier.map(RiskTier::as_str);
         let stage = filter.stage.map(Stage::as_str);
@@ -134,12 +134,12 @@ impl Store {
         .bind(i64::from(filter.page - 1) * i64::from(filter.per_page))
         .fetch_all(&self.pool)
         .await?;
-        let models = rows.into_iter().map(ModelSummary::try_from).collect::<ApiResult<_>>()?;
+        let models = rows.into_iter().map(ModelSummary::try_from).collect::<DomainResult<_>>()?;
         Ok((models, u64::try_from(total).unwrap_or_default()))
     }
 
     #[tracing::instrument(skip_all, fields(name = %model.name))]
-    pub async fn create_model(&self, model: &NewModel, actor: &Actor) -> ApiResult<ModelSummary> {
+    pub async fn create_model(&self, model: &NewModel, actor: &Actor) -> DomainResult<ModelSummary> {
         let id = new_id();
         let now = self.now_millis();
         let mut tx = self.begin_write().await?;
@@ -181,14 +181,19 @@ impl Store {
 
     /// A model and its versions, newest first.
     #[tracing::instrument(skip_all, fields(model = %id))]
-    pub async fn get_model(&self, id: &ModelId) -> ApiResult<ModelResponse> {
+    pub async fn get_model(&self, id: &ModelId) -> DomainResult<ModelResponse> {
         Ok(ModelResponse { model: self.model_summary(id).await?, versions: self.list_versions(id).await? })
     }
 
     /// Changes the given fields. Moving a model with a production version into the
     /// prohibited risk tier is refused.
     #[tracing::instrument(skip_all, fields(model = %id))]
-    pub async fn update_model(&self, id: &ModelId, changes: &ModelChanges, actor: &Actor) -> ApiResult<ModelSummary> {
+    pub async fn update_model(
+        &self,
+        id: &ModelId,
+        changes: &ModelChanges,
+        actor: &Actor,
+    ) -> DomainResult<ModelSummary> {
         let mut tx = self.begin_write().await?;
         // The values before, for the audit entry; SQLite's write transaction already
         // excludes other writers, PostgreSQL needs the row lock.
@@ -201,7 +206,7 @@ impl Store {
         let before: Option<(String, String, String, String, String)> =
             sqlx::query_as(select_before).bind(&id.0).fetch_optional(&mut *tx).await?;
         let Some((name, description, owner, use_case, old_tier)) = before else {
-            return Err(ApiError::NotFound(format!("no model with id '{id}'")));
+            return Err(DomainError::NotFound(format!("no model with id '{id}'")));
         };
         // The check and the change are one statement, so no version can be promoted in between.
         let updated = sqlx::query(
@@ -227,7 +232,7 @@ impl Store {
         .await
         .map_err(|error| name_conflict(error, changes.name.as_deref().unwrap_or_default()))?;
         if updated.rows_affected() == 0 {
-            return Err(ApiError::field("risk_tier", PROHIBITED_IN_PRODUCTION));
+            return Err(DomainError::field("risk_tier", PROHIBITED_IN_PRODUCTION));
         }
         let after = |new: &Option<String>, old: &str| new.clone().unwrap_or_else(|| old.to_owned());
         let audit_changes = ChangeSet::default()
@@ -255,7 +260,7 @@ impl Store {
 
     /// The versions of a model, newest first.
     #[tracing::instrument(skip_all, fields(model = %id))]
-    pub async fn list_versions(&self, id: &ModelId) -> ApiResult<Vec<VersionSummary>> {
+    pub async fn list_versions(&self, id: &ModelId) -> DomainResult<Vec<VersionSummary>> {
         let rows: Vec<VersionRow> = sqlx::query_as(concat!(
             "SELECT ",
             version_columns!(),
@@ -279,7 +284,7 @@ impl Store {
         model_id: &ModelId,
         version: &NewVersion,
         actor: &Actor,
-    ) -> ApiResult<VersionSummary> {
+    ) -> DomainResult<VersionSummary> {
         let id = new_id();
         let mut tx = self.begin_write().await?;
         // Inserted only if the model exists and its tier allows the stage, in one statement.
@@ -308,7 +313,7 @@ impl Store {
         if inserted.rows_affected() == 0 {
             drop(tx);
             self.model_summary(model_id).await?;
-            return Err(ApiError::field("stage", PROHIBITED_IN_PRODUCTION));
+            return Err(DomainError::field("stage", PROHIBITED_IN_PRODUCTION));
         }
         let changes = ChangeSet::default()
             .field("model_id", None, Some(&model_id.0))
@@ -350,15 +355,15 @@ impl Store {
         from: Stage,
         to: Stage,
         actor: &Actor,
-    ) -> ApiResult<VersionSummary> {
+    ) -> DomainResult<VersionSummary> {
         let mut tx = self.begin_write().await?;
         let tier: Option<String> = sqlx::query_scalar("SELECT risk_tier FROM models WHERE id = $1")
             .bind(&model_id.0)
             .fetch_optional(&mut *tx)
             .await?;
-        let tier = tier.ok_or_else(|| ApiError::NotFound(format!("no model with id '{model_id}'")))?;
+        let tier = tier.ok_or_else(|| DomainError::NotFound(format!("no model with id '{model_id}'")))?;
         if to == Stage::Production && tier == RiskTier::Prohibited.as_str() {
-            return Err(ApiError::field("stage", PROHIBITED_IN_PRODUCTION));
+            return Err(DomainError::field("stage", PROHIBITED_IN_PRODUCTION));
         }
         let mut moves = Vec::new();
         if to == Stage::Production {
@@ -391,8 +396,8 @@ impl Store {
                 drop(tx);
                 let found = self.list_versions(model_id).await?.into_iter().find(|found| &found.tag == version);
                 return Err(match found {
-                    None => ApiError::NotFound(format!("model '{model_id}' has no version '{version}'")),
-                    Some(found) => ApiError::Conflict(format!(
+                    None => DomainError::NotFound(format!("model '{model_id}' has no version '{version}'")),
+                    Some(found) => DomainError::Conflict(format!(
                         "version '{version}' is in {} now, not {}: reload and try again",
                         found.stage.as_str(),
                         from.as_str()
@@ -424,7 +429,7 @@ impl Store {
         row.try_into()
     }
 
-    async fn explain_version_conflict(&self, model_id: &ModelId, version: &NewVersion) -> ApiError {
+    async fn explain_version_conflict(&self, model_id: &ModelId, version: &NewVersion) -> DomainError {
         let same_tag: Result<Option<String>, _> =
             sqlx::query_scalar("SELECT id FROM model_versions WHERE model_id = $1 AND tag = $2")
                 .bind(&model_id.0)
@@ -432,7 +437,7 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await;
         if let Ok(Some(_)) = same_tag {
-            return ApiError::Conflict(format!("this model already has a version tagged '{}'", version.tag));
+            return DomainError::Conflict(format!("this model already has a version tagged '{}'", version.tag));
         }
         let production: Result<Option<String>, _> =
             sqlx::query_scalar("SELECT tag FROM model_versions WHERE model_id = $1 AND stage = 'production'")
@@ -440,27 +445,27 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await;
         match production {
-            Ok(Some(tag)) => ApiError::Conflict(format!(
+            Ok(Some(tag)) => DomainError::Conflict(format!(
                 "version '{tag}' is already in production; a model has at most one production version"
             )),
-            Ok(None) => ApiError::Conflict("the version conflicts with an existing one".into()),
+            Ok(None) => DomainError::Conflict("the version conflicts with an existing one".into()),
             Err(error) => error.into(),
         }
     }
 
-    pub(super) async fn model_summary(&self, id: &ModelId) -> ApiResult<ModelSummary> {
+    pub(super) async fn model_summary(&self, id: &ModelId) -> DomainResult<ModelSummary> {
         let row: Option<ModelRow> =
             sqlx::query_as(concat!("SELECT ", model_columns!(), " FROM models m WHERE m.id = $1"))
                 .bind(&id.0)
                 .fetch_optional(&self.pool)
                 .await?;
-        row.ok_or_else(|| ApiError::NotFound(format!("no model with id '{id}'")))?.try_into()
+        row.ok_or_else(|| DomainError::NotFound(format!("no model with id '{id}'")))?.try_into()
     }
 }
 
-fn name_conflict(error: sqlx::Error, name: &str) -> ApiError {
+fn name_conflict(error: sqlx::Error, name: &str) -> DomainError {
     if is_unique_violation(&error) {
-        ApiError::Conflict(format!("a model named '{name}' already exists"))
+        DomainError::Conflict(format!("a model named '{name}' already exists"))
     } else {
         error.into()
     }

@@ -16,7 +16,7 @@ use keel_shared::monitoring::{
 use super::audit::{Actor, AuditRecord, ChangeSet};
 use super::{Store, decode_stored, from_millis, new_id};
 use crate::analysis::drift::profile::ReferenceColumn;
-use crate::error::{ApiError, ApiResult};
+use crate::domain::{DomainError, DomainResult};
 
 /// A feature row that passed validation.
 #[derive(Debug, Clone)]
@@ -83,7 +83,7 @@ struct ProfileRow {
 async fn stored_monitoring_settings(
     connection: &mut sqlx::AnyConnection,
     model_id: &ModelId,
-) -> ApiResult<MonitoringSettings> {
+) -> DomainResult<MonitoringSettings> {
     let stored: Option<String> = sqlx::query_scalar("SELECT settings FROM monitoring_settings WHERE model_id = $1")
         .bind(&model_id.0)
         .fetch_optional(connection)
@@ -94,7 +94,7 @@ async fn stored_monitoring_settings(
 }
 
 impl Store {
-    pub async fn monitoring_settings(&self, model_id: &ModelId) -> ApiResult<MonitoringSettings> {
+    pub async fn monitoring_settings(&self, model_id: &ModelId) -> DomainResult<MonitoringSettings> {
         self.model_summary(model_id).await?;
         stored_monitoring_settings(&mut *self.pool.acquire().await?, model_id).await
     }
@@ -105,14 +105,14 @@ impl Store {
         model_id: &ModelId,
         settings: &MonitoringSettings,
         actor: &Actor,
-    ) -> ApiResult<()> {
+    ) -> DomainResult<()> {
         self.model_summary(model_id).await?;
-        let after = serde_json::to_string(settings).map_err(|error| ApiError::Internal(error.into()))?;
+        let after = serde_json::to_string(settings).map_err(|error| DomainError::Internal(error.into()))?;
         let mut tx = self.begin_write().await?;
         let changes = match stored_monitoring_settings(&mut tx, model_id).await {
             Ok(before) => ChangeSet::default().fields(&before, settings),
             // Unreadable old settings must not stop them being replaced.
-            Err(ApiError::CorruptData(reason)) => ChangeSet::default().field("settings", Some(&reason), Some(&after)),
+            Err(DomainError::Corrupt(reason)) => ChangeSet::default().field("settings", Some(&reason), Some(&after)),
             Err(error) => return Err(error),
         };
         sqlx::query(
@@ -142,10 +142,10 @@ impl Store {
         model_id: &ModelId,
         reference: NewReference<'_>,
         actor: &Actor,
-    ) -> ApiResult<ReferenceSummary> {
+    ) -> DomainResult<ReferenceSummary> {
         let versions = self.list_versions(model_id).await?;
         if !versions.iter().any(|version| version.tag == reference.version) {
-            return Err(ApiError::NotFound(format!(
+            return Err(DomainError::NotFound(format!(
                 "model '{model_id}' has no version '{}'; register it first",
                 reference.version
             )));
@@ -208,11 +208,11 @@ impl Store {
             .await?
             .into_iter()
             .find(|summary| summary.version == reference.version)
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the reference just stored is gone")))
+            .ok_or_else(|| DomainError::Internal(anyhow::anyhow!("the reference just stored is gone")))
     }
 
     /// Every version's reference of the model, newest first, without the values.
-    pub async fn reference_summaries(&self, model_id: &ModelId) -> ApiResult<Vec<ReferenceSummary>> {
+    pub async fn reference_summaries(&self, model_id: &ModelId) -> DomainResult<Vec<ReferenceSummary>> {
         self.model_summary(model_id).await?;
         let profiles: Vec<ProfileRow> = sqlx::query_as(concat!(
             "SELECT ",
@@ -234,7 +234,7 @@ impl Store {
         &self,
         model_id: &ModelId,
         version: &str,
-    ) -> ApiResult<Option<(ReferenceSummary, Vec<(String, ReferenceColumn)>)>> {
+    ) -> DomainResult<Option<(ReferenceSummary, Vec<(String, ReferenceColumn)>)>> {
         let profile: Option<ProfileRow> = sqlx::query_as(concat!(
             "SELECT ",
             profile_columns!(),
@@ -250,7 +250,7 @@ impl Store {
     }
 
     /// The profile with its columns' summaries (read without their stored values).
-    async fn reference_summary(&self, model_id: &ModelId, profile: ProfileRow) -> ApiResult<ReferenceSummary> {
+    async fn reference_summary(&self, model_id: &ModelId, profile: ProfileRow) -> DomainResult<ReferenceSummary> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT name, summary, CAST(LENGTH(sorted_values) AS BIGINT) FROM reference_columns
              WHERE profile_id = $1 ORDER BY position",
@@ -262,10 +262,10 @@ impl Store {
             .into_iter()
             .map(|(name, summary, bytes)| {
                 ReferenceColumn::summary_of_stored(name.clone(), &summary, bytes as u64).ok_or_else(|| {
-                    ApiError::Internal(anyhow::anyhow!("stored reference column '{name}' cannot be read"))
+                    DomainError::Internal(anyhow::anyhow!("stored reference column '{name}' cannot be read"))
                 })
             })
-            .collect::<ApiResult<_>>()?;
+            .collect::<DomainResult<_>>()?;
         Ok(ReferenceSummary {
             model_id: model_id.clone(),
             version: profile.version,
@@ -279,7 +279,7 @@ impl Store {
         })
     }
 
-    async fn reference_columns(&self, profile_id: &str) -> ApiResult<Vec<(String, ReferenceColumn)>> {
+    async fn reference_columns(&self, profile_id: &str) -> DomainResult<Vec<(String, ReferenceColumn)>> {
         let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
             "SELECT name, summary, sorted_values FROM reference_columns WHERE profile_id = $1 ORDER BY position",
         )
@@ -289,7 +289,7 @@ impl Store {
         rows.into_iter()
             .map(|(name, summary, bytes)| {
                 let column = ReferenceColumn::from_stored(&summary, &bytes).ok_or_else(|| {
-                    ApiError::Internal(anyhow::anyhow!("stored reference column '{name}' cannot be read"))
+                    DomainError::Internal(anyhow::anyhow!("stored reference column '{name}' cannot be read"))
                 })?;
                 Ok((name, column))
             })
@@ -297,7 +297,7 @@ impl Store {
     }
 
     /// Stores the rows; a prediction id already stored for the model keeps its first row.
-    pub async fn insert_feature_rows(&self, model_id: &ModelId, rows: &[ValidFeatureRow]) -> ApiResult<()> {
+    pub async fn insert_feature_rows(&self, model_id: &ModelId, rows: &[ValidFeatureRow]) -> DomainResult<()> {
         let mut tx = self.begin_write().await?;
         for row in rows {
             sqlx::query(
@@ -318,7 +318,7 @@ impl Store {
     }
 
     /// Stores labels (prediction id, label as JSON); a later label replaces an earlier one.
-    pub async fn upsert_labels(&self, model_id: &ModelId, labels: &[(String, String)]) -> ApiResult<()> {
+    pub async fn upsert_labels(&self, model_id: &ModelId, labels: &[(String, String)]) -> DomainResult<()> {
         let mut tx = self.begin_write().await?;
         let now = self.now_millis();
         for (prediction_id, label) in labels {
@@ -345,7 +345,7 @@ impl Store {
         version: &str,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> ApiResult<Vec<WindowRow>> {
+    ) -> DomainResult<Vec<WindowRow>> {
         let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT r.features, r.prediction, l.label FROM feature_rows r
              LEFT JOIN labels l ON l.model_id = r.model_id AND l.prediction_id = r.prediction_id
@@ -368,7 +368,11 @@ impl Store {
     }
 
     /// When the model's newest feature row was observed.
-    pub async fn last_feature_row_at(&self, model_id: &ModelId, at: DateTime<Utc>) -> ApiResult<Option<DateTime<Utc>>> {
+    pub async fn last_feature_row_at(
+        &self,
+        model_id: &ModelId,
+        at: DateTime<Utc>,
+    ) -> DomainResult<Option<DateTime<Utc>>> {
         let newest: Option<i64> =
             sqlx::query_scalar("SELECT MAX(observed_at) FROM feature_rows WHERE model_id = $1 AND observed_at <= $2")
                 .bind(&model_id.0)
@@ -379,7 +383,7 @@ impl Store {
     }
 
     /// Versions with a reference, per model, and when each was last evaluated.
-    pub async fn monitored_versions(&self) -> ApiResult<Vec<(ModelId, String, Option<DateTime<Utc>>)>> {
+    pub async fn monitored_versions(&self) -> DomainResult<Vec<(ModelId, String, Option<DateTime<Utc>>)>> {
         let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
             "SELECT p.model_id, p.version,
                     (SELECT MAX(evaluated_at) FROM drift_runs d WHERE d.model_id = p.model_id AND d.version = p.version)
@@ -399,7 +403,7 @@ impl Store {
         version: &str,
         now: DateTime<Utc>,
         claimed_after: DateTime<Utc>,
-    ) -> ApiResult<bool> {
+    ) -> DomainResult<bool> {
         let mut tx = self.begin_write().await?;
         let claimed = sqlx::query(
             "UPDATE reference_profiles SET scheduled_at = $3
@@ -418,7 +422,7 @@ impl Store {
 
     /// Gives up a claim whose evaluation did not happen (no rows yet), so the next
     /// scheduler pass tries again.
-    pub async fn release_scheduled_evaluation(&self, model_id: &ModelId, version: &str) -> ApiResult<()> {
+    pub async fn release_scheduled_evaluation(&self, model_id: &ModelId, version: &str) -> DomainResult<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE reference_profiles SET scheduled_at = NULL WHERE model_id = $1 AND version = $2")
             .bind(&model_id.0)
@@ -430,8 +434,8 @@ impl Store {
     }
 
     /// Stores a run and its per-feature scores, with its audit entry and its event.
-    pub async fn save_drift_run(&self, run: &DriftRun, actor: &Actor, event: &LiveEvent) -> ApiResult<()> {
-        let json = serde_json::to_string(run).map_err(|error| ApiError::Internal(error.into()))?;
+    pub async fn save_drift_run(&self, run: &DriftRun, actor: &Actor, event: &LiveEvent) -> DomainResult<()> {
+        let json = serde_json::to_string(run).map_err(|error| DomainError::Internal(error.into()))?;
         let degradation = serde_json::to_string(run.degradation()).unwrap_or_else(|_| "[]".into());
         let evaluated_at = run.evaluated_at.timestamp_millis();
         let mut tx = self.begin_write().await?;
@@ -486,7 +490,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn latest_drift_run(&self, model_id: &ModelId) -> ApiResult<Option<DriftRun>> {
+    pub async fn latest_drift_run(&self, model_id: &ModelId) -> DomainResult<Option<DriftRun>> {
         let json: Option<String> = sqlx::query_scalar(
             "SELECT run FROM drift_runs WHERE model_id = $1 ORDER BY evaluated_at DESC, id DESC LIMIT 1",
         )
@@ -495,7 +499,7 @@ impl Store {
         .await?;
         json.map(|json| {
             serde_json::from_str(&json)
-                .map_err(|error| ApiError::Internal(anyhow::anyhow!("stored drift run cannot be read: {error}")))
+                .map_err(|error| DomainError::Internal(anyhow::anyhow!("stored drift run cannot be read: {error}")))
         })
         .transpose()
     }
@@ -506,7 +510,7 @@ impl Store {
         model_id: &ModelId,
         feature: &str,
         limit: u32,
-    ) -> ApiResult<Vec<DriftHistoryPoint>> {
+    ) -> DomainResult<Vec<DriftHistoryPoint>> {
         self.model_summary(model_id).await?;
         let rows: Vec<(i64, String, String, f64, f64, i64)> = sqlx::query_as(
             "SELECT evaluated_at, version, method, value, threshold, drifted FROM drift_scores
@@ -535,7 +539,7 @@ impl Store {
     }
 
     /// Why the model's latest run makes it degraded (empty when it does not, or without runs).
-    pub async fn latest_degradation(&self, model_id: &ModelId) -> ApiResult<Vec<String>> {
+    pub async fn latest_degradation(&self, model_id: &ModelId) -> DomainResult<Vec<String>> {
         let reasons: Option<String> = sqlx::query_scalar(
             "SELECT degradation FROM drift_runs WHERE model_id = $1 ORDER BY evaluated_at DESC, id DESC LIMIT 1",
         )
@@ -548,7 +552,7 @@ impl Store {
     }
 
     /// Drops feature rows and labels observed (or received) before `before` (Unix ms).
-    pub async fn prune_feature_rows(&self, before: i64) -> ApiResult<u64> {
+    pub async fn prune_feature_rows(&self, before: i64) -> DomainResult<u64> {
         let mut tx = self.begin_write().await?;
         let rows =
             sqlx::query("DELETE FROM feature_rows WHERE observed_at < $1").bind(before).execute(&mut *tx).await?;

@@ -7,7 +7,7 @@ use super::telemetry::MINUTE_MILLIS;
 use super::{Dialect, Store};
 use crate::analysis::rollups::Rollup;
 use crate::analysis::sketch::QuantileSketch;
-use crate::error::ApiResult;
+use crate::domain::DomainResult;
 
 pub const HOUR_MILLIS: i64 = 60 * MINUTE_MILLIS;
 
@@ -33,7 +33,7 @@ impl Store {
         from: i64,
         to: i64,
         resolution: Resolution,
-    ) -> ApiResult<Vec<Rollup>> {
+    ) -> DomainResult<Vec<Rollup>> {
         let from = from.div_euclid(MINUTE_MILLIS) * MINUTE_MILLIS;
         if resolution == Resolution::Minute {
             return Ok(merge(self.minute_rows(model_id, metric, from, to).await?));
@@ -77,7 +77,7 @@ impl Store {
         Ok(merge(rows))
     }
 
-    async fn minute_rows(&self, model_id: &str, metric: &str, from: i64, to: i64) -> ApiResult<Vec<RollupRow>> {
+    async fn minute_rows(&self, model_id: &str, metric: &str, from: i64, to: i64) -> DomainResult<Vec<RollupRow>> {
         if from >= to {
             return Ok(Vec::new());
         }
@@ -100,7 +100,7 @@ impl Store {
     /// hour in progress is left to queries, which read it from its minutes: rolling it
     /// up would redo it after every write.
     #[tracing::instrument(skip_all)]
-    pub async fn roll_up_hours(&self, limit: i64) -> ApiResult<usize> {
+    pub async fn roll_up_hours(&self, limit: i64) -> DomainResult<usize> {
         let mut tx = self.begin_write().await?;
         let pending: Vec<(String, i64)> = sqlx::query_as(
             "SELECT DISTINCT series_id, minute - (minute % 3600000) FROM series_minutes
@@ -165,7 +165,7 @@ impl Store {
     /// Drops the raw points of minutes before `before` (their rollups stay); returns
     /// how many minutes were pruned.
     #[tracing::instrument(skip_all)]
-    pub async fn prune_raw_points(&self, before: i64) -> ApiResult<u64> {
+    pub async fn prune_raw_points(&self, before: i64) -> DomainResult<u64> {
         let mut tx = self.begin_write().await?;
         let pruned = sqlx::query("UPDATE series_minutes SET points = $1 WHERE minute < $2 AND points <> $1")
             .bind(Vec::<u8>::new())

@@ -8,7 +8,7 @@ use super::{Store, new_id};
 use keel_shared::live::LiveEvent;
 
 use crate::analysis::sketch::QuantileSketch;
-use crate::error::ApiResult;
+use crate::domain::DomainResult;
 use crate::ingest::writer::IdempotentAnswer;
 use crate::ingest::{SeriesKey, ValidPoint};
 
@@ -120,7 +120,7 @@ fn merge_minute(stored: Option<StoredMinute>, new: &BTreeMap<i64, f64>) -> Merge
 
 impl Store {
     /// The names of the metrics the model has reported, in order.
-    pub async fn model_metrics(&self, model_id: &str) -> ApiResult<Vec<String>> {
+    pub async fn model_metrics(&self, model_id: &str) -> DomainResult<Vec<String>> {
         Ok(sqlx::query_scalar("SELECT DISTINCT metric FROM series WHERE model_id = $1 ORDER BY metric")
             .bind(model_id)
             .fetch_all(&self.pool)
@@ -132,7 +132,7 @@ impl Store {
     pub async fn resolve_models<'a>(
         &self,
         references: impl IntoIterator<Item = &'a str>,
-    ) -> ApiResult<HashMap<String, String>> {
+    ) -> DomainResult<HashMap<String, String>> {
         let distinct: BTreeSet<&str> = references.into_iter().collect();
         let mut found = HashMap::new();
         for reference in distinct {
@@ -158,7 +158,7 @@ impl Store {
         points: &[&ValidPoint],
         answers: &[&IdempotentAnswer],
         events: &[LiveEvent],
-    ) -> ApiResult<()> {
+    ) -> DomainResult<()> {
         let mut by_minute: BTreeMap<(&SeriesKey, i64), BTreeMap<i64, f64>> = BTreeMap::new();
         for point in points {
             by_minute
@@ -286,7 +286,7 @@ impl Store {
     }
 
     /// The answer given earlier to a request with this Idempotency-Key.
-    pub async fn idempotent_response(&self, key: &str) -> ApiResult<Option<String>> {
+    pub async fn idempotent_response(&self, key: &str) -> DomainResult<Option<String>> {
         Ok(sqlx::query_scalar("SELECT response FROM ingest_requests WHERE idempotency_key = $1")
             .bind(key)
             .fetch_optional(&self.pool)
@@ -295,7 +295,7 @@ impl Store {
 }
 
 /// The id of `series`, created on first sight.
-async fn series_id(tx: &mut Transaction<'static, Any>, series: &SeriesKey, now: i64) -> ApiResult<String> {
+async fn series_id(tx: &mut Transaction<'static, Any>, series: &SeriesKey, now: i64) -> DomainResult<String> {
     sqlx::query(
         "INSERT INTO series (id, model_id, metric, labels, created_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (model_id, metric, labels) DO NOTHING",

@@ -1,5 +1,6 @@
 //! Model versions and the rules on their stages.
 
+use keel_backend::domain::DomainError;
 use keel_backend::store::audit::Actor;
 use keel_shared::live::LiveEvent;
 use keel_shared::models::{ModelResponse, RiskTier, STAGE_NEEDS_CHANGE, Stage, StageMove, VersionSummary};
@@ -131,11 +132,8 @@ async fn a_prohibited_model_never_reaches_production(store: StoreKind) {
     app.create_version(&banned, "v1", "staging").await;
     let refused =
         app.store.move_version_stage(&banned.id, "v1", Stage::Staging, Stage::Production, &Actor::system()).await;
-    let error = refused.expect_err("refused").to_body();
-    assert_eq!(
-        error.fields["stage"],
-        "a model in the prohibited EU AI Act risk tier cannot have a version in production"
-    );
+    let Err(DomainError::Invalid(fields)) = refused else { panic!("refused as invalid: {refused:?}") };
+    assert_eq!(fields["stage"], "a model in the prohibited EU AI Act risk tier cannot have a version in production");
 
     // Nor can a model in production be moved into the prohibited tier.
     let scoring = app.create_model("credit", RiskTier::High).await;

@@ -105,3 +105,31 @@ on_both_stores!(
     a_drift_run_is_audited_and_a_failed_step_rolls_the_whole_run_back,
     a_corrupt_stored_setting_is_reported_not_defaulted,
 );
+
+/// PostgreSQL stops taking the app's connections (as when it restarts): requests are
+/// answered 503 within the pool's 2 s, `/api/health` says why, and all is well again as
+/// soon as it takes them back.
+#[tokio::test]
+async fn an_absent_store_answers_503_fast_and_keel_recovers_by_itself() {
+    let app = spawn_app(StoreKind::Postgres).await;
+    let (admin_url, database) = app.database_url.rsplit_once('/').expect("a database URL");
+    let admin_url = format!("{admin_url}/postgres");
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("connect");
+    let refuse = format!(
+        "ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS false;
+         SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}';"
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(refuse)).execute(&mut admin).await.expect("refused");
+
+    let started = std::time::Instant::now();
+    let error = expect_error(app.get("/api/models").await, 503).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "answered after {:?}", started.elapsed());
+    assert!(error.detail.contains("store"), "{error:?}");
+    let health = expect_error(app.get("/api/health").await, 503).await;
+    assert!(health.detail.contains("store"), "{health:?}");
+
+    let allow = format!("ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS true");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(allow)).execute(&mut admin).await.expect("allowed");
+    assert_eq!(app.get("/api/health").await.status(), 200);
+    assert_eq!(app.get("/api/models").await.status(), 200);
+}
