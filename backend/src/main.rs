@@ -104,7 +104,7 @@ enum TokenCommand {
         /// What the token is for, e.g. fraud-model-server.
         #[arg(long)]
         name: String,
-        /// Comma-separated: ingest, read.
+        /// Comma-separated: ingest, read, evidence.
         #[arg(long, value_delimiter = ',', value_parser = parse_scope, required = true)]
         scope: Vec<TokenScope>,
         /// The user the token acts as.

@@ -4,8 +4,8 @@
 use gloo_net::http::{Request, Response};
 use keel_shared::audit::{AuditListResponse, AuditQuery, AuditVerifyResponse};
 use keel_shared::auth::{
-    CreateTokenRequest, CreateUserRequest, CreatedTokenResponse, LoginRequest, MeResponse, SetupRequest, TokenSummary,
-    UserSummary,
+    ChangePasswordRequest, CreateTokenRequest, CreateUserRequest, CreatedTokenResponse, LoginRequest, MeResponse,
+    SetupRequest, TokenSummary, UserSummary,
 };
 use keel_shared::health::{FleetResponse, HealthThresholds, ModelHealth};
 use keel_shared::models::{
@@ -116,6 +116,21 @@ pub async fn list_users() -> ApiResult<Vec<UserSummary>> {
 
 pub async fn create_user(request: &CreateUserRequest) -> ApiResult<UserSummary> {
     post("/api/users", request).await
+}
+
+pub async fn set_user_active(id: &str, active: bool) -> ApiResult<UserSummary> {
+    let verb = if active { "reactivate" } else { "deactivate" };
+    post(&format!("/api/users/{}/{verb}", encode(id)), &std::collections::BTreeMap::<String, String>::new()).await
+}
+
+/// Answered 204 when the password was changed.
+pub async fn change_password(request: &ChangePasswordRequest) -> ApiResult<()> {
+    let request =
+        Request::post("/api/auth/password").json(request).map_err(|error| client_error(&error.to_string()))?;
+    match request.send().await {
+        Ok(response) if response.ok() => Ok(()),
+        other => receive::<serde::de::IgnoredAny>(other).await.map(|_| ()),
+    }
 }
 
 pub async fn list_tokens() -> ApiResult<Vec<TokenSummary>> {

@@ -11,8 +11,8 @@ use crate::api;
 use crate::auth::{Auth, use_auth};
 use crate::components::{ConnectionIndicator, Loading};
 use crate::pages::{
-    AuditPage, DriftPage, LoginPage, ModelPage, ModelsPage, NewModelPage, NotFoundPage, OverviewPage, SetupPage,
-    TokensPage, UsersPage,
+    AccountPage, AuditPage, DriftPage, LoginPage, ModelPage, ModelsPage, NewModelPage, NotFoundPage, OverviewPage,
+    SetupPage, TokensPage, UsersPage,
 };
 
 #[component]
@@ -97,6 +97,7 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/audit") view=AuditPage />
                     <Route path=path!("/users") view=UsersPage />
                     <Route path=path!("/tokens") view=TokensPage />
+                    <Route path=path!("/account") view=AccountPage />
                 </Routes>
             </main>
         </div>
@@ -115,7 +116,7 @@ fn UserMenu() -> impl IntoView {
         auth.me.get().map(|me| {
             view! {
                 <div class="user-menu">
-                    <span class="user-name">{me.user.display_name}</span>
+                    <A href="/account" attr:class="user-name">{me.user.display_name}</A>
                     <span class="user-role">{me.user.role.label()}</span>
                     <button type="button" class="button button-sidebar" on:click=move |_| { sign_out.dispatch(()); }>
                         "Sign out"

@@ -65,6 +65,10 @@ named_enum! {
         /// A drift evaluation ran (on demand or on schedule) and was stored.
         DriftEvaluate => "drift.evaluate",
         UserCreate => "user.create",
+        UserDeactivate => "user.deactivate",
+        UserReactivate => "user.reactivate",
+        /// A user changed their own password.
+        UserPassword => "user.password",
         SessionLogin => "session.login",
         SessionLoginFailed => "session.login_failed",
         SessionLogout => "session.logout",

@@ -14,13 +14,15 @@ use crate::models::UnknownVariant;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    /// Reads models and their health; changes nothing.
+    /// Reads models, their health and the business figures; changes nothing.
     Viewer,
-    /// Registers and changes models and versions; pushes telemetry.
+    /// Registers and changes models and versions, pushes telemetry and evidence, runs
+    /// incidents, requests and implements changes, keeps the alert rules.
     Engineer,
-    /// Reviews and approves changes; reads the audit trail.
+    /// Reviews and approves changes, reads the audit trail, keeps the KPIs and ledgers,
+    /// and may open an incident.
     Approver,
-    /// Everything, including users and API tokens.
+    /// Everything, including users, API tokens and integrations.
     Admin,
 }
 
@@ -31,19 +33,48 @@ pub enum Permission {
     ReadModels,
     WriteModels,
     IngestTelemetry,
+    /// Upload test results, evaluation sets and other evidence a change is gated on.
+    UploadEvidence,
     ReadAudit,
     ManageUsers,
     ManageTokens,
+    OpenIncidents,
+    /// Acknowledge, assign, escalate and comment on incidents.
+    TriageIncidents,
+    /// Mitigate, resolve and write the postmortem.
+    ResolveIncidents,
+    ManageAlertRules,
+    /// Inbound alert integrations (Alertmanager, PagerDuty Events) and their keys.
+    ManageIntegrations,
+    RequestChanges,
+    /// Approve or reject someone else's change request (never one's own).
+    ApproveChanges,
+    /// Carry out an approved change, which moves the registry.
+    ImplementChanges,
+    ReadKpis,
+    /// Edit KPIs, cost and benefit ledgers, exchange rates.
+    EditKpis,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 17] = [
         Self::ReadModels,
         Self::WriteModels,
         Self::IngestTelemetry,
+        Self::UploadEvidence,
         Self::ReadAudit,
         Self::ManageUsers,
         Self::ManageTokens,
+        Self::OpenIncidents,
+        Self::TriageIncidents,
+        Self::ResolveIncidents,
+        Self::ManageAlertRules,
+        Self::ManageIntegrations,
+        Self::RequestChanges,
+        Self::ApproveChanges,
+        Self::ImplementChanges,
+        Self::ReadKpis,
+        Self::EditKpis,
     ];
 }
 
@@ -54,10 +85,22 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Self::Viewer => &[ReadModels],
-            Self::Engineer => &[ReadModels, WriteModels, IngestTelemetry],
-            Self::Approver => &[ReadModels, ReadAudit],
-            Self::Admin => &[ReadModels, WriteModels, IngestTelemetry, ReadAudit, ManageUsers, ManageTokens],
+            Self::Viewer => &[ReadModels, ReadKpis],
+            Self::Engineer => &[
+                ReadModels,
+                WriteModels,
+                IngestTelemetry,
+                UploadEvidence,
+                OpenIncidents,
+                TriageIncidents,
+                ResolveIncidents,
+                ManageAlertRules,
+                RequestChanges,
+                ImplementChanges,
+                ReadKpis,
+            ],
+            Self::Approver => &[ReadModels, ReadAudit, OpenIncidents, ApproveChanges, ReadKpis, EditKpis],
+            Self::Admin => &Permission::ALL,
         }
     }
 
@@ -109,15 +152,19 @@ pub enum TokenScope {
     Ingest,
     /// Read models, health and reports.
     Read,
+    /// Upload evidence from CI: test results, evaluation sets.
+    Evidence,
 }
 
 impl TokenScope {
-    pub const ALL: [TokenScope; 2] = [Self::Ingest, Self::Read];
+    pub const ALL: [TokenScope; 3] = [Self::Ingest, Self::Read, Self::Evidence];
 
+    /// What a scope allows. No scope approves or implements a change: those are for people.
     pub fn permissions(self) -> &'static [Permission] {
         match self {
             Self::Ingest => &[Permission::IngestTelemetry],
-            Self::Read => &[Permission::ReadModels],
+            Self::Read => &[Permission::ReadModels, Permission::ReadKpis],
+            Self::Evidence => &[Permission::UploadEvidence],
         }
     }
 
@@ -125,6 +172,7 @@ impl TokenScope {
         match self {
             Self::Ingest => "ingest",
             Self::Read => "read",
+            Self::Evidence => "evidence",
         }
     }
 }
@@ -136,7 +184,7 @@ impl FromStr for TokenScope {
         Self::ALL
             .into_iter()
             .find(|scope| scope.as_str() == s)
-            .ok_or_else(|| UnknownVariant { given: s.to_owned(), expected: &["ingest", "read"] })
+            .ok_or_else(|| UnknownVariant { given: s.to_owned(), expected: &["ingest", "read", "evidence"] })
     }
 }
 
@@ -154,6 +202,18 @@ pub struct UserSummary {
     pub display_name: String,
     pub role: Role,
     pub created_at: DateTime<Utc>,
+    /// Set while the user is deactivated: their sessions and tokens do not work.
+    #[serde(default)]
+    pub deactivated_at: Option<DateTime<Utc>>,
+}
+
+/// `POST /api/auth/password`: the signed-in user changes their own password.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    /// At least 12 characters.
+    pub new_password: String,
 }
 
 /// `POST /api/auth/login`.
@@ -228,4 +288,54 @@ pub struct SetupRequest {
     pub token: String,
     /// At least 12 characters.
     pub password: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Permission::*;
+
+    /// The matrix as a table: for each permission, which roles hold it (viewer, engineer,
+    /// approver, admin) and which token scopes grant it (ingest, read, evidence).
+    const MATRIX: [(Permission, [bool; 4], [bool; 3]); 17] = [
+        (ReadModels, [true, true, true, true], [false, true, false]),
+        (WriteModels, [false, true, false, true], [false, false, false]),
+        (IngestTelemetry, [false, true, false, true], [true, false, false]),
+        (UploadEvidence, [false, true, false, true], [false, false, true]),
+        (ReadAudit, [false, false, true, true], [false, false, false]),
+        (ManageUsers, [false, false, false, true], [false, false, false]),
+        (ManageTokens, [false, false, false, true], [false, false, false]),
+        (OpenIncidents, [false, true, true, true], [false, false, false]),
+        (TriageIncidents, [false, true, false, true], [false, false, false]),
+        (ResolveIncidents, [false, true, false, true], [false, false, false]),
+        (ManageAlertRules, [false, true, false, true], [false, false, false]),
+        (ManageIntegrations, [false, false, false, true], [false, false, false]),
+        (RequestChanges, [false, true, false, true], [false, false, false]),
+        (ApproveChanges, [false, false, true, true], [false, false, false]),
+        (ImplementChanges, [false, true, false, true], [false, false, false]),
+        (ReadKpis, [true, true, true, true], [false, true, false]),
+        (EditKpis, [false, false, true, true], [false, false, false]),
+    ];
+
+    #[test]
+    fn every_cell_of_the_role_and_scope_matrix_is_as_the_table_says() {
+        for (permission, roles, scopes) in MATRIX {
+            for (role, expected) in Role::ALL.into_iter().zip(roles) {
+                assert_eq!(role.can(permission), expected, "{role:?} {permission:?}");
+            }
+            for (scope, expected) in TokenScope::ALL.into_iter().zip(scopes) {
+                assert_eq!(scope.permissions().contains(&permission), expected, "{scope:?} {permission:?}");
+            }
+        }
+        assert_eq!(MATRIX.map(|(permission, ..)| permission), Permission::ALL, "every permission has its row");
+    }
+
+    #[test]
+    fn no_token_approves_or_implements_a_change() {
+        for role in Role::ALL {
+            for permission in [ApproveChanges, ImplementChanges] {
+                assert!(!token_can(role, &TokenScope::ALL, permission), "{role:?} token {permission:?}");
+            }
+        }
+    }
 }

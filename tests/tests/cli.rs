@@ -24,7 +24,7 @@ fn help_lists_every_command() -> anyhow::Result<()> {
     }
     let wrong = keel(&data, &["token", "create", "--name", "x", "--scope", "write", "--owner", "admin"], &[])?;
     assert!(!wrong.status.success());
-    assert!(String::from_utf8(wrong.stderr)?.contains("'write' is not one of: ingest, read"));
+    assert!(String::from_utf8(wrong.stderr)?.contains("'write' is not one of: ingest, read, evidence"));
     Ok(())
 }
 

@@ -26,3 +26,6 @@ CREATE TABLE job_leases (
 
 -- The version that was in production before the current one: where a rollback returns.
 ALTER TABLE models ADD COLUMN rollback_version TEXT;
+
+-- Set while a user is deactivated: their sessions and tokens stop working at once.
+ALTER TABLE users ADD COLUMN deactivated_at BIGINT;

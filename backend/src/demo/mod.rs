@@ -180,6 +180,8 @@ pub const DEMO_USERS: &[(&str, &str, Role, &str)] = &[
     (crate::FIRST_ADMIN, "Administrator", Role::Admin, "keel-admin-demo"),
     ("eva.engineer", "Eva Horváthová", Role::Engineer, "keel-engineer-demo"),
     ("adam.approver", "Adam Novotný", Role::Approver, "keel-approver-demo"),
+    // A second approver: with the admin, three people can approve a high-risk change.
+    ("petra.approver", "Petra Svobodová", Role::Approver, "keel-approver2-demo"),
     ("vera.viewer", "Věra Malá", Role::Viewer, "keel-viewer-demo"),
 ];
 

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use keel_shared::auth::{LoginRequest, MeResponse, Permission, SetupRequest, UserSummary};
+use keel_shared::auth::{ChangePasswordRequest, LoginRequest, MeResponse, Permission, SetupRequest, UserSummary};
 use keel_shared::validation::USERNAME_MAX;
 
 use super::Api;
@@ -24,6 +24,7 @@ pub fn routes(api: Api) -> Api {
         .route(Method::POST, "/api/auth/logout", Access::Authenticated, log_out)
         .route(Method::GET, "/api/auth/me", Access::Authenticated, who_am_i)
         .route(Method::POST, "/api/auth/setup", Access::Public, set_up_first_admin)
+        .route(Method::POST, "/api/auth/password", Access::Authenticated, change_password)
 }
 
 const BAD_CREDENTIALS: &str = "unknown username or wrong password";
@@ -60,6 +61,9 @@ async fn log_in(
         return Err(ApiError::Unauthorized(BAD_CREDENTIALS.into()));
     };
     state.login_limiter.succeeded(attempt, &username, &address);
+    if user.deactivated_at.is_some() {
+        return Err(ApiError::Unauthorized("this account is deactivated; ask an administrator".into()));
+    }
     start_session(&state, user).await
 }
 
@@ -94,6 +98,33 @@ async fn set_up_first_admin(
     // The link works once.
     *state.setup_secret_hash.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     start_session(&state, admin).await
+}
+
+/// The signed-in person changes their own password (with a session, never a token);
+/// their other sessions end.
+async fn change_password(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(request): ApiJson<ChangePasswordRequest>,
+) -> ApiResult<StatusCode> {
+    let Credential::Session { secret_hash } = &principal.credential else {
+        return Err(ApiError::Forbidden("a password is changed by its owner, signed in, not with a token".into()));
+    };
+    passwords::check_new_password(&request.new_password).map_err(|message| ApiError::field("new_password", message))?;
+    let credentials = state
+        .store
+        .user_by_username(&principal.user.username)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("the signed-in user is gone".into()))?;
+    if !passwords::verify_limited(request.current_password, credentials.password_hash).await? {
+        return Err(ApiError::field("current_password", "is not your current password"));
+    }
+    let new_password = request.new_password;
+    let hash = tokio::task::spawn_blocking(move || passwords::hash_password(&new_password))
+        .await
+        .map_err(anyhow::Error::from)??;
+    state.store.change_password(&principal.user, &hash, secret_hash, &principal.actor()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn log_out(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {

@@ -9,12 +9,15 @@ use super::Api;
 use crate::AppState;
 use crate::auth::{Access, Principal, passwords};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiPath};
 use crate::store::identity::NewUser;
 
 pub fn routes(api: Api) -> Api {
     let manage = Access::Permission(Permission::ManageUsers);
-    api.route(Method::GET, "/api/users", manage, list_users).route(Method::POST, "/api/users", manage, create_user)
+    api.route(Method::GET, "/api/users", manage, list_users)
+        .route(Method::POST, "/api/users", manage, create_user)
+        .route(Method::POST, "/api/users/{id}/deactivate", manage, deactivate_user)
+        .route(Method::POST, "/api/users/{id}/reactivate", manage, reactivate_user)
 }
 
 async fn list_users(State(state): State<AppState>) -> ApiResult<Json<Vec<UserSummary>>> {
@@ -33,4 +36,24 @@ async fn create_user(
     let user = NewUser { username: input.username, display_name: input.display_name, role: input.role, password_hash };
     let created = state.store.create_user(&user, &principal.actor()).await?;
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Deactivates a user: their sessions end and their tokens stop working at once.
+async fn deactivate_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<UserSummary>> {
+    if id == principal.user.id {
+        return Err(ApiError::Conflict("you cannot deactivate yourself".into()));
+    }
+    Ok(Json(state.store.set_user_active(&id, false, &principal.actor()).await?))
+}
+
+async fn reactivate_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<UserSummary>> {
+    Ok(Json(state.store.set_user_active(&id, true, &principal.actor()).await?))
 }

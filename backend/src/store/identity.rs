@@ -36,6 +36,7 @@ struct UserRow {
     role: String,
     password_hash: String,
     created_at: i64,
+    deactivated_at: Option<i64>,
 }
 
 impl UserRow {
@@ -51,6 +52,7 @@ impl UserRow {
                 display_name: self.display_name,
                 role,
                 created_at: from_millis(self.created_at),
+                deactivated_at: self.deactivated_at.map(from_millis),
             },
             password_hash: self.password_hash,
         })
@@ -90,7 +92,7 @@ fn parse_scopes(text: &str) -> Vec<TokenScope> {
 
 macro_rules! user_columns {
     () => {
-        "id, username, display_name, role, password_hash, created_at"
+        "id, username, display_name, role, password_hash, created_at, deactivated_at"
     };
 }
 
@@ -184,6 +186,88 @@ impl Store {
         row.ok_or_else(|| DomainError::NotFound(format!("no user with id '{id}'")))?.into_credentials()
     }
 
+    /// Deactivates (`active: false`) or reactivates a user, with an audit entry. A
+    /// deactivated user's sessions end for good and their tokens stop working until they
+    /// are reactivated. The last active administrator stays active.
+    pub async fn set_user_active(&self, id: &str, active: bool, actor: &Actor) -> DomainResult<UserSummary> {
+        let mut tx = self.begin_write().await?;
+        let user = self.user_by_id(id).await?.user;
+        if user.deactivated_at.is_none() == active {
+            return Ok(user);
+        }
+        let now = self.now_millis();
+        if !active {
+            if user.role == Role::Admin {
+                let others: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM users WHERE role = 'admin' AND deactivated_at IS NULL AND id <> $1",
+                )
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+                if others == 0 {
+                    return Err(DomainError::Conflict(format!(
+                        "'{}' is the last active administrator; make another one first",
+                        user.username
+                    )));
+                }
+            }
+            sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE users SET deactivated_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind((!active).then_some(now))
+            .execute(&mut *tx)
+            .await?;
+        let (action, before, after) = if active {
+            (AuditAction::UserReactivate, "false", "true")
+        } else {
+            (AuditAction::UserDeactivate, "true", "false")
+        };
+        let changes = ChangeSet::default().field("active", Some(before), Some(after)).build();
+        self.append_audit(&mut tx, AuditRecord { actor, action, target: AuditTarget::User, target_id: id, changes })
+            .await?;
+        tx.commit().await?;
+        Ok(self.user_by_id(id).await?.user)
+    }
+
+    /// Replaces a user's password hash and ends their other sessions, with an audit entry.
+    pub async fn change_password(
+        &self,
+        user: &UserSummary,
+        password_hash: &str,
+        keep_session: &str,
+        actor: &Actor,
+    ) -> DomainResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(&user.id)
+            .bind(password_hash)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND secret_hash <> $2 AND revoked_at IS NULL",
+        )
+        .bind(&user.id)
+        .bind(keep_session)
+        .bind(self.now_millis())
+        .execute(&mut *tx)
+        .await?;
+        let record = AuditRecord {
+            actor,
+            action: AuditAction::UserPassword,
+            target: AuditTarget::User,
+            target_id: &user.id,
+            changes: Default::default(),
+        };
+        self.append_audit(&mut tx, record).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Opens a session whose secret hashes to `secret_hash`, recording the login.
     pub async fn create_session(&self, user: &UserSummary, secret_hash: &str, expires_at: i64) -> DomainResult<()> {
         let mut tx = self.begin_write().await?;
@@ -230,10 +314,11 @@ impl Store {
         Ok(())
     }
 
-    /// The user of a live (unexpired, unrevoked) session.
+    /// The user of a live (unexpired, unrevoked) session of an active user.
     pub async fn session_user(&self, secret_hash: &str) -> DomainResult<Option<UserSummary>> {
         let user_id: Option<String> = sqlx::query_scalar(
-            "SELECT user_id FROM sessions WHERE secret_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
+            "SELECT s.user_id FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.secret_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND u.deactivated_at IS NULL",
         )
         .bind(secret_hash)
         .bind(self.now_millis())
@@ -340,10 +425,11 @@ impl Store {
         self.token(id).await
     }
 
-    /// The owner and scopes of a live token, noting its use.
+    /// The owner and scopes of a live token of an active user, noting its use.
     pub async fn token_user(&self, secret_hash: &str) -> DomainResult<Option<TokenOwner>> {
         let row: Option<(String, String, String, Option<i64>)> = sqlx::query_as(
-            "SELECT id, user_id, scopes, last_used_at FROM api_tokens WHERE secret_hash = $1 AND revoked_at IS NULL",
+            "SELECT t.id, t.user_id, t.scopes, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.secret_hash = $1 AND t.revoked_at IS NULL AND u.deactivated_at IS NULL",
         )
         .bind(secret_hash)
         .fetch_optional(&self.pool)

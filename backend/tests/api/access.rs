@@ -36,6 +36,8 @@ const TABLE: &[(&str, &str, [Outcome; 8])] = &[
     ("POST", "/api/auth/login", [A, A, A, A, A, A, A, A]),
     ("GET", "/api/auth/me", [A, A, A, A, A, A, U, U]),
     ("POST", "/api/auth/setup", [R, R, R, R, R, R, R, R]),
+    // Reached: `{}` is not a valid new password (422); a token may not change one (403).
+    ("POST", "/api/auth/password", [R, R, R, R, D, D, U, U]),
     ("GET", "/api/models", [A, A, A, A, A, D, U, U]),
     ("POST", "/api/models", [A, D, A, D, D, D, U, U]),
     ("GET", "/api/models/{id}", [A, A, A, A, A, D, U, U]),
@@ -71,6 +73,9 @@ const TABLE: &[(&str, &str, [Outcome; 8])] = &[
     ("POST", "/metrics/job/{job}/{*grouping}", [A, D, A, D, D, A, U, U]),
     ("GET", "/api/users", [A, D, D, D, D, D, U, U]),
     ("POST", "/api/users", [A, D, D, D, D, D, U, U]),
+    // Reached: the id in the path names no user (404).
+    ("POST", "/api/users/{id}/deactivate", [R, D, D, D, D, D, U, U]),
+    ("POST", "/api/users/{id}/reactivate", [R, D, D, D, D, D, U, U]),
     ("GET", "/api/tokens", [A, D, D, D, D, D, U, U]),
     ("POST", "/api/tokens", [A, D, D, D, D, D, U, U]),
     ("POST", "/api/tokens/{id}/revoke", [A, D, D, D, D, D, U, U]),
@@ -113,6 +118,7 @@ fn body_for(method: &str, path: &str, call: usize) -> Option<Value> {
         }
         ("POST", "/api/models/{id}/features") => Some(json!({ "rows": [] })),
         ("POST", "/api/models/{id}/labels") => Some(json!({ "labels": [] })),
+        ("POST", "/api/auth/password") => Some(json!({})),
         ("POST", "/api/tokens") => Some(json!({ "name": format!("token {call}"), "scopes": ["read"] })),
         _ => None,
     }

@@ -197,6 +197,8 @@ on_both_stores!(
     users_are_validated_and_unique,
     parallel_wrong_passwords_are_limited_as_if_they_came_one_by_one,
     an_over_long_username_is_refused_before_the_limiter_and_the_audit_log,
+    a_deactivated_user_is_shut_out_at_once_and_can_be_let_back_in,
+    a_user_changes_their_own_password_and_their_other_sessions_end,
 );
 
 /// The check and the count are one step: thirty attempts at once get the five failures
@@ -232,4 +234,76 @@ async fn an_over_long_username_is_refused_before_the_limiter_and_the_audit_log(s
     let failures: serde_json::Value =
         app.get("/api/audit?action=session.login_failed").await.json().await.expect("audit");
     assert_eq!(failures["total"], 0, "nothing written for it");
+}
+
+/// Creates a user of `role` with `password` and returns their id.
+async fn user(app: &crate::helpers::TestApp, username: &str, role: &str, password: &str) -> String {
+    let response =
+        app.post_json("/api/users", &json!({ "username": username, "role": role, "password": password })).await;
+    assert_eq!(response.status(), 201);
+    response.json::<serde_json::Value>().await.expect("user")["id"].as_str().expect("id").to_owned()
+}
+
+async fn login(app: &crate::helpers::TestApp, username: &str, password: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url("/api/auth/login"))
+        .json(&json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .expect("sent")
+}
+
+async fn a_deactivated_user_is_shut_out_at_once_and_can_be_let_back_in(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let id = user(&app, "leaver", "engineer", "a-long-test-password").await;
+    let session = app.signed_in_client("leaver", "a-long-test-password").await;
+    let created = app.post_json("/api/tokens", &json!({ "name": "ci", "scopes": ["read"], "owner": "leaver" })).await;
+    let token = created.json::<serde_json::Value>().await.expect("token")["token"].as_str().expect("secret").to_owned();
+    let with_token = || reqwest::Client::new().get(app.url("/api/models")).bearer_auth(&token).send();
+    assert_eq!(session.get(app.url("/api/auth/me")).send().await.expect("sent").status(), 200);
+    assert_eq!(with_token().await.expect("sent").status(), 200);
+
+    let deactivated = app.post_json(&format!("/api/users/{id}/deactivate"), &json!({})).await;
+    assert_eq!(deactivated.status(), 200);
+    let summary: serde_json::Value = deactivated.json().await.expect("user");
+    assert!(summary["deactivated_at"].is_string(), "{summary}");
+    expect_error(session.get(app.url("/api/auth/me")).send().await.expect("sent"), 401).await;
+    expect_error(with_token().await.expect("sent"), 401).await;
+    let refused = expect_error(login(&app, "leaver", "a-long-test-password").await, 401).await;
+    assert_eq!(refused.detail, "this account is deactivated; ask an administrator");
+    let me: serde_json::Value = app.get("/api/auth/me").await.json().await.expect("me");
+    let own_id = me["user"]["id"].as_str().expect("id");
+    let error = expect_error(app.post_json(&format!("/api/users/{own_id}/deactivate"), &json!({})).await, 409).await;
+    assert_eq!(error.detail, "you cannot deactivate yourself");
+
+    assert_eq!(app.post_json(&format!("/api/users/{id}/reactivate"), &json!({})).await.status(), 200);
+    assert_eq!(with_token().await.expect("sent").status(), 200, "the token works again");
+    expect_error(session.get(app.url("/api/auth/me")).send().await.expect("sent"), 401).await;
+    assert_eq!(login(&app, "leaver", "a-long-test-password").await.status(), 200, "a new sign-in works");
+    let audit: serde_json::Value = app.get(&format!("/api/audit?target_id={id}")).await.json().await.expect("audit");
+    let actions: Vec<&str> =
+        audit["items"].as_array().expect("items").iter().filter_map(|entry| entry["action"].as_str()).collect();
+    assert!(actions.contains(&"user.deactivate") && actions.contains(&"user.reactivate"), "{actions:?}");
+}
+
+async fn a_user_changes_their_own_password_and_their_other_sessions_end(store: StoreKind) {
+    let app = spawn_app(store).await;
+    user(&app, "mover", "viewer", "the-first-password").await;
+    let here = app.signed_in_client("mover", "the-first-password").await;
+    let elsewhere = app.signed_in_client("mover", "the-first-password").await;
+    let change = |current: &str, new: &str| {
+        here.post(app.url("/api/auth/password"))
+            .json(&json!({ "current_password": current, "new_password": new }))
+            .send()
+    };
+    let error = expect_error(change("wrong", "the-second-password").await.expect("sent"), 422).await;
+    assert_eq!(error.fields["current_password"], "is not your current password");
+    let error = expect_error(change("the-first-password", "short").await.expect("sent"), 422).await;
+    assert!(error.fields.contains_key("new_password"), "{error:?}");
+    assert_eq!(change("the-first-password", "the-second-password").await.expect("sent").status(), 204);
+
+    assert_eq!(here.get(app.url("/api/auth/me")).send().await.expect("sent").status(), 200, "this session stays");
+    expect_error(elsewhere.get(app.url("/api/auth/me")).send().await.expect("sent"), 401).await;
+    expect_error(login(&app, "mover", "the-first-password").await, 401).await;
+    assert_eq!(login(&app, "mover", "the-second-password").await.status(), 200);
 }

@@ -35,3 +35,39 @@ pub fn FormAlert(error: Signal<Option<ErrorBody>>) -> impl IntoView {
         })
     }
 }
+
+/// A labelled text input bound to `value`, with the server's message for `field` under it
+/// (wired up with `aria-describedby` and `aria-invalid`).
+#[component]
+pub fn TextField(
+    /// The input's id; the message's id is `<id>-error`.
+    id: &'static str,
+    label: &'static str,
+    /// The request field it fills, as the server names it in `ErrorBody.fields`.
+    field: &'static str,
+    value: RwSignal<String>,
+    error: Signal<Option<ErrorBody>>,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional)] required: bool,
+) -> impl IntoView {
+    let message = field_message(error, field);
+    let error_id = format!("{id}-error");
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input
+                id=id
+                name=field
+                type=kind
+                autocomplete=autocomplete
+                required=required
+                aria-describedby=error_id.clone()
+                aria-invalid=move || message.get().is_some().to_string()
+                prop:value=value
+                on:input=move |event| value.set(event_target_value(&event))
+            />
+            <FieldError id=error_id message />
+        </div>
+    }
+}

@@ -1,5 +1,6 @@
 //! One component per route.
 
+mod account;
 mod audit;
 mod login;
 mod model;
@@ -11,6 +12,7 @@ mod setup;
 mod tokens;
 mod users;
 
+pub use account::AccountPage;
 pub use audit::AuditPage;
 pub use login::LoginPage;
 pub use model::{DriftPage, ModelPage};

@@ -1,7 +1,7 @@
 //! User management (admins): who can sign in, with which role.
 
 use keel_shared::ErrorBody;
-use keel_shared::auth::{CreateUserRequest, Role};
+use keel_shared::auth::{CreateUserRequest, Role, UserSummary};
 use leptos::prelude::*;
 
 use crate::api;
@@ -38,6 +38,27 @@ pub fn UsersPage() -> impl IntoView {
         });
     };
     let invalid = move |field: &'static str| field_message(error, field);
+    let set_active = Action::new_local(|(id, active): &(String, bool)| {
+        let (id, active) = (id.clone(), *active);
+        async move { api::set_user_active(&id, active).await }
+    });
+    Effect::new(move || {
+        if let Some(Ok(_)) = set_active.value().get() {
+            users.refetch();
+        }
+    });
+    let activity_error: Signal<Option<ErrorBody>> =
+        Signal::derive(move || set_active.value().get().and_then(Result::err));
+    let confirm_and_set = move |user: &UserSummary, active: bool| {
+        let question = if active {
+            format!("Let {} sign in again? Their API tokens work again too.", user.username)
+        } else {
+            format!("Deactivate {}? They are signed out everywhere and their API tokens stop working.", user.username)
+        };
+        if window().confirm_with_message(&question).unwrap_or(false) {
+            set_active.dispatch((user.id.clone(), active));
+        }
+    };
 
     view! {
         <div class="page-header">
@@ -52,19 +73,33 @@ pub fn UsersPage() -> impl IntoView {
             Some(Ok(list)) => view! {
                 <div class="table-wrap">
                     <table class="table" aria-label="Users">
-                        <thead><tr><th scope="col">"Username"</th><th scope="col">"Name"</th><th scope="col">"Role"</th><th scope="col">"Added"</th></tr></thead>
+                        <thead><tr><th scope="col">"Username"</th><th scope="col">"Name"</th><th scope="col">"Role"</th><th scope="col">"Added"</th><th scope="col">"Status"</th><th scope="col">"Access"</th></tr></thead>
                         <tbody>
-                            {list.into_iter().map(|user| view! {
-                                <tr>
-                                    <td class="mono">{user.username}</td>
-                                    <td>{user.display_name}</td>
-                                    <td>{user.role.label()}</td>
-                                    <td>{format::timestamp(&user.created_at)}</td>
-                                </tr>
+                            {list.into_iter().map(|user| {
+                                let active = user.deactivated_at.is_none();
+                                let label = format!("{} {}", if active { "Deactivate" } else { "Reactivate" }, user.username);
+                                let status = user.deactivated_at.as_ref().map_or_else(|| "Active".to_owned(), |at| format!("Deactivated {}", format::timestamp(at)));
+                                view! {
+                                    <tr>
+                                        <td class="mono">{user.username.clone()}</td>
+                                        <td>{user.display_name.clone()}</td>
+                                        <td>{user.role.label()}</td>
+                                        <td>{format::timestamp(&user.created_at)}</td>
+                                        <td>{status}</td>
+                                        <td>
+                                            <button type="button" class=if active { "button button-danger" } else { "button" } aria-label=label
+                                                disabled=move || set_active.pending().get()
+                                                on:click=move |_| confirm_and_set(&user, !active)>
+                                                {if active { "Deactivate" } else { "Reactivate" }}
+                                            </button>
+                                        </td>
+                                    </tr>
+                                }
                             }).collect_view()}
                         </tbody>
                     </table>
                 </div>
+                <FormAlert error=activity_error />
             }.into_any(),
         }}
         <form class="card form form-spaced" on:submit=submit aria-labelledby="new-user-heading">
