@@ -1,5 +1,6 @@
 //! The router, the sign-in gate and the layout every page sits in.
 
+use keel_shared::ErrorBody;
 use keel_shared::auth::Permission;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -9,7 +10,7 @@ use leptos_router::path;
 
 use crate::api;
 use crate::auth::{Auth, use_auth};
-use crate::components::{ConnectionIndicator, Loading};
+use crate::components::{ConnectionIndicator, ErrorState, Loading};
 use crate::pages::{
     AccountPage, AuditPage, DriftPage, LoginPage, ModelPage, ModelsPage, NewModelPage, NotFoundPage, OverviewPage,
     SetupPage, TokensPage, UsersPage,
@@ -20,25 +21,47 @@ pub fn App() -> impl IntoView {
     let auth = Auth { me: RwSignal::new(None) };
     provide_context(auth);
     crate::auth::register(auth);
-    let checked = RwSignal::new(false);
-    spawn_local(async move {
-        if let Ok(me) = api::me().await {
-            auth.me.set(Some(me));
-        }
-        checked.set(true);
-    });
+    // None while asking the server who is signed in; then whether it could be reached.
+    let reached: RwSignal<Option<Result<(), ErrorBody>>> = RwSignal::new(None);
+    let ask = move || {
+        reached.set(None);
+        spawn_local(async move {
+            match api::me().await {
+                Ok(me) => {
+                    auth.me.set(Some(me));
+                    reached.set(Some(Ok(())));
+                }
+                // Not signed in: the sign-in page.
+                Err(error) if error.status == 401 => reached.set(Some(Ok(()))),
+                // The server is down or failing: saying "signed out" would mislead.
+                Err(error) => reached.set(Some(Err(error))),
+            }
+        });
+    };
+    ask();
     view! {
         <Router>
-            {move || {
-                if !checked.get() {
-                    view! { <Loading what="Keel" /> }.into_any()
-                } else if auth.me.with(Option::is_none) {
-                    view! { <SignedOut /> }.into_any()
-                } else {
-                    view! { <Shell /> }.into_any()
-                }
+            {move || match reached.get() {
+                None => view! { <Loading what="Keel" /> }.into_any(),
+                Some(Err(error)) => view! { <Unreachable error on_retry=ask /> }.into_any(),
+                Some(Ok(())) if auth.me.with(Option::is_none) => view! { <SignedOut /> }.into_any(),
+                Some(Ok(())) => view! { <Shell /> }.into_any(),
             }}
         </Router>
+    }
+}
+
+/// Keel's server could not be reached (or failed) at start: what happened, and a retry.
+#[component]
+fn Unreachable(error: ErrorBody, on_retry: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    view! {
+        <main class="login" id="main">
+            <div class="card login-card">
+                <p class="brand brand-on-card"><span class="brand-mark" aria-hidden="true">"◆"</span>" Keel"</p>
+                <ErrorState error />
+                <button type="button" class="button button-primary button-wide" on:click=move |_| on_retry()>"Try again"</button>
+            </div>
+        </main>
     }
 }
 

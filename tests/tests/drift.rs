@@ -33,10 +33,14 @@ async fn model_with_a_version(keel: &Keel, browser: &Browser) -> anyhow::Result<
     Ok(id)
 }
 
+/// A plan named like markup: category labels from uploads must reach the page as text.
+const HOSTILE_PLAN: &str = "<img src=x onerror=window.injected=1>premium";
+const PLANS: [&str; 3] = ["basic", "plus", HOSTILE_PLAN];
+
 fn reference_csv(rows: usize) -> String {
     let mut csv = String::from("spend,plan\n");
     for i in 0..rows {
-        csv.push_str(&format!("{},{}\n", 500.0 + (i * 37 % 200) as f64, ["basic", "plus", "premium"][i % 3]));
+        csv.push_str(&format!("{},{}\n", 500.0 + (i * 37 % 200) as f64, PLANS[i % 3]));
     }
     csv
 }
@@ -60,7 +64,6 @@ async fn a_reference_uploaded_in_the_form_and_live_rows_show_the_drifted_feature
     browser.wait_for_text("table[aria-label=References] td", "upload: validation.csv").await?;
 
     // Live rows: spending doubled, plans as before.
-    const PLANS: [&str; 3] = ["basic", "plus", "premium"];
     let rows: Vec<Value> = (0..300_u32)
         .map(|i| {
             let features = json!({ "spend": 1000.0 + f64::from(i % 200), "plan": PLANS[i as usize % 3] });
@@ -95,6 +98,17 @@ async fn a_reference_uploaded_in_the_form_and_live_rows_show_the_drifted_feature
         .click()
         .await?;
     browser.wait_for_text(".chart-title", "Distribution of plan").await?;
+    // The chart (SVG through inner_html) shows the label as text; nothing ran, no element was made.
+    let probe = browser
+        .client
+        .execute(
+            r#"const charts = document.querySelector('#feature-charts');
+               return [window.injected === undefined, charts.querySelectorAll('img').length, charts.textContent];"#,
+            vec![],
+        )
+        .await?;
+    assert_eq!((probe[0].as_bool(), probe[1].as_u64()), (Some(true), Some(0)), "{probe}");
+    assert!(probe[2].as_str().unwrap_or_default().contains("<img src=x"), "the label is shown as text: {probe}");
     browser.close().await
 }
 
