@@ -48,6 +48,25 @@ async fn a_model_registered_in_the_form_is_listed_and_deep_linkable() -> anyhow:
     browser.wait_for_text(".facts dd", "Limited risk").await?;
     browser.wait_for_text(".muted", "No versions registered yet.").await?;
 
+    // A version is registered where it serves no traffic, and moved on from there in place;
+    // canary and production are reached only through a change request, so never offered here.
+    let stages = browser
+        .client
+        .execute("return [...document.querySelectorAll('#version-stage option')].map(option => option.value);", vec![]);
+    assert_eq!(stages.await?, serde_json::json!(["development", "staging", "archived"]));
+    browser.client.find(Locator::Css("#version-tag")).await?.send_keys("v1.0.0").await?;
+    browser.client.find(Locator::XPath("//button[text()='Register version']")).await?.click().await?;
+    browser.wait_for("button[aria-label='Move v1.0.0 to Staging']").await?.click().await?;
+    browser.wait_for_text("table[aria-label=Versions] .badge", "Staging").await?;
+    let offered = browser.client.execute(
+        "return [...document.querySelectorAll('.stage-moves button')].map(button => button.textContent);",
+        vec![],
+    );
+    assert_eq!(offered.await?, serde_json::json!(["Development", "Archived"]));
+    if let Ok(path) = std::env::var("KEEL_SCREENSHOT") {
+        std::fs::write(path, browser.client.screenshot().await?)?;
+    }
+
     browser.close().await
 }
 
