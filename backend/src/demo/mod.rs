@@ -12,10 +12,11 @@ use keel_shared::validation::{NewModel, NewVersion};
 
 use crate::auth::passwords;
 use crate::domain::DomainError;
-use crate::ingest::{IngestWriter, SeriesKey, ValidPoint};
+use crate::ingest::IngestWriter;
 use crate::store::Store;
 use crate::store::audit::Actor;
 use crate::store::identity::NewUser;
+use crate::store::telemetry::{SeriesKey, ValidPoint};
 
 struct DemoModel {
     name: &'static str,

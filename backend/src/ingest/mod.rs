@@ -13,30 +13,14 @@ use keel_shared::telemetry::{PointInput, RejectedPoint, TimestampInput};
 
 pub use writer::IngestWriter;
 
+use crate::store::telemetry::{SeriesKey, ValidPoint};
+
 pub const MAX_METRIC_NAME: usize = 128;
 pub const MAX_LABELS: usize = 16;
 pub const MAX_LABEL_NAME: usize = 64;
 pub const MAX_LABEL_VALUE: usize = 256;
 /// Points may be late by any amount, but not from further ahead than clock skew explains.
 pub const MAX_FUTURE_MILLIS: i64 = 10 * 60 * 1000;
-
-/// Identifies a series: (model, metric, sorted labels).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SeriesKey {
-    pub model_id: String,
-    pub metric: String,
-    /// Canonical JSON of the labels: an object with sorted keys.
-    pub labels: String,
-}
-
-/// A point that passed validation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ValidPoint {
-    pub series: SeriesKey,
-    /// Unix milliseconds.
-    pub ts: i64,
-    pub value: f64,
-}
 
 /// Splits raw points into valid ones and the reasons for the rest.
 ///

@@ -12,20 +12,14 @@ use chrono::DateTime;
 use keel_shared::ModelId;
 use keel_shared::live::LiveEvent;
 
-use super::ValidPoint;
 use crate::error::{ApiError, ApiResult};
 use crate::store::Store;
+use crate::store::telemetry::{IdempotentAnswer, ValidPoint};
 
 /// Requests waiting for the writer before new ones are turned away.
 const QUEUE_DEPTH: usize = 256;
 /// Requests committed together at most.
 const MAX_GROUP: usize = 64;
-
-/// An answer to store with the points, replayed to retries with the same key.
-pub struct IdempotentAnswer {
-    pub key: String,
-    pub response: String,
-}
 
 struct WriteJob {
     points: Vec<ValidPoint>,

@@ -21,9 +21,9 @@ use crate::auth::Access;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiBytes, ApiPath, ApiQuery, parse_json};
 use crate::ingest::otlp::{self, Encoding};
-use crate::ingest::writer::IdempotentAnswer;
 use crate::ingest::{prometheus, validate_point, validate_points};
 use crate::store::rollups::{HOUR_MILLIS, Resolution};
+use crate::store::telemetry::IdempotentAnswer;
 
 pub fn routes(api: Api) -> Api {
     let ingest = Access::Permission(Permission::IngestTelemetry);

@@ -65,7 +65,7 @@ pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
     /// Ids of series known to exist (see `telemetry`).
-    series_ids: Arc<Mutex<HashMap<crate::ingest::SeriesKey, String>>>,
+    series_ids: Arc<Mutex<HashMap<telemetry::SeriesKey, String>>>,
     clock: Clock,
     /// Signalled after every commit that wrote events (the live relay waits on it).
     events_committed: Arc<tokio::sync::Notify>,

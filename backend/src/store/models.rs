@@ -5,7 +5,7 @@ use keel_shared::live::LiveEvent;
 use keel_shared::models::{ModelResponse, ModelSummary, RiskTier, Stage, VersionSummary};
 use keel_shared::validation::{ModelChanges, ModelFilter, NewModel, NewVersion, PROHIBITED_IN_PRODUCTION};
 use keel_shared::{ModelId, VersionId};
-use sqlx::FromRow;
+use sqlx::{Any, FromRow, Transaction};
 
 use super::audit::{Actor, AuditRecord, ChangeSet};
 use super::{Dialect, Store, from_millis, is_unique_violation, new_id};
@@ -208,8 +208,13 @@ impl Store {
         let Some((name, description, owner, use_case, old_tier)) = before else {
             return Err(DomainError::NotFound(format!("no model with id '{id}'")));
         };
-        // The check and the change are one statement, so no version can be promoted in between.
-        let updated = sqlx::query(
+        // The model row is locked (above): no version can enter production meanwhile.
+        if changes.risk_tier.is_some_and(|tier| !tier.allows_production())
+            && has_production_version(&mut tx, id).await?
+        {
+            return Err(DomainError::field("risk_tier", PROHIBITED_IN_PRODUCTION));
+        }
+        sqlx::query(
             "UPDATE models SET
                 name = COALESCE($2, name),
                 description = COALESCE($3, description),
@@ -217,9 +222,7 @@ impl Store {
                 use_case = COALESCE($5, use_case),
                 risk_tier = COALESCE($6, risk_tier),
                 updated_at = $7
-             WHERE id = $1
-               AND NOT (COALESCE($6, '') = 'prohibited' AND EXISTS (
-                   SELECT 1 FROM model_versions v WHERE v.model_id = models.id AND v.stage = 'production'))",
+             WHERE id = $1",
         )
         .bind(&id.0)
         .bind(changes.name.as_deref())
@@ -231,9 +234,6 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|error| name_conflict(error, changes.name.as_deref().unwrap_or_default()))?;
-        if updated.rows_affected() == 0 {
-            return Err(DomainError::field("risk_tier", PROHIBITED_IN_PRODUCTION));
-        }
         let after = |new: &Option<String>, old: &str| new.clone().unwrap_or_else(|| old.to_owned());
         let audit_changes = ChangeSet::default()
             .field("name", Some(&name), Some(&after(&changes.name, &name)))
@@ -277,7 +277,8 @@ impl Store {
     }
 
     /// Registers a version. A second production version, a duplicate tag, or a
-    /// production version of a prohibited-tier model are refused.
+    /// production version of a prohibited-tier model (`RiskTier::allows_production`) are
+    /// refused.
     #[tracing::instrument(skip_all, fields(model = %model_id, tag = %version.tag))]
     pub async fn create_version(
         &self,
@@ -287,11 +288,13 @@ impl Store {
     ) -> DomainResult<VersionSummary> {
         let id = new_id();
         let mut tx = self.begin_write().await?;
-        // Inserted only if the model exists and its tier allows the stage, in one statement.
+        let tier = self.lock_model_tier(&mut tx, model_id).await?;
+        if version.stage == Stage::Production && !tier.allows_production() {
+            return Err(DomainError::field("stage", PROHIBITED_IN_PRODUCTION));
+        }
         let inserted = sqlx::query(
             "INSERT INTO model_versions (id, model_id, tag, stage, training_data_ref, notes, created_at)
-             SELECT $1, m.id, $3, $4, $5, $6, $7 FROM models m
-             WHERE m.id = $2 AND ($4 <> 'production' OR m.risk_tier <> 'prohibited')",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&id)
         .bind(&model_id.0)
@@ -302,18 +305,12 @@ impl Store {
         .bind(self.now_millis())
         .execute(&mut *tx)
         .await;
-        let inserted = match inserted {
-            Ok(result) => result,
-            Err(error) if is_unique_violation(&error) => {
+        if let Err(error) = inserted {
+            if is_unique_violation(&error) {
                 drop(tx);
                 return Err(self.explain_version_conflict(model_id, version).await);
             }
-            Err(error) => return Err(error.into()),
-        };
-        if inserted.rows_affected() == 0 {
-            drop(tx);
-            self.model_summary(model_id).await?;
-            return Err(DomainError::field("stage", PROHIBITED_IN_PRODUCTION));
+            return Err(error.into());
         }
         let changes = ChangeSet::default()
             .field("model_id", None, Some(&model_id.0))
@@ -357,12 +354,8 @@ impl Store {
         actor: &Actor,
     ) -> DomainResult<VersionSummary> {
         let mut tx = self.begin_write().await?;
-        let tier: Option<String> = sqlx::query_scalar("SELECT risk_tier FROM models WHERE id = $1")
-            .bind(&model_id.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let tier = tier.ok_or_else(|| DomainError::NotFound(format!("no model with id '{model_id}'")))?;
-        if to == Stage::Production && tier == RiskTier::Prohibited.as_str() {
+        let tier = self.lock_model_tier(&mut tx, model_id).await?;
+        if to == Stage::Production && !tier.allows_production() {
             return Err(DomainError::field("stage", PROHIBITED_IN_PRODUCTION));
         }
         let mut moves = Vec::new();
@@ -429,6 +422,19 @@ impl Store {
         row.try_into()
     }
 
+    /// The model's risk tier, its row locked for the rest of `tx` (SQLite's write
+    /// transaction already excludes other writers), so tier and stages change one at a time.
+    async fn lock_model_tier(&self, tx: &mut Transaction<'static, Any>, model_id: &ModelId) -> DomainResult<RiskTier> {
+        let select = match self.dialect {
+            Dialect::Sqlite => "SELECT risk_tier FROM models WHERE id = $1",
+            Dialect::Postgres => "SELECT risk_tier FROM models WHERE id = $1 FOR UPDATE",
+        };
+        let tier: Option<String> = sqlx::query_scalar(select).bind(&model_id.0).fetch_optional(&mut **tx).await?;
+        tier.ok_or_else(|| DomainError::NotFound(format!("no model with id '{model_id}'")))?
+            .parse()
+            .map_err(|error| corrupt(&error))
+    }
+
     async fn explain_version_conflict(&self, model_id: &ModelId, version: &NewVersion) -> DomainError {
         let same_tag: Result<Option<String>, _> =
             sqlx::query_scalar("SELECT id FROM model_versions WHERE model_id = $1 AND tag = $2")
@@ -461,6 +467,15 @@ impl Store {
                 .await?;
         row.ok_or_else(|| DomainError::NotFound(format!("no model with id '{id}'")))?.try_into()
     }
+}
+
+async fn has_production_version(tx: &mut Transaction<'static, Any>, model_id: &ModelId) -> DomainResult<bool> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT id FROM model_versions WHERE model_id = $1 AND stage = 'production'")
+            .bind(&model_id.0)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(found.is_some())
 }
 
 fn name_conflict(error: sqlx::Error, name: &str) -> DomainError {

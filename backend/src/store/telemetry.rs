@@ -9,8 +9,30 @@ use keel_shared::live::LiveEvent;
 
 use crate::analysis::sketch::QuantileSketch;
 use crate::domain::DomainResult;
-use crate::ingest::writer::IdempotentAnswer;
-use crate::ingest::{SeriesKey, ValidPoint};
+
+/// Identifies a series: (model, metric, sorted labels).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SeriesKey {
+    pub model_id: String,
+    pub metric: String,
+    /// Canonical JSON of the labels: an object with sorted keys.
+    pub labels: String,
+}
+
+/// A point that passed validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidPoint {
+    pub series: SeriesKey,
+    /// Unix milliseconds.
+    pub ts: i64,
+    pub value: f64,
+}
+
+/// An answer to store with the points, replayed to retries with the same key.
+pub struct IdempotentAnswer {
+    pub key: String,
+    pub response: String,
+}
 
 pub const MINUTE_MILLIS: i64 = 60_000;
 /// Series-minutes read or written per statement (8 parameters each). Not more: SQLite
