@@ -232,7 +232,36 @@ on_both_stores!(
     replicas_pass_live_events_to_each_other_and_announce_a_change_once,
     resuming_after_a_restart_delivers_the_missed_events_exactly_once,
     silence_turns_into_no_data_when_the_clock_moves_on,
+    a_client_resuming_from_a_pruned_event_is_told_to_resync,
 );
+
+/// Events are kept 24 hours: a day later (the clock moved, the retention job ran) a
+/// client resuming from an event that is gone must reload instead of missing some.
+async fn a_client_resuming_from_a_pruned_event_is_told_to_resync(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let model = app.create_model("churn", RiskTier::Limited).await;
+    let client = app.ingest_client().await;
+    let mut stream = EventStream::open(&app, None).await;
+    push(&app, &client, "churn", "latency_ms", 12.0).await;
+    let (first, _) = stream.next_for("points", &model).await;
+    let first = first.expect("an id");
+    push(&app, &client, "churn", "latency_ms", 13.0).await;
+    stream.next_for("points", &model).await;
+    assert!(EventStream::open(&app, Some(&first)).await.next_data_or_nothing().await.is_some(), "kept for now");
+
+    app.clock.advance(chrono::Duration::hours(25)).expect("a manual clock");
+    // The retention job runs as the clock moves; the newest event stays, so numbering goes on.
+    let pruned = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let mut resumed = EventStream::open(&app, Some(&first)).await;
+            if resumed.next().await.1 == "resync" {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    pruned.await.expect("pruned within 10 s");
+}
 
 /// Events are numbered by the store, so a client that reconnects to a restarted server
 /// (or another replica) with its `Last-Event-ID` gets what it missed, each once, in order.
