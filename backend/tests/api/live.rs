@@ -238,7 +238,7 @@ on_both_stores!(
 /// Events are kept 24 hours: a day later (the clock moved, the retention job ran) a
 /// client resuming from an event that is gone must reload instead of missing some.
 async fn a_client_resuming_from_a_pruned_event_is_told_to_resync(store: StoreKind) {
-    let app = spawn_app(store).await;
+    let mut app = spawn_app(store).await;
     let model = app.create_model("churn", RiskTier::Limited).await;
     let client = app.ingest_client().await;
     let mut stream = EventStream::open(&app, None).await;
@@ -250,6 +250,8 @@ async fn a_client_resuming_from_a_pruned_event_is_told_to_resync(store: StoreKin
     assert!(EventStream::open(&app, Some(&first)).await.next_data_or_nothing().await.is_some(), "kept for now");
 
     app.clock.advance(chrono::Duration::hours(25)).expect("a manual clock");
+    // A day later the session has expired too.
+    app.client = app.signed_in_client("admin", crate::helpers::ADMIN_PASSWORD).await;
     // The retention job runs as the clock moves; the newest event stays, so numbering goes on.
     let pruned = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
