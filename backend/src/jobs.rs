@@ -113,10 +113,10 @@ pub fn start(state: &AppState) -> JoinSet<()> {
     });
 
     let retention_days = state.settings.raw_retention_days;
-    let singleton = |jobs: &mut JoinSet<()>, name, every, work: fn(Store, u32) -> JobFuture| {
+    let singleton = |jobs: &mut JoinSet<()>, name, every, work: SingletonWork| {
         let (store, leadership) = (store.clone(), state.leadership.clone());
         supervise(jobs, name, move || {
-            let (store, leadership) = (store.clone(), leadership.clone());
+            let (store, leadership, work) = (store.clone(), leadership.clone(), work.clone());
             async move {
                 let clock: Clock = store.clock().clone();
                 let mut tick = tokio::time::interval(every);
@@ -129,26 +129,37 @@ pub fn start(state: &AppState) -> JoinSet<()> {
                     if !leadership.is_leader() {
                         continue;
                     }
-                    if let Err(error) = work(store.clone(), retention_days).await {
+                    if let Err(error) = work(store.clone()).await {
                         tracing::warn!(job = name, %error, "failed; retrying on its next tick");
                     }
                 }
             }
         });
     };
-    singleton(&mut jobs, "hourly rollups", ROLLUP_EVERY, |store, _| {
-        Box::pin(async move { Ok(upkeep::roll_up_batch(&store).await.map(drop)?) })
-    });
-    singleton(&mut jobs, "retention", RETENTION_EVERY, |store, days| {
-        Box::pin(async move { upkeep::prune(&store, days).await })
-    });
-    singleton(&mut jobs, "scheduled drift", DRIFT_SCHEDULE_EVERY, |store, _| {
-        Box::pin(async move { Ok(scheduler::run_due(&store).await?) })
-    });
+    singleton(
+        &mut jobs,
+        "hourly rollups",
+        ROLLUP_EVERY,
+        Arc::new(|store| Box::pin(async move { Ok(upkeep::roll_up_batch(&store).await.map(drop)?) })),
+    );
+    singleton(
+        &mut jobs,
+        "retention",
+        RETENTION_EVERY,
+        Arc::new(move |store| Box::pin(async move { upkeep::prune(&store, retention_days).await })),
+    );
+    singleton(
+        &mut jobs,
+        "scheduled drift",
+        DRIFT_SCHEDULE_EVERY,
+        Arc::new(|store| Box::pin(async move { Ok(scheduler::run_due(&store).await?) })),
+    );
     jobs
 }
 
-type JobFuture = std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
+/// One pass of a singleton job over the store.
+type SingletonWork =
+    Arc<dyn Fn(Store) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> + Send + Sync>;
 
 /// Runs `job()` as a task of `jobs`, starting it again whenever it fails or panics. A job
 /// that returns `Ok` has no more work (its inputs are gone) and is not restarted.

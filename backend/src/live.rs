@@ -21,7 +21,7 @@ use keel_shared::live::LiveEvent;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::error::ApiResult;
+use crate::domain::DomainResult;
 use crate::store::events::{EVENTS_CHANNEL, StoredEvent};
 use crate::store::{Dialect, Store, replicas};
 
@@ -66,7 +66,7 @@ pub struct LiveHub {
 
 impl LiveHub {
     /// A hub that starts after the newest event already stored.
-    pub async fn new(store: Store) -> ApiResult<Self> {
+    pub async fn new(store: Store) -> DomainResult<Self> {
         let newest = store.event_bounds().await?.map_or(0, |(_, newest)| newest);
         let (sender, _) = broadcast::channel(CHANNEL_CAPACITY);
         Ok(Self { sender, store, relayed: Arc::new(AtomicI64::new(newest)) })
@@ -97,26 +97,41 @@ impl LiveHub {
 
     async fn relay_committed(&self) -> anyhow::Result<()> {
         loop {
-            let after = self.relayed.load(Ordering::Acquire);
-            let page = self.store.events_after(after, PAGE).await?;
-            let full = page.len() == usize::try_from(PAGE).unwrap_or(usize::MAX);
-            for stored in page {
-                let seq = stored.seq;
-                match StampedEvent::try_from(stored) {
-                    // No subscribers is not an error.
-                    Ok(event) => drop(self.sender.send(Arc::new(event))),
-                    Err(error) => tracing::error!(seq, %error, "a stored live event does not decode; skipped"),
-                }
+            let page = self.page_after(self.relayed.load(Ordering::Acquire)).await?;
+            for event in page.events {
+                // No subscribers is not an error.
+                drop(self.sender.send(event));
+            }
+            if let Some(seq) = page.last_seq {
                 self.relayed.store(seq, Ordering::Release);
             }
-            if !full {
+            if !page.full {
                 return Ok(());
             }
         }
     }
 
+    /// The next `PAGE` stored events after `after`, oldest first; one that does not
+    /// decode is logged and skipped (its number still counts as read).
+    async fn page_after(&self, after: i64) -> DomainResult<Page> {
+        let stored = self.store.events_after(after, PAGE).await?;
+        let full = stored.len() == usize::try_from(PAGE).unwrap_or(usize::MAX);
+        let last_seq = stored.last().map(|event| event.seq);
+        let events = stored
+            .into_iter()
+            .filter_map(|stored| {
+                let seq = stored.seq;
+                StampedEvent::try_from(stored)
+                    .map_err(|error| tracing::error!(seq, %error, "a stored live event does not decode; skipped"))
+                    .ok()
+                    .map(Arc::new)
+            })
+            .collect();
+        Ok(Page { events, last_seq, full })
+    }
+
     /// A subscription from now on, or, with `last_event_id`, from just after it.
-    pub async fn subscribe(&self, last_event_id: Option<i64>) -> ApiResult<Subscription> {
+    pub async fn subscribe(&self, last_event_id: Option<i64>) -> DomainResult<Subscription> {
         // Subscribed before reading the store: anything committed later comes through the
         // channel, anything earlier is in the store; overlaps are skipped by id.
         let receiver = self.sender.subscribe();
@@ -136,7 +151,7 @@ impl LiveHub {
 
     /// Every stored event after `last`, or `None` when some of them are gone (pruned,
     /// too many) or `last` was never issued.
-    async fn missed_since(&self, last: i64) -> ApiResult<Option<VecDeque<Arc<StampedEvent>>>> {
+    async fn missed_since(&self, last: i64) -> DomainResult<Option<VecDeque<Arc<StampedEvent>>>> {
         let Some((oldest, newest)) = self.store.event_bounds().await? else { return Ok(None) };
         if last > newest || last < oldest - 1 {
             return Ok(None);
@@ -144,22 +159,26 @@ impl LiveHub {
         let mut missed = VecDeque::new();
         let mut after = last;
         loop {
-            let page = self.store.events_after(after, PAGE).await?;
-            let full = page.len() == usize::try_from(PAGE).unwrap_or(usize::MAX);
-            for stored in page {
-                after = stored.seq;
-                if let Ok(event) = StampedEvent::try_from(stored) {
-                    missed.push_back(Arc::new(event));
-                }
-            }
+            let page = self.page_after(after).await?;
+            after = page.last_seq.unwrap_or(after);
+            missed.extend(page.events);
             if missed.len() > MAX_BACKLOG {
                 return Ok(None);
             }
-            if !full {
+            if !page.full {
                 return Ok(Some(missed));
             }
         }
     }
+}
+
+/// One page read from the outbox.
+struct Page {
+    events: Vec<Arc<StampedEvent>>,
+    /// The number of the last row read, decoded or not.
+    last_seq: Option<i64>,
+    /// The page was full: more may follow.
+    full: bool,
 }
 
 /// What a subscriber receives next.
