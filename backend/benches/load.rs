@@ -55,7 +55,7 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         dist_dir: directory.join("dist"),
         secure_cookies: false,
         admin_password: Some(PASSWORD.into()),
-        raw_retention_days: 30,
+        ..Default::default()
     };
     let application = Application::build(settings).await?;
     let base = format!("http://{}", application.local_addr());

@@ -30,6 +30,9 @@ pub struct Settings {
     /// (`KEEL_RAW_RETENTION_DAYS`, default 30); the minute and hour rollups that charts
     /// read, references and drift runs are kept regardless.
     pub raw_retention_days: u32,
+    /// Seconds between evaluations of every alert rule (`KEEL_ALERT_EVALUATION_SECONDS`,
+    /// default 15); new points, health changes and drift runs are evaluated within a second.
+    pub alert_evaluation_seconds: u32,
 }
 
 impl Default for Settings {
@@ -42,6 +45,7 @@ impl Default for Settings {
             secure_cookies: false,
             admin_password: None,
             raw_retention_days: 30,
+            alert_evaluation_seconds: 15,
         }
     }
 }
@@ -57,6 +61,7 @@ struct FileSettings {
     secure_cookies: Option<bool>,
     admin_password: Option<String>,
     raw_retention_days: Option<u32>,
+    alert_evaluation_seconds: Option<u32>,
 }
 
 impl Settings {
@@ -96,6 +101,12 @@ impl Settings {
                 })?,
                 None => file.raw_retention_days.unwrap_or(defaults.raw_retention_days),
             },
+            alert_evaluation_seconds: match env("KEEL_ALERT_EVALUATION_SECONDS") {
+                Some(text) => text.parse().ok().filter(|seconds| *seconds > 0).with_context(|| {
+                    format!("KEEL_ALERT_EVALUATION_SECONDS={text:?} is not a whole number of seconds (1 or more)")
+                })?,
+                None => file.alert_evaluation_seconds.unwrap_or(defaults.alert_evaluation_seconds),
+            },
         })
     }
 
@@ -132,6 +143,7 @@ impl fmt::Debug for Settings {
             .field("secure_cookies", &self.secure_cookies)
             .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
             .field("raw_retention_days", &self.raw_retention_days)
+            .field("alert_evaluation_seconds", &self.alert_evaluation_seconds)
             .finish()
     }
 }

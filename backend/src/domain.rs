@@ -14,6 +14,10 @@ pub enum DomainError {
     /// version, a state that changed meanwhile, a move only a change request may make.
     #[error("{0}")]
     Conflict(String),
+    /// A rule forbids this caller this action (the role may not make that move, a
+    /// requester may not approve their own change).
+    #[error("{0}")]
+    Forbidden(String),
     /// Fields that break a rule, each with its message.
     #[error("invalid fields: {0:?}")]
     Invalid(FieldErrors),

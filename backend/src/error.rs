@@ -56,6 +56,7 @@ impl From<DomainError> for ApiError {
         match error {
             DomainError::NotFound(message) => Self::NotFound(message),
             DomainError::Conflict(message) => Self::Conflict(message),
+            DomainError::Forbidden(message) => Self::Forbidden(message),
             DomainError::Invalid(fields) => Self::Validation(fields),
             DomainError::Corrupt(message) => Self::CorruptData(message),
             DomainError::Unavailable(message) => Self::Unavailable(message),

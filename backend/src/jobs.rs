@@ -5,7 +5,8 @@
 //! Some jobs run on every replica (the live relay, the ingest writer, the health
 //! monitor); the others must run once across replicas sharing a database (hourly
 //! rollups, retention, scheduled drift) and run only on the replica that holds the
-//! `SINGLETON_LEASE` in the store. The holder renews it every `LEASE_RENEW_EVERY`; when
+//! `SINGLETON_LEASE` in the store (alerting subscribes to every replica's events but
+//! evaluates only on the holder). The holder renews it every `LEASE_RENEW_EVERY`; when
 //! it dies, another replica takes it within `LEASE_TTL` plus one renewal. Periodic jobs
 //! also run as soon as a test advances the clock.
 
@@ -110,6 +111,14 @@ pub fn start(state: &AppState) -> JoinSet<()> {
     supervise(&mut jobs, "singleton lease", move || {
         let (leadership, store) = (leadership.clone(), lease_store.clone());
         async move { leadership.keep(&store).await }
+    });
+
+    let (board, live, alerting_store, leadership) =
+        (state.health.clone(), state.live.clone(), store.clone(), state.leadership.clone());
+    let alert_every = Duration::from_secs(u64::from(state.settings.alert_evaluation_seconds));
+    supervise(&mut jobs, "alerting", move || {
+        let (board, live, store, leadership) = (board.clone(), live.clone(), alerting_store.clone(), leadership.clone());
+        async move { crate::alerting::run(&store, &board, &live, &leadership, alert_every).await }
     });
 
     let retention_days = state.settings.raw_retention_days;

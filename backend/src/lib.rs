@@ -1,6 +1,7 @@
 //! Keel's server as a library: `Application::build(settings)` gives a bound, migrated
 //! server that `main` runs and the tests start on port 0.
 
+pub mod alerting;
 pub mod analysis;
 pub mod auth;
 pub mod clock;
@@ -45,6 +46,9 @@ use crate::store::Store;
 /// Largest request body accepted; larger ones get a 413.
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
 
+/// Inbound alert requests handled at once.
+const INBOUND_ALERTS_AT_ONCE: usize = 16;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -64,6 +68,8 @@ pub struct AppState {
     pub leadership: Leadership,
     /// SHA-256 of the one-time setup secret, while the store has no administrator.
     pub setup_secret_hash: Arc<std::sync::Mutex<Option<String>>>,
+    /// Inbound alert requests (Alertmanager, PagerDuty) handled at once; more are told to retry.
+    pub inbound_alerts: Arc<tokio::sync::Semaphore>,
     /// Computed once at start from the console's index.html.
     pub content_security_policy: Arc<str>,
 }
@@ -110,6 +116,7 @@ impl Application {
             live,
             health,
             leadership: Leadership::default(),
+            inbound_alerts: Arc::new(tokio::sync::Semaphore::new(INBOUND_ALERTS_AT_ONCE)),
             store,
             setup_secret_hash: Arc::new(std::sync::Mutex::new(setup_secret.as_deref().map(auth::secrets::secret_hash))),
             clock,

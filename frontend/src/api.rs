@@ -2,12 +2,21 @@
 //! decoded into the server's `ErrorBody`; a failure to reach the server becomes one too.
 
 use gloo_net::http::{Request, Response};
+use keel_shared::alerting::{
+    AlertHistoryEntry, AlertRule, AlertRuleSpec, CreateIntegrationRequest, CreatedIntegration, Integration, RulePreview,
+    Runbook, RunbookSpec, Silence, SilenceSpec,
+};
 use keel_shared::audit::{AuditListResponse, AuditQuery, AuditVerifyResponse};
 use keel_shared::auth::{
     ChangePasswordRequest, CreateTokenRequest, CreateUserRequest, CreatedTokenResponse, LoginRequest, MeResponse,
     SetupRequest, TokenSummary, UserSummary,
 };
 use keel_shared::health::{FleetResponse, HealthThresholds, ModelHealth};
+use keel_shared::incidents::{
+    CommentRequest, CreateIncidentRequest, IncidentDetail, IncidentListResponse, IncidentQuery, IncidentStats,
+    IncidentStatsQuery, IncidentStatus, IncidentSummary, Postmortem, RunbookStepRequest, SeriousIncidentRequest,
+    TransitionRequest, UpdateIncidentRequest,
+};
 use keel_shared::models::{
     ChangeStageRequest, CreateModelRequest, CreateVersionRequest, ModelListQuery, ModelListResponse, ModelResponse,
     ModelSummary, VersionSummary,
@@ -158,6 +167,118 @@ pub fn audit_export_url(query: &AuditQuery) -> String {
     format!("/api/audit/export.csv?{}", query_string(query).unwrap_or_default())
 }
 
+pub async fn list_incidents(query: &IncidentQuery) -> ApiResult<IncidentListResponse> {
+    receive(Request::get(&format!("/api/incidents?{}", query_string(query)?)).send().await).await
+}
+
+pub async fn get_incident(id: &str) -> ApiResult<IncidentDetail> {
+    receive(Request::get(&format!("/api/incidents/{}", encode(id))).send().await).await
+}
+
+pub async fn create_incident(request: &CreateIncidentRequest) -> ApiResult<IncidentSummary> {
+    post("/api/incidents", request).await
+}
+
+pub async fn update_incident(id: &str, request: &UpdateIncidentRequest) -> ApiResult<IncidentDetail> {
+    let request = Request::patch(&format!("/api/incidents/{}", encode(id)))
+        .json(request)
+        .map_err(|error| client_error(&error.to_string()))?;
+    receive(request.send().await).await
+}
+
+pub async fn transition_incident(id: &str, to: IncidentStatus) -> ApiResult<IncidentDetail> {
+    post(&format!("/api/incidents/{}/transitions", encode(id)), &TransitionRequest { to }).await
+}
+
+pub async fn comment_incident(id: &str, text: &str) -> ApiResult<IncidentDetail> {
+    post(&format!("/api/incidents/{}/comments", encode(id)), &CommentRequest { text: text.to_owned() }).await
+}
+
+pub async fn set_runbook_step(id: &str, step: usize, done: bool) -> ApiResult<IncidentDetail> {
+    post(&format!("/api/incidents/{}/runbook-steps", encode(id)), &RunbookStepRequest { step, done }).await
+}
+
+pub async fn save_postmortem(id: &str, postmortem: &Postmortem) -> ApiResult<IncidentDetail> {
+    put(&format!("/api/incidents/{}/postmortem", encode(id)), postmortem).await
+}
+
+pub async fn mark_serious(id: &str, request: &SeriousIncidentRequest) -> ApiResult<IncidentDetail> {
+    put(&format!("/api/incidents/{}/serious", encode(id)), request).await
+}
+
+/// The Markdown download of an incident's postmortem (a plain link).
+pub fn postmortem_url(id: &str) -> String {
+    format!("/api/incidents/{}/postmortem.md", encode(id))
+}
+
+/// The Markdown download of an incident's Art. 73 report draft (a plain link).
+pub fn serious_report_url(id: &str) -> String {
+    format!("/api/incidents/{}/serious-report.md", encode(id))
+}
+
+pub async fn incident_stats(query: &IncidentStatsQuery) -> ApiResult<IncidentStats> {
+    receive(Request::get(&format!("/api/incidents/stats?{}", query_string(query)?)).send().await).await
+}
+
+pub async fn notifications() -> ApiResult<Vec<IncidentSummary>> {
+    receive(Request::get("/api/notifications").send().await).await
+}
+
+pub async fn list_alert_rules() -> ApiResult<Vec<AlertRule>> {
+    receive(Request::get("/api/alert-rules").send().await).await
+}
+
+pub async fn create_alert_rule(spec: &AlertRuleSpec) -> ApiResult<AlertRule> {
+    post("/api/alert-rules", spec).await
+}
+
+pub async fn update_alert_rule(id: &str, spec: &AlertRuleSpec) -> ApiResult<AlertRule> {
+    put(&format!("/api/alert-rules/{}", encode(id)), spec).await
+}
+
+pub async fn preview_alert_rule(spec: &AlertRuleSpec) -> ApiResult<Vec<RulePreview>> {
+    post("/api/alert-rules/preview", spec).await
+}
+
+pub async fn alert_history() -> ApiResult<Vec<AlertHistoryEntry>> {
+    receive(Request::get("/api/alert-history").send().await).await
+}
+
+pub async fn list_silences() -> ApiResult<Vec<Silence>> {
+    receive(Request::get("/api/silences").send().await).await
+}
+
+pub async fn create_silence(spec: &SilenceSpec) -> ApiResult<Silence> {
+    post("/api/silences", spec).await
+}
+
+pub async fn expire_silence(id: &str) -> ApiResult<()> {
+    no_content(Request::delete(&format!("/api/silences/{}", encode(id))).send().await).await
+}
+
+pub async fn list_runbooks() -> ApiResult<Vec<Runbook>> {
+    receive(Request::get("/api/runbooks").send().await).await
+}
+
+pub async fn save_runbook(id: Option<&str>, spec: &RunbookSpec) -> ApiResult<Runbook> {
+    match id {
+        Some(id) => put(&format!("/api/runbooks/{}", encode(id)), spec).await,
+        None => post("/api/runbooks", spec).await,
+    }
+}
+
+pub async fn list_integrations() -> ApiResult<Vec<Integration>> {
+    receive(Request::get("/api/integrations").send().await).await
+}
+
+pub async fn create_integration(request: &CreateIntegrationRequest) -> ApiResult<CreatedIntegration> {
+    post("/api/integrations", request).await
+}
+
+pub async fn revoke_integration(id: &str) -> ApiResult<()> {
+    no_content(Request::delete(&format!("/api/integrations/{}", encode(id))).send().await).await
+}
+
 fn query_string<Q: Serialize>(query: &Q) -> ApiResult<String> {
     serde_urlencoded::to_string(query).map_err(|error| client_error(&error.to_string()))
 }
@@ -165,6 +286,19 @@ fn query_string<Q: Serialize>(query: &Q) -> ApiResult<String> {
 async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> ApiResult<T> {
     let request = Request::post(url).json(body).map_err(|error| client_error(&error.to_string()))?;
     receive(request.send().await).await
+}
+
+async fn put<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> ApiResult<T> {
+    let request = Request::put(url).json(body).map_err(|error| client_error(&error.to_string()))?;
+    receive(request.send().await).await
+}
+
+/// An answer without a body (204).
+async fn no_content(sent: Result<Response, gloo_net::Error>) -> ApiResult<()> {
+    match sent {
+        Ok(response) if response.ok() => Ok(()),
+        other => receive::<serde::de::IgnoredAny>(other).await.map(|_| ()),
+    }
 }
 
 async fn receive<T: DeserializeOwned>(sent: Result<Response, gloo_net::Error>) -> ApiResult<T> {

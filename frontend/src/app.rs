@@ -12,7 +12,7 @@ use crate::api;
 use crate::auth::{Auth, use_auth};
 use crate::components::{ConnectionIndicator, ErrorState, Loading};
 use crate::pages::{
-    AccountPage, AuditPage, DriftPage, LoginPage, ModelPage, ModelsPage, NewModelPage, NotFoundPage, OverviewPage,
+    AccountPage, AlertsPage, AuditPage, IntegrationsPage, RunbooksPage, DriftPage, IncidentPage, IncidentsPage, LoginPage, ModelPage, ModelsPage, NewModelPage, NotFoundPage, OverviewPage,
     SetupPage, TokensPage, UsersPage,
 };
 
@@ -96,11 +96,17 @@ fn Shell() -> impl IntoView {
                     <ul class="nav-list">
                         <li><A href="/" exact=true>"Overview"</A></li>
                         <li><A href="/models">"Models"</A></li>
+                        <li><A href="/incidents">"Incidents"</A></li>
+                        <li><A href="/alerts">"Alert rules"</A></li>
+                        <li><A href="/runbooks">"Runbooks"</A></li>
                         <Show when=move || auth.can(Permission::ReadAudit)>
                             <li><A href="/audit">"Audit log"</A></li>
                         </Show>
                         <Show when=move || auth.can(Permission::ManageUsers)>
                             <li><A href="/users">"Users"</A></li>
+                        </Show>
+                        <Show when=move || auth.can(Permission::ManageIntegrations)>
+                            <li><A href="/integrations">"Integrations"</A></li>
                         </Show>
                         <Show when=move || auth.can(Permission::ManageTokens)>
                             <li><A href="/tokens">"API tokens"</A></li>
@@ -108,6 +114,7 @@ fn Shell() -> impl IntoView {
                     </ul>
                 </nav>
                 <ConnectionIndicator />
+                <Bell />
                 <UserMenu />
             </header>
             <main id="main" class="content" tabindex="-1">
@@ -117,6 +124,11 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/models/new") view=NewModelPage />
                     <Route path=path!("/models/:id") view=ModelPage />
                     <Route path=path!("/models/:id/drift") view=DriftPage />
+                    <Route path=path!("/incidents") view=IncidentsPage />
+                    <Route path=path!("/incidents/:id") view=IncidentPage />
+                    <Route path=path!("/alerts") view=AlertsPage />
+                    <Route path=path!("/runbooks") view=RunbooksPage />
+                    <Route path=path!("/integrations") view=IntegrationsPage />
                     <Route path=path!("/audit") view=AuditPage />
                     <Route path=path!("/users") view=UsersPage />
                     <Route path=path!("/tokens") view=TokensPage />
@@ -124,6 +136,31 @@ fn Shell() -> impl IntoView {
                 </Routes>
             </main>
         </div>
+    }
+}
+
+/// Open incidents assigned to me or escalated, live: a link to them with their count.
+#[component]
+fn Bell() -> impl IntoView {
+    let live = crate::live::use_live();
+    let waiting = LocalResource::new(move || {
+        live.incident_changes();
+        api::notifications()
+    });
+    move || {
+        let count = waiting.get().and_then(Result::ok).map_or(0, |incidents| incidents.len());
+        let label = match count {
+            0 => "No incidents waiting for you".to_owned(),
+            1 => "1 incident waiting for you".to_owned(),
+            n => format!("{n} incidents waiting for you"),
+        };
+        let class = if count > 0 { "bell bell-active" } else { "bell" };
+        view! {
+            <a class=class href="/incidents?assignee=me" aria-label=label.clone() title=label>
+                <span aria-hidden="true">"🔔"</span>
+                {(count > 0).then(|| view! { <span class="bell-count">{count}</span> })}
+            </a>
+        }
     }
 }
 

@@ -20,3 +20,26 @@ pub fn time_range(from: &DateTime<Utc>, to: &DateTime<Utc>) -> String {
 pub fn count(n: u64, singular: &str, plural: &str) -> String {
     if n == 1 { format!("1 {singular}") } else { format!("{n} {plural}") }
 }
+
+/// A span of time for people: `45 s`, `14 min`, `3 h 5 min`, `2 d 4 h`.
+pub fn span(seconds: i64) -> String {
+    let seconds = seconds.abs();
+    match seconds {
+        0..60 => format!("{seconds} s"),
+        60..3600 => format!("{} min", seconds / 60),
+        3600..86_400 => match (seconds % 3600) / 60 {
+            0 => format!("{} h", seconds / 3600),
+            minutes => format!("{} h {minutes} min", seconds / 3600),
+        },
+        _ => match (seconds % 86_400) / 3600 {
+            0 => format!("{} d", seconds / 86_400),
+            hours => format!("{} d {hours} h", seconds / 86_400),
+        },
+    }
+}
+
+/// How far `deadline` is from `now`: `in 14 min` or `14 min overdue`.
+pub fn countdown(deadline: &DateTime<Utc>, now: &DateTime<Utc>) -> String {
+    let seconds = (*deadline - *now).num_seconds();
+    if seconds >= 0 { format!("in {}", span(seconds)) } else { format!("{} overdue", span(seconds)) }
+}

@@ -2,7 +2,8 @@
 //! open until the shell unmounts (sign-out). Status events keep every model's health
 //! current; points events tell charts and tiles to refresh (coalesced, at most one
 //! refresh per `REFRESH_DELAY`); drift events tell a model's drift page to refresh and
-//! stage events its model page.
+//! stage events its model page; incident events the incident pages, the bell and the
+//! fleet tiles.
 //! When the browser gives up on the connection (the server was down or answered an
 //! error) it is reopened with exponential back-off, resuming from the last event id it
 //! saw.
@@ -51,6 +52,8 @@ pub struct Live {
     drift_runs: RwSignal<HashMap<ModelId, u64>>,
     /// Per model, how many of its versions moved stage.
     stage_moves: RwSignal<HashMap<ModelId, u64>>,
+    /// Incident events (opened, changed, commented), or resyncs.
+    incident_events: RwSignal<u64>,
     /// Resyncs: whatever a page shows may be stale.
     resyncs: RwSignal<u64>,
 }
@@ -73,6 +76,11 @@ impl Live {
     pub fn model_stage_moves(&self, model_id: &ModelId) -> u64 {
         self.resyncs.track();
         self.stage_moves.with(|moves| moves.get(model_id).copied().unwrap_or_default())
+    }
+
+    /// Changes when any incident is opened or changes (or after a resync).
+    pub fn incident_changes(&self) -> u64 {
+        self.incident_events.get()
     }
 
     /// Changes when any model's new points are stored (or after a resync).
@@ -98,6 +106,7 @@ pub fn provide_live() -> Live {
         changes: RwSignal::new(0),
         drift_runs: RwSignal::new(HashMap::new()),
         stage_moves: RwSignal::new(HashMap::new()),
+        incident_events: RwSignal::new(0),
         resyncs: RwSignal::new(0),
     };
     provide_context(live);
@@ -151,7 +160,7 @@ impl Stream {
         });
         source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         callbacks.push(on_open);
-        for kind in ["points", "status", "drift", "stage", "resync"] {
+        for kind in ["points", "status", "drift", "stage", "incident", "resync"] {
             let stream = self.clone();
             let on_message = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
                 if let Some(message) = event.dyn_ref::<MessageEvent>() {
@@ -218,8 +227,10 @@ impl Stream {
                     all.insert(health.model_id.clone(), health);
                 });
             }
+            LiveEvent::Incident { .. } => self.live.incident_events.update(|events| *events += 1),
             LiveEvent::Resync => {
                 reload_health(self.live);
+                self.live.incident_events.update(|events| *events += 1);
                 self.live.changes.update(|changes| *changes += 1);
                 self.live.resyncs.update(|resyncs| *resyncs += 1);
             }

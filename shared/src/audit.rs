@@ -2,54 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::models::UnknownVariant;
-
-/// An enum whose variants are stored and sent as fixed names (the names already in the
-/// hash chain never change), with `ALL`, `as_str`, `FromStr` and `Display`.
-macro_rules! named_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$variant_meta:meta])* $variant:ident => $text:literal,)* }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum $name {
-            $($(#[$variant_meta])* #[serde(rename = $text)] $variant,)*
-        }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
-            const NAMES: &'static [&'static str] = &[$($text,)*];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text,)*
-                }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = UnknownVariant;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Self::ALL
-                    .iter()
-                    .copied()
-                    .find(|value| value.as_str() == s)
-                    .ok_or_else(|| UnknownVariant { given: s.to_owned(), expected: Self::NAMES })
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
 
 named_enum! {
     /// What an audit entry records.
@@ -74,6 +29,18 @@ named_enum! {
         SessionLogout => "session.logout",
         TokenCreate => "token.create",
         TokenRevoke => "token.revoke",
+        IncidentOpen => "incident.open",
+        IncidentUpdate => "incident.update",
+        /// An incident moved along its lifecycle.
+        IncidentTransition => "incident.transition",
+        IncidentPostmortem => "incident.postmortem",
+        AlertRuleCreate => "alert_rule.create",
+        AlertRuleUpdate => "alert_rule.update",
+        SilenceCreate => "silence.create",
+        SilenceExpire => "silence.expire",
+        RunbookSave => "runbook.save",
+        IntegrationCreate => "integration.create",
+        IntegrationRevoke => "integration.revoke",
     }
 }
 
@@ -85,6 +52,11 @@ named_enum! {
         DriftRun => "drift_run",
         User => "user",
         ApiToken => "api_token",
+        Incident => "incident",
+        AlertRule => "alert_rule",
+        Silence => "silence",
+        Runbook => "runbook",
+        Integration => "integration",
     }
 }
 

@@ -99,7 +99,7 @@ impl Role {
                 ImplementChanges,
                 ReadKpis,
             ],
-            Self::Approver => &[ReadModels, ReadAudit, OpenIncidents, ApproveChanges, ReadKpis, EditKpis],
+            Self::Approver => &[ReadModels, ReadAudit, ApproveChanges, ReadKpis, EditKpis],
             Self::Admin => &Permission::ALL,
         }
     }
@@ -305,7 +305,7 @@ mod tests {
         (ReadAudit, [false, false, true, true], [false, false, false]),
         (ManageUsers, [false, false, false, true], [false, false, false]),
         (ManageTokens, [false, false, false, true], [false, false, false]),
-        (OpenIncidents, [false, true, true, true], [false, false, false]),
+        (OpenIncidents, [false, true, false, true], [false, false, false]),
         (TriageIncidents, [false, true, false, true], [false, false, false]),
         (ResolveIncidents, [false, true, false, true], [false, false, false]),
         (ManageAlertRules, [false, true, false, true], [false, false, false]),

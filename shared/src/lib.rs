@@ -2,12 +2,17 @@
 //! console displays. Serde types and plain functions only — no I/O — so this crate
 //! compiles for `wasm32-unknown-unknown` as well as for the server.
 
+#[macro_use]
+mod macros;
+
+pub mod alerting;
 pub mod audit;
 pub mod auth;
 pub mod drift;
 pub mod error;
 pub mod health;
 pub mod ids;
+pub mod incidents;
 pub mod live;
 pub mod models;
 pub mod monitoring;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ModelId;
 use crate::health::{HealthStatus, ModelHealth};
+use crate::incidents::IncidentSummary;
 use crate::models::Stage;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,6 +32,8 @@ pub enum LiveEvent {
     /// A version moved from one stage to another (and, entering production, the one
     /// that was there moved to archived).
     Stage { model_id: ModelId, version: String, from: Stage, to: Stage },
+    /// An incident was opened or changed (status, fields, timeline).
+    Incident { incident: Box<IncidentSummary>, change: String },
     /// The stream lost events the client asked to resume from (the server restarted or
     /// they are too old): reload what is shown.
     Resync,
@@ -44,6 +47,7 @@ impl LiveEvent {
             Self::Status { .. } => "status",
             Self::Drift { .. } => "drift",
             Self::Stage { .. } => "stage",
+            Self::Incident { .. } => "incident",
             Self::Resync => "resync",
         }
     }

@@ -2,11 +2,14 @@
 //! requires; the router and the route table (`route_table`, which the tests check for
 //! every role) are both built from that one list, so they can never disagree.
 
+mod alerting;
 mod analysis;
 mod audit;
 mod auth;
 mod fleet;
 mod health;
+mod incidents;
+mod integrations;
 mod live;
 mod models;
 mod monitoring;
@@ -69,6 +72,9 @@ fn api() -> Api {
     let api = live::routes(api);
     let api = analysis::routes(api);
     let api = monitoring::routes(api);
+    let api = incidents::routes(api);
+    let api = alerting::routes(api);
+    let api = integrations::routes(api);
     audit::routes(api)
 }
 

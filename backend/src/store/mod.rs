@@ -4,9 +4,11 @@
 //! embedded default) and PostgreSQL (to scale out), run through sqlx's `Any` driver.
 //! Each dialect has its own migrations; the few other differences live here.
 
+pub mod alerting;
 pub mod audit;
 pub mod events;
 mod health;
+pub mod incidents;
 pub mod identity;
 mod models;
 pub mod monitoring;

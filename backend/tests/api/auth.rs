@@ -158,7 +158,7 @@ async fn without_a_configured_password_a_one_time_link_creates_the_administrator
         dist_dir: scratch.join("dist"),
         secure_cookies: false,
         admin_password: None,
-        raw_retention_days: 30,
+        ..Default::default()
     })
     .await;
     let path = app.setup_path.clone().expect("a setup link");

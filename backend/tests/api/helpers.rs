@@ -75,7 +75,7 @@ pub async fn spawn_app(kind: StoreKind) -> TestApp {
         dist_dir: scratch.join("dist"),
         secure_cookies: false,
         admin_password: Some(ADMIN_PASSWORD.into()),
-        raw_retention_days: 30,
+        ..Default::default()
     })
     .await
 }
@@ -91,7 +91,7 @@ pub async fn spawn_replica(app: &TestApp) -> TestApp {
         dist_dir: scratch.join("dist"),
         secure_cookies: false,
         admin_password: Some(ADMIN_PASSWORD.into()),
-        raw_retention_days: 30,
+        ..Default::default()
     })
     .await
 }

@@ -79,6 +79,7 @@ impl EventStream {
                 | LiveEvent::Drift { model_id, .. }
                 | LiveEvent::Stage { model_id, .. } => Some(model_id),
                 LiveEvent::Status { health, .. } => Some(&health.model_id),
+                LiveEvent::Incident { incident, .. } => incident.model.as_ref(),
                 LiveEvent::Resync => None,
             };
             if kind == event && model_id == Some(&model.id) {

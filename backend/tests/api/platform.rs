@@ -120,7 +120,7 @@ async fn the_default_store_is_a_sqlite_file_in_the_data_directory() {
         dist_dir: scratch.join("dist"),
         secure_cookies: false,
         admin_password: Some(crate::helpers::ADMIN_PASSWORD.into()),
-        raw_retention_days: 30,
+        ..Default::default()
     };
     let app = spawn_app_with(settings).await;
     assert!(scratch.join("data/nested/keel.db").exists());

@@ -1,19 +1,27 @@
 //! One component per route.
 
 mod account;
+mod alerting;
 mod audit;
+mod incidents;
 mod login;
 mod model;
 mod models;
 mod new_model;
 mod not_found;
+mod integrations;
 mod overview;
+mod runbooks;
 mod setup;
 mod tokens;
 mod users;
 
 pub use account::AccountPage;
+pub use alerting::AlertsPage;
+pub use integrations::IntegrationsPage;
+pub use runbooks::RunbooksPage;
 pub use audit::AuditPage;
+pub use incidents::{IncidentPage, IncidentStatsLine, IncidentsPage};
 pub use login::LoginPage;
 pub use model::{DriftPage, ModelPage};
 pub use models::ModelsPage;

@@ -2,12 +2,15 @@
 //! day as sparklines, refreshed as new telemetry arrives.
 
 use keel_shared::health::{FleetTile, HealthStatus};
+use keel_shared::ModelId;
+use keel_shared::incidents::IncidentQuery;
 use keel_shared::models::ModelListQuery;
 use leptos::prelude::*;
 
 use crate::api;
 use crate::components::{EmptyState, ErrorState, HealthBadge, KeyNumbers, Loading, RiskBadge, Sparkline, status_class};
 use crate::live::use_live;
+use crate::pages::IncidentStatsLine;
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
@@ -16,6 +19,20 @@ pub fn OverviewPage() -> impl IntoView {
         live.fleet_changes();
         async move { api::fleet(&ModelListQuery::default()).await }
     });
+    // Open incidents per model, for the tiles.
+    let open_incidents = LocalResource::new(move || {
+        live.incident_changes();
+        async move {
+            let query = IncidentQuery { status: Some("open".into()), ..IncidentQuery::default() };
+            api::list_incidents(&query).await
+        }
+    });
+    let open_of = move |model: &ModelId| {
+        open_incidents
+            .get()
+            .and_then(Result::ok)
+            .map_or(0, |list| list.items.iter().filter(|incident| incident.model.as_ref() == Some(model)).count())
+    };
     view! {
         <div class="page-header">
             <div>
@@ -24,6 +41,7 @@ pub fn OverviewPage() -> impl IntoView {
             </div>
         </div>
         <StatusCounts />
+        <IncidentStatsLine />
         {move || match fleet.get() {
             None => view! { <Loading what="the fleet" /> }.into_any(),
             Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
@@ -34,7 +52,10 @@ pub fn OverviewPage() -> impl IntoView {
             }.into_any(),
             Some(Ok(response)) => view! {
                 <ul class="tile-grid" aria-label="Models">
-                    {response.tiles.into_iter().map(|tile| view! { <Tile tile /> }).collect_view()}
+                    {response.tiles.into_iter().map(|tile| {
+                        let model = tile.model.id.clone();
+                        view! { <Tile tile open_incidents=Signal::derive(move || open_of(&model)) /> }
+                    }).collect_view()}
                 </ul>
             }.into_any(),
         }}
@@ -63,10 +84,11 @@ fn StatusCounts() -> impl IntoView {
 }
 
 #[component]
-fn Tile(tile: FleetTile) -> impl IntoView {
+fn Tile(tile: FleetTile, open_incidents: Signal<usize>) -> impl IntoView {
     let FleetTile { model, health, sparklines } = tile;
     let live = use_live();
     let model_id = model.id.clone();
+    let model_link = model.id.0.clone();
     let production = model
         .production_version
         .map_or_else(|| "No version in production".into(), |tag| format!("{tag} in production"));
@@ -80,6 +102,14 @@ fn Tile(tile: FleetTile) -> impl IntoView {
                 <HealthBadge model_id=model.id.clone() />
             </div>
             <p class="tile-meta"><RiskBadge tier=model.risk_tier />" "{production}</p>
+            {move || match open_incidents.get() {
+                0 => None,
+                count => Some(view! {
+                    <a class="tile-incidents" href=format!("/incidents?model={model_link}")>
+                        {if count == 1 { "1 open incident".to_owned() } else { format!("{count} open incidents") }}
+                    </a>
+                }),
+            }}
             {move || signals().map(|(signals, reasons)| view! {
                 <KeyNumbers signals />
                 {reasons_summary(&reasons).map(|summary| view! {

@@ -14,6 +14,7 @@ use crate::components::{
     Annotation, FieldError, FormAlert, KeyNumbers, MetricChart, Statistic, TimeRange, Window, field_message,
 };
 use crate::live::use_live;
+use crate::pages::IncidentStatsLine;
 
 /// The metrics charted with their own titles and units; others get a plain chart.
 const STANDARD_METRICS: [&str; 4] =
@@ -29,6 +30,7 @@ pub fn HealthSection(model_id: ModelId, versions: Vec<VersionSummary>) -> impl I
     let chart_model = model_id.clone();
     let custom_model = model_id.clone();
     let metrics_model = model_id.clone();
+    let incidents_model = model_id.clone();
     // Every other metric the model reports gets a chart too; new ones appear live.
     let custom_metrics = LocalResource::new(move || {
         live.model_changes(&metrics_model);
@@ -45,6 +47,7 @@ pub fn HealthSection(model_id: ModelId, versions: Vec<VersionSummary>) -> impl I
         }
     };
     view! {
+        <IncidentStatsLine model=incidents_model />
         <section aria-labelledby="health-heading" class="health">
             <div class="section-header">
                 <h2 id="health-heading">"Health"</h2>

@@ -1,0 +1,283 @@
+//! Alerting: every enabled rule evaluated for every model in its scope, on the clock
+//! every `alert_evaluation_seconds` and within a second of new points, a health change
+//! or a drift run. A rule that starts firing opens an incident (one per rule and model:
+//! later firings attach to it) unless a silence matches; one that stops firing resolves
+//! the incident it opened if nobody has acknowledged it. Runs on the replica holding the
+//! singleton lease.
+
+pub mod inbound;
+pub mod state;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use keel_shared::alerting::{Aggregation, AlertRuleSpec, AlertState, RulePreview, Signal};
+use keel_shared::health::HealthStatus;
+use keel_shared::incidents::IncidentSource;
+use keel_shared::live::LiveEvent;
+use keel_shared::monitoring::DriftRun;
+
+use self::state::{Observation, Outcome, step};
+use crate::analysis::sketch::QuantileSketch;
+use crate::domain::DomainResult;
+use crate::health::HealthBoard;
+use crate::jobs::Leadership;
+use crate::live::{Delivery, LiveHub};
+use crate::services::incidents::{self, Opening};
+use crate::store::Store;
+use crate::store::alerting::{ModelFacts, StoredRule};
+use crate::store::audit::Actor;
+use crate::store::rollups::Resolution;
+use crate::store::telemetry::MINUTE_MILLIS;
+
+/// How soon after new points, a health change or a drift run the rules look again.
+const EVENT_DELAY: Duration = Duration::from_secs(1);
+
+/// The fingerprint of a rule's incident for a model.
+pub fn fingerprint(rule_id: &str, model: &ModelFacts) -> String {
+    format!("rule:{rule_id}:{}", model.id)
+}
+
+/// What one cycle did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Cycle {
+    pub evaluated: usize,
+    pub fired: usize,
+    pub recovered: usize,
+    pub silenced: usize,
+}
+
+/// Reads signals for one cycle, each at most once per model.
+struct Observer<'a> {
+    store: &'a Store,
+    board: &'a HealthBoard,
+    now: DateTime<Utc>,
+    drift_runs: HashMap<String, Option<DriftRun>>,
+    metrics: HashMap<(String, String, u32), MetricWindow>,
+}
+
+/// A metric's minute rollups over a rule's window, merged.
+struct MetricWindow {
+    count: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    sketch: QuantileSketch,
+}
+
+impl Observer<'_> {
+    async fn observe(&mut self, signal: &Signal, min_rows: u32, model: &ModelFacts) -> DomainResult<Observation> {
+        let model_id = &model.id;
+        Ok(match signal {
+            Signal::Metric { metric, aggregation, window_minutes } => {
+                let key = (model_id.0.clone(), metric.clone(), *window_minutes);
+                if !self.metrics.contains_key(&key) {
+                    let to = self.now.timestamp_millis();
+                    let from = to - i64::from(*window_minutes) * MINUTE_MILLIS;
+                    let rollups = self.store.metric_rollups(&model_id.0, metric, from, to + 1, Resolution::Minute).await?;
+                    let mut merged = MetricWindow {
+                        count: 0,
+                        sum: 0.0,
+                        min: f64::INFINITY,
+                        max: f64::NEG_INFINITY,
+                        sketch: QuantileSketch::new(),
+                    };
+                    for rollup in rollups {
+                        merged.count += rollup.count;
+                        merged.sum += rollup.sum;
+                        merged.min = merged.min.min(rollup.min);
+                        merged.max = merged.max.max(rollup.max);
+                        merged.sketch.merge(&rollup.sketch);
+                    }
+                    self.metrics.insert(key.clone(), merged);
+                }
+                let MetricWindow { count, sum, min, max, sketch } = &self.metrics[&key];
+                if *count == 0 {
+                    return Ok(Observation::NoData);
+                }
+                let value = match aggregation {
+                    Aggregation::Avg => Some(sum / *count as f64),
+                    Aggregation::Min => Some(*min),
+                    Aggregation::Max => Some(*max),
+                    Aggregation::P50 => sketch.quantile(0.5),
+                    Aggregation::P95 => sketch.quantile(0.95),
+                    Aggregation::P99 => sketch.quantile(0.99),
+                    Aggregation::Count => Some(*count as f64),
+                    Aggregation::Rate => Some(*count as f64 / (f64::from(*window_minutes) * 60.0)),
+                };
+                value.map_or(Observation::NoData, Observation::Value)
+            }
+            Signal::Health => match self.board.get(model_id).map(|health| health.status) {
+                Some(HealthStatus::Healthy) => Observation::Value(0.0),
+                Some(HealthStatus::Degraded) => Observation::Value(1.0),
+                Some(HealthStatus::Critical) => Observation::Value(2.0),
+                Some(HealthStatus::NoData) | None => Observation::NoData,
+            },
+            Signal::Freshness => match self.board.get(model_id).and_then(|health| health.signals.last_point_at) {
+                Some(last) => Observation::Value((self.now - last).num_milliseconds() as f64 / 60_000.0),
+                None => Observation::NoData,
+            },
+            Signal::DatasetDrift
+            | Signal::DriftedShare
+            | Signal::FeatureDrift { .. }
+            | Signal::MissingShare { .. }
+            | Signal::Performance => {
+                if !self.drift_runs.contains_key(&model_id.0) {
+                    let run = self.store.latest_drift_run(model_id).await?;
+                    self.drift_runs.insert(model_id.0.clone(), run);
+                }
+                let Some(run) = &self.drift_runs[&model_id.0] else {
+                    return Ok(Observation::NoData);
+                };
+                if signal.from_drift() && run.current_rows < u64::from(min_rows) {
+                    return Ok(Observation::InsufficientData);
+                }
+                let column = |name: &str| run.report.columns.iter().find(|column| column.column == name);
+                let value = match signal {
+                    Signal::DatasetDrift => Some(if run.report.drifted { 1.0 } else { 0.0 }),
+                    Signal::DriftedShare => (run.report.compared_columns > 0)
+                        .then(|| run.report.drifted_columns as f64 / run.report.compared_columns as f64),
+                    Signal::FeatureDrift { feature } => column(feature)
+                        .and_then(|column| column.report.as_ref())
+                        .and_then(|report| report.results.first())
+                        .map(|result| result.value),
+                    Signal::MissingShare { feature } => {
+                        column(feature).and_then(|column| column.quality.as_ref()).map(|quality| quality.missing_share_current)
+                    }
+                    _ => Some(run.degradation().len() as f64),
+                };
+                value.map_or(Observation::NoData, Observation::Value)
+            }
+        })
+    }
+}
+
+/// The models a rule covers now.
+fn covered<'a>(rule: &'a AlertRuleSpec, models: &'a [ModelFacts]) -> impl Iterator<Item = &'a ModelFacts> {
+    models.iter().filter(|model| rule.scope.covers(&model.id, &model.name, model.risk_tier, &model.stages))
+}
+
+/// One evaluation of every enabled rule for every model it covers.
+pub async fn evaluate_rules(store: &Store, board: &HealthBoard) -> DomainResult<Cycle> {
+    let now = store.clock().now();
+    let rules: Vec<StoredRule> = store.alert_rules().await?.into_iter().filter(|rule| rule.spec.enabled).collect();
+    let models = store.model_facts().await?;
+    let states = store.alert_states().await?;
+    let silences = store.active_silences().await?;
+    let mut observer = Observer { store, board, now, drift_runs: HashMap::new(), metrics: HashMap::new() };
+    let mut cycle = Cycle::default();
+    for rule in &rules {
+        for model in covered(&rule.spec, &models) {
+            cycle.evaluated += 1;
+            let observation = observer.observe(&rule.spec.signal, rule.spec.min_rows, model).await?;
+            let previous = states.get(&(rule.id.clone(), model.id.clone())).copied();
+            let (next, outcome) = step(&rule.spec, previous, observation, now);
+            let previous_state = previous.map_or(AlertState::Normal, |previous| previous.state);
+            let silenced = outcome == Outcome::Fire
+                && silences.iter().any(|silence| {
+                    silence.spec.matches(Some(&model.id), Some(&rule.id), rule.spec.severity, &BTreeMap::new(), now)
+                });
+            // Values move every cycle; only a change of state is written.
+            if previous.is_none_or(|previous| previous.state != next.state || previous.since != next.since) {
+                store.record_alert_state(&rule.id, &model.id, previous_state, next, silenced).await?;
+            }
+            let reading = next.value.map_or_else(|| "no data".to_owned(), |value| format!("{value:.4}"));
+            match outcome {
+                Outcome::Unchanged => {}
+                Outcome::Fire if silenced => cycle.silenced += 1,
+                Outcome::Fire => {
+                    cycle.fired += 1;
+                    let opening = Opening {
+                        title: format!("{} on {}", rule.spec.name, model.name),
+                        severity: rule.spec.severity,
+                        model: Some(model.id.clone()),
+                        model_label: None,
+                        version: model.production_version.clone(),
+                        source: IncidentSource::AlertRule,
+                        fingerprint: fingerprint(&rule.id, model),
+                        rule_id: Some(rule.id.clone()),
+                        runbook_id: rule.spec.runbook.clone(),
+                        impact: String::new(),
+                        note: format!(
+                            "Rule '{}' fired: {} is {reading}, {}",
+                            rule.spec.name,
+                            rule.spec.signal.describe(),
+                            rule.spec.condition.describe()
+                        ),
+                    };
+                    incidents::open(store, opening, &Actor::system()).await?;
+                }
+                Outcome::Recover => {
+                    cycle.recovered += 1;
+                    let note = format!("Rule '{}' recovered: {} is {reading}", rule.spec.name, rule.spec.signal.describe());
+                    incidents::condition_cleared(store, &fingerprint(&rule.id, model), &note, &Actor::system()).await?;
+                }
+            }
+        }
+    }
+    Ok(cycle)
+}
+
+/// What `spec` says for each model it covers now, without storing anything.
+pub async fn preview(store: &Store, board: &HealthBoard, spec: &AlertRuleSpec) -> DomainResult<Vec<RulePreview>> {
+    let models = store.model_facts().await?;
+    let mut observer =
+        Observer { store, board, now: store.clock().now(), drift_runs: HashMap::new(), metrics: HashMap::new() };
+    let mut previews = Vec::new();
+    for model in covered(spec, &models) {
+        let observation = observer.observe(&spec.signal, spec.min_rows, model).await?;
+        let (value, verdict) = match observation {
+            Observation::Value(value) if spec.condition.breached(value) => (Some(value), "breached"),
+            Observation::Value(value) if spec.condition.recovered(value) => (Some(value), "recovered"),
+            Observation::Value(value) => (Some(value), "between"),
+            Observation::NoData => (None, "no_data"),
+            Observation::InsufficientData => (None, "insufficient_data"),
+        };
+        previews.push(RulePreview { model: model.id.clone(), model_name: model.name.clone(), value, verdict: verdict.into() });
+    }
+    Ok(previews)
+}
+
+/// The alerting job: evaluates on its period, within `EVENT_DELAY` of events that can
+/// change a signal, and when the clock is moved; escalates overdue incidents each time.
+/// Only the lease holder evaluates.
+pub async fn run(
+    store: &Store,
+    board: &HealthBoard,
+    live: &LiveHub,
+    leadership: &Leadership,
+    every: Duration,
+) -> anyhow::Result<()> {
+    let mut events = live.subscribe(None).await?;
+    let mut period = tokio::time::interval(every);
+    period.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut soon = tokio::time::interval(EVENT_DELAY);
+    soon.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut pending = false;
+    loop {
+        tokio::select! {
+            delivery = events.next() => match delivery {
+                Some(Delivery::Event(event)) => {
+                    pending |= matches!(event.event, LiveEvent::Points { .. } | LiveEvent::Status { .. } | LiveEvent::Drift { .. });
+                    continue;
+                }
+                Some(Delivery::Resync) => {}
+                None => return Ok(()),
+            },
+            _ = soon.tick(), if pending => {}
+            _ = period.tick() => {}
+            () = store.clock().advanced() => {}
+        }
+        pending = false;
+        if !leadership.is_leader() {
+            continue;
+        }
+        if let Err(error) = evaluate_rules(store, board).await {
+            tracing::warn!(%error, "alert rule evaluation failed; retrying on the next tick");
+        }
+        if let Err(error) = incidents::escalate_due(store).await {
+            tracing::warn!(%error, "incident escalation failed; retrying on the next tick");
+        }
+    }
+}
