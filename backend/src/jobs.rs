@@ -117,7 +117,8 @@ pub fn start(state: &AppState) -> JoinSet<()> {
         (state.health.clone(), state.live.clone(), store.clone(), state.leadership.clone());
     let alert_every = Duration::from_secs(u64::from(state.settings.alert_evaluation_seconds));
     supervise(&mut jobs, "alerting", move || {
-        let (board, live, store, leadership) = (board.clone(), live.clone(), alerting_store.clone(), leadership.clone());
+        let (board, live, store, leadership) =
+            (board.clone(), live.clone(), alerting_store.clone(), leadership.clone());
         async move { crate::alerting::run(&store, &board, &live, &leadership, alert_every).await }
     });
 

@@ -3,8 +3,8 @@
 
 use gloo_net::http::{Request, Response};
 use keel_shared::alerting::{
-    AlertHistoryEntry, AlertRule, AlertRuleSpec, CreateIntegrationRequest, CreatedIntegration, Integration, RulePreview,
-    Runbook, RunbookSpec, Silence, SilenceSpec,
+    AlertHistoryEntry, AlertRule, AlertRuleSpec, CreateIntegrationRequest, CreatedIntegration, Integration,
+    RulePreview, Runbook, RunbookSpec, Silence, SilenceSpec,
 };
 use keel_shared::audit::{AuditListResponse, AuditQuery, AuditVerifyResponse};
 use keel_shared::auth::{

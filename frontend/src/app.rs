@@ -12,8 +12,8 @@ use crate::api;
 use crate::auth::{Auth, use_auth};
 use crate::components::{ConnectionIndicator, ErrorState, Loading};
 use crate::pages::{
-    AccountPage, AlertsPage, AuditPage, IntegrationsPage, RunbooksPage, DriftPage, IncidentPage, IncidentsPage, LoginPage, ModelPage, ModelsPage, NewModelPage, NotFoundPage, OverviewPage,
-    SetupPage, TokensPage, UsersPage,
+    AccountPage, AlertsPage, AuditPage, DriftPage, IncidentPage, IncidentsPage, IntegrationsPage, LoginPage, ModelPage,
+    ModelsPage, NewModelPage, NotFoundPage, OverviewPage, RunbooksPage, SetupPage, TokensPage, UsersPage,
 };
 
 #[component]

@@ -480,7 +480,8 @@ mod tests {
         let scope = RuleScope { name_pattern: Some("credit-*".into()), ..RuleScope::default() };
         assert!(scope.covers(&id, "credit-risk", RiskTier::High, &[]));
         assert!(!scope.covers(&id, "churn", RiskTier::High, &[]));
-        let scope = RuleScope { risk_tier: Some(RiskTier::High), stage: Some(Stage::Production), ..RuleScope::default() };
+        let scope =
+            RuleScope { risk_tier: Some(RiskTier::High), stage: Some(Stage::Production), ..RuleScope::default() };
         assert!(scope.covers(&id, "x", RiskTier::High, &[Stage::Production]));
         assert!(!scope.covers(&id, "x", RiskTier::High, &[Stage::Staging]));
         assert!(RuleScope::default().covers(&id, "anything", RiskTier::Minimal, &[]));

@@ -531,7 +531,9 @@ mod tests {
     #[test]
     fn the_shortest_art_73_deadline_counts_from_awareness() {
         let aware = DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z").expect("a time").to_utc();
-        let days = |categories: &[SeriousCategory]| (reporting_deadline(aware, categories).expect("a deadline") - aware).num_days();
+        let days = |categories: &[SeriousCategory]| {
+            (reporting_deadline(aware, categories).expect("a deadline") - aware).num_days()
+        };
         assert_eq!(days(&[SeriousCategory::Death]), 10);
         assert_eq!(days(&[SeriousCategory::OtherSerious]), 15);
         assert_eq!(days(&[SeriousCategory::WidespreadInfringement]), 2);
@@ -545,7 +547,9 @@ mod tests {
         for safe in ["https://wiki/x", "http://a", "mailto:ops@example.com", "/models/1"] {
             assert!(safe_link_target(safe), "{safe}");
         }
-        for target in ["javascript:alert(1)", " JavaScript:alert(1)", "data:text/html,x", "//evil.example", "vbscript:x"] {
+        for target in
+            ["javascript:alert(1)", " JavaScript:alert(1)", "data:text/html,x", "//evil.example", "vbscript:x"]
+        {
             assert!(!safe_link_target(target), "{target}");
         }
     }

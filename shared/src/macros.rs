@@ -40,4 +40,3 @@ macro_rules! named_enum {
         }
     };
 }
-

@@ -51,7 +51,11 @@ pub struct Handled {
 
 /// The model an event is about: the key's model, else the first label naming a known
 /// model by id or name; otherwise the label's text for a fleet-wide incident.
-fn resolve_model(models: &[ModelFacts], fixed: Option<&ModelId>, labels: &[Option<&str>]) -> (Option<ModelFacts>, Option<String>) {
+fn resolve_model(
+    models: &[ModelFacts],
+    fixed: Option<&ModelId>,
+    labels: &[Option<&str>],
+) -> (Option<ModelFacts>, Option<String>) {
     if let Some(fixed) = fixed {
         return (models.iter().find(|model| &model.id == fixed).cloned(), None);
     }
@@ -74,13 +78,23 @@ fn title_for(summary: Option<&str>, fallback: &str, model: Option<&ModelFacts>, 
     title.chars().take(200).collect()
 }
 
-async fn silenced(store: &Store, model: Option<&ModelId>, severity: Severity, labels: &BTreeMap<String, String>) -> DomainResult<bool> {
+async fn silenced(
+    store: &Store,
+    model: Option<&ModelId>,
+    severity: Severity,
+    labels: &BTreeMap<String, String>,
+) -> DomainResult<bool> {
     let now = store.clock().now();
     Ok(store.active_silences().await?.iter().any(|silence| silence.spec.matches(model, None, severity, labels, now)))
 }
 
 /// Handles every alert of an Alertmanager notification.
-pub async fn alertmanager(store: &Store, webhook: AlertmanagerWebhook, fixed_model: Option<&ModelId>, actor: &Actor) -> DomainResult<Handled> {
+pub async fn alertmanager(
+    store: &Store,
+    webhook: AlertmanagerWebhook,
+    fixed_model: Option<&ModelId>,
+    actor: &Actor,
+) -> DomainResult<Handled> {
     let models = store.model_facts().await?;
     let mut handled = Handled::default();
     for alert in webhook.alerts {
@@ -95,7 +109,8 @@ pub async fn alertmanager(store: &Store, webhook: AlertmanagerWebhook, fixed_mod
         let (model, label) = resolve_model(
             &models,
             fixed_model,
-            &[alert.labels.get("model_id"), alert.labels.get("service"), alert.labels.get("job")].map(|label| label.map(String::as_str)),
+            &[alert.labels.get("model_id"), alert.labels.get("service"), alert.labels.get("job")]
+                .map(|label| label.map(String::as_str)),
         );
         let severity = Severity::from_alertmanager(alert.labels.get("severity").map(String::as_str));
         if silenced(store, model.as_ref().map(|model| &model.id), severity, &alert.labels).await? {
@@ -170,7 +185,9 @@ pub fn pagerduty_problems(event: &PagerDutyEvent) -> Vec<String> {
         Some("trigger") => match &event.payload {
             None => problems.push("'payload' is missing or blank".to_owned()),
             Some(payload) => {
-                for (field, value) in [("summary", &payload.summary), ("source", &payload.source), ("severity", &payload.severity)] {
+                for (field, value) in
+                    [("summary", &payload.summary), ("source", &payload.source), ("severity", &payload.severity)]
+                {
                     if value.as_deref().is_none_or(|value| value.trim().is_empty()) {
                         problems.push(format!("'payload.{field}' is missing or blank"));
                     }
@@ -200,8 +217,17 @@ pub fn pagerduty_problems(event: &PagerDutyEvent) -> Vec<String> {
 }
 
 /// Applies a checked event; returns its dedup key (generated for a trigger without one).
-pub async fn pagerduty(store: &Store, event: PagerDutyEvent, fixed_model: Option<&ModelId>, actor: &Actor) -> DomainResult<String> {
-    let dedup_key = event.dedup_key.clone().filter(|key| !key.is_empty()).unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
+pub async fn pagerduty(
+    store: &Store,
+    event: PagerDutyEvent,
+    fixed_model: Option<&ModelId>,
+    actor: &Actor,
+) -> DomainResult<String> {
+    let dedup_key = event
+        .dedup_key
+        .clone()
+        .filter(|key| !key.is_empty())
+        .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
     let fingerprint = format!("pagerduty:{dedup_key}");
     match event.event_action.as_deref() {
         Some("acknowledge") => incidents::acknowledge_by_sender(store, &fingerprint, actor).await?,
@@ -233,7 +259,12 @@ pub async fn pagerduty(store: &Store, event: PagerDutyEvent, fixed_model: Option
             );
             let severity = Severity::from_pagerduty(payload.severity.as_deref().unwrap_or_default());
             let mut labels = BTreeMap::new();
-            for (name, value) in [("source", &payload.source), ("component", &payload.component), ("group", &payload.group), ("class", &payload.class)] {
+            for (name, value) in [
+                ("source", &payload.source),
+                ("component", &payload.component),
+                ("group", &payload.group),
+                ("class", &payload.class),
+            ] {
                 if let Some(value) = value {
                     labels.insert(name.to_owned(), value.clone());
                 }

@@ -75,7 +75,8 @@ impl Observer<'_> {
                 if !self.metrics.contains_key(&key) {
                     let to = self.now.timestamp_millis();
                     let from = to - i64::from(*window_minutes) * MINUTE_MILLIS;
-                    let rollups = self.store.metric_rollups(&model_id.0, metric, from, to + 1, Resolution::Minute).await?;
+                    let rollups =
+                        self.store.metric_rollups(&model_id.0, metric, from, to + 1, Resolution::Minute).await?;
                     let mut merged = MetricWindow {
                         count: 0,
                         sum: 0.0,
@@ -142,9 +143,9 @@ impl Observer<'_> {
                         .and_then(|column| column.report.as_ref())
                         .and_then(|report| report.results.first())
                         .map(|result| result.value),
-                    Signal::MissingShare { feature } => {
-                        column(feature).and_then(|column| column.quality.as_ref()).map(|quality| quality.missing_share_current)
-                    }
+                    Signal::MissingShare { feature } => column(feature)
+                        .and_then(|column| column.quality.as_ref())
+                        .map(|quality| quality.missing_share_current),
                     _ => Some(run.degradation().len() as f64),
                 };
                 value.map_or(Observation::NoData, Observation::Value)
@@ -210,7 +211,8 @@ pub async fn evaluate_rules(store: &Store, board: &HealthBoard) -> DomainResult<
                 }
                 Outcome::Recover => {
                     cycle.recovered += 1;
-                    let note = format!("Rule '{}' recovered: {} is {reading}", rule.spec.name, rule.spec.signal.describe());
+                    let note =
+                        format!("Rule '{}' recovered: {} is {reading}", rule.spec.name, rule.spec.signal.describe());
                     incidents::condition_cleared(store, &fingerprint(&rule.id, model), &note, &Actor::system()).await?;
                 }
             }
@@ -234,7 +236,12 @@ pub async fn preview(store: &Store, board: &HealthBoard, spec: &AlertRuleSpec) -
             Observation::NoData => (None, "no_data"),
             Observation::InsufficientData => (None, "insufficient_data"),
         };
-        previews.push(RulePreview { model: model.id.clone(), model_name: model.name.clone(), value, verdict: verdict.into() });
+        previews.push(RulePreview {
+            model: model.id.clone(),
+            model_name: model.name.clone(),
+            value,
+            verdict: verdict.into(),
+        });
     }
     Ok(previews)
 }

@@ -35,7 +35,8 @@ pub fn step(
     now: DateTime<Utc>,
 ) -> (StoredState, Outcome) {
     let previous = previous.unwrap_or(StoredState { state: AlertState::Normal, since: now, value: None });
-    let was_firing = previous.state.is_firing() || previous.state == AlertState::NoData && rule.no_data == NoDataPolicy::Alert;
+    let was_firing =
+        previous.state.is_firing() || previous.state == AlertState::NoData && rule.no_data == NoDataPolicy::Alert;
     let enter = |state: AlertState, value: Option<f64>| StoredState { state, since: now, value };
     let stay = |value: Option<f64>| StoredState { value, ..previous };
     let held_for = |seconds: u32| now - previous.since >= Duration::seconds(i64::from(seconds));
@@ -62,7 +63,11 @@ pub fn step(
     };
     let (breached, recovered) = (rule.condition.breached(value), rule.condition.recovered(value));
     let fire = |since_breach: StoredState| {
-        if was_firing { (enter(AlertState::Firing, Some(value)), Outcome::Unchanged) } else { (since_breach, Outcome::Fire) }
+        if was_firing {
+            (enter(AlertState::Firing, Some(value)), Outcome::Unchanged)
+        } else {
+            (since_breach, Outcome::Fire)
+        }
     };
     match previous.state {
         AlertState::Normal | AlertState::InsufficientData | AlertState::NoData if breached => {

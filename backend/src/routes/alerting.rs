@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
+use keel_shared::ModelId;
 use keel_shared::alerting::{
     AlertHistoryEntry, AlertRule, AlertRuleDetail, AlertRuleSpec, AlertState, RuleInstance, RulePreview, Runbook,
     RunbookSpec, Silence, SilenceSpec,
 };
-use keel_shared::ModelId;
 use keel_shared::auth::Permission;
 use keel_shared::validation::FieldErrors;
 

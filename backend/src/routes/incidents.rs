@@ -17,6 +17,7 @@ use keel_shared::incidents::{
 
 use super::Api;
 use crate::AppState;
+use crate::auth::principal::Credential;
 use crate::auth::{Access, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -129,6 +130,9 @@ async fn comment_incident(
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<CommentRequest>,
 ) -> ApiResult<(StatusCode, Json<IncidentDetail>)> {
+    if matches!(principal.credential, Credential::Token { .. }) {
+        return Err(ApiError::Forbidden("comments are written by people: sign in to comment".into()));
+    }
     incidents::comment(&state.store, &id, &request.text, &principal.actor()).await?;
     Ok((StatusCode::CREATED, Json(incidents::detail(&state.store, &id).await?)))
 }

@@ -86,7 +86,9 @@ async fn sender(
     }
     if tokens_allowed && let Some(owner) = state.store.token_user(&secret_hash(secret)).await? {
         let allowed = token_can(owner.user.role, &owner.scopes, Permission::IngestTelemetry);
-        return Ok(allowed.then(|| (Actor { id: Some(owner.user.id.clone()), name: owner.user.username.clone() }, None)));
+        return Ok(
+            allowed.then(|| (Actor { id: Some(owner.user.id.clone()), name: owner.user.username.clone() }, None))
+        );
     }
     Ok(None)
 }
@@ -102,7 +104,9 @@ async fn alertmanager_webhook(State(state): State<AppState>, headers: HeaderMap,
         .map(str::trim)
         .filter(|token| !token.is_empty())
         .ok_or_else(|| {
-            ApiError::Unauthorized("send an Alertmanager integration key or an ingest token as `Authorization: Bearer …`".into())
+            ApiError::Unauthorized(
+                "send an Alertmanager integration key or an ingest token as `Authorization: Bearer …`".into(),
+            )
         })?;
     let Some((actor, model)) = sender(&state, bearer, IntegrationKind::Alertmanager, true).await? else {
         return Err(ApiError::Unauthorized(

@@ -7,9 +7,9 @@ use keel_shared::ModelId;
 use keel_shared::audit::AuditAction;
 use keel_shared::auth::{Permission, Role};
 use keel_shared::incidents::{
-    CreateIncidentRequest, IncidentDetail, IncidentRunbook, IncidentSource, IncidentStats, IncidentStatus,
-    Postmortem, REOPEN_WITHIN_DAYS, RunbookStepState, SeriousIncident, SeriousIncidentRequest, Severity,
-    TimelineKind, UpdateIncidentRequest, illegal_transition_message, reporting_deadline, runbook_steps,
+    CreateIncidentRequest, IncidentDetail, IncidentRunbook, IncidentSource, IncidentStats, IncidentStatus, Postmortem,
+    REOPEN_WITHIN_DAYS, RunbookStepState, SeriousIncident, SeriousIncidentRequest, Severity, TimelineKind,
+    UpdateIncidentRequest, illegal_transition_message, reporting_deadline, runbook_steps,
 };
 use keel_shared::models::RiskTier;
 
@@ -94,7 +94,11 @@ pub async fn open(store: &Store, opening: Opening, actor: &Actor) -> DomainResul
 }
 
 /// Opens an incident by hand.
-pub async fn open_by_hand(store: &Store, request: CreateIncidentRequest, actor: &Actor) -> DomainResult<IncidentRecord> {
+pub async fn open_by_hand(
+    store: &Store,
+    request: CreateIncidentRequest,
+    actor: &Actor,
+) -> DomainResult<IncidentRecord> {
     let title = checked_title(&request.title)?;
     checked_text("impact", &request.impact)?;
     if request.version.is_some() && request.model.is_none() {
@@ -205,10 +209,10 @@ pub async fn transition(store: &Store, id: &str, to: IncidentStatus, by: &Respon
         }
         IncidentStatus::Closed => {
             if incident.severity.needs_postmortem() {
-                let missing = incident.postmortem.as_ref().map_or_else(
-                    || vec!["summary", "impact", "root_cause"],
-                    Postmortem::missing,
-                );
+                let missing = incident
+                    .postmortem
+                    .as_ref()
+                    .map_or_else(|| vec!["summary", "impact", "root_cause"], Postmortem::missing);
                 if !missing.is_empty() {
                     return Err(DomainError::Conflict(format!(
                         "a {} incident needs its postmortem before it can close (missing: {})",
@@ -223,7 +227,9 @@ pub async fn transition(store: &Store, id: &str, to: IncidentStatus, by: &Respon
         IncidentStatus::Triage => {}
     }
     let text = format!("{} → {}", from.label(), to.label());
-    store.save_incident(&incident, &next, &[(TimelineKind::Status, text)], AuditAction::IncidentTransition, &by.actor).await
+    store
+        .save_incident(&incident, &next, &[(TimelineKind::Status, text)], AuditAction::IncidentTransition, &by.actor)
+        .await
 }
 
 /// Changes the given fields; assignee and commander must be active users.
@@ -235,7 +241,10 @@ pub async fn update(
 ) -> DomainResult<IncidentRecord> {
     let incident = store.incident(id).await?;
     if !incident.status.is_open() && incident.status != IncidentStatus::Resolved {
-        return Err(DomainError::Conflict(format!("INC-{} is {}: it can no longer be edited", incident.number, incident.status)));
+        return Err(DomainError::Conflict(format!(
+            "INC-{} is {}: it can no longer be edited",
+            incident.number, incident.status
+        )));
     }
     let mut next = incident.clone();
     let mut entries = Vec::new();
@@ -301,7 +310,10 @@ pub async fn set_runbook_step(store: &Store, id: &str, step: usize, done: bool, 
         .await?
         .ok_or_else(|| DomainError::Conflict(format!("INC-{} has no runbook", incident.number)))?;
     let Some(text) = runbook.steps.get(step).map(|step| step.text.clone()) else {
-        return Err(DomainError::field("step", format!("the runbook has {} steps, numbered from 0", runbook.steps.len())));
+        return Err(DomainError::field(
+            "step",
+            format!("the runbook has {} steps, numbered from 0", runbook.steps.len()),
+        ));
     };
     let mut next = incident.clone();
     next.runbook_done.retain(|ticked| *ticked != step);
@@ -313,7 +325,9 @@ pub async fn set_runbook_step(store: &Store, id: &str, step: usize, done: bool, 
         return Ok(());
     }
     let entry = if done { format!("Runbook step done: {text}") } else { format!("Runbook step reopened: {text}") };
-    store.save_incident(&incident, &next, &[(TimelineKind::RunbookStep, entry)], AuditAction::IncidentUpdate, actor).await?;
+    store
+        .save_incident(&incident, &next, &[(TimelineKind::RunbookStep, entry)], AuditAction::IncidentUpdate, actor)
+        .await?;
     Ok(())
 }
 
@@ -328,14 +342,25 @@ pub async fn save_postmortem(store: &Store, id: &str, postmortem: Postmortem, ac
     }
     for (index, item) in postmortem.action_items.iter().enumerate() {
         if item.text.trim().is_empty() || item.owner.trim().is_empty() {
-            return Err(DomainError::field(&format!("action_items[{index}]"), "an action item needs its text and owner"));
+            return Err(DomainError::field(
+                &format!("action_items[{index}]"),
+                "an action item needs its text and owner",
+            ));
         }
     }
     let incident = store.incident(id).await?;
     let text = if incident.postmortem.is_some() { "Postmortem updated" } else { "Postmortem written" };
     let mut next = incident.clone();
     next.postmortem = Some(postmortem);
-    store.save_incident(&incident, &next, &[(TimelineKind::Postmortem, text.into())], AuditAction::IncidentPostmortem, actor).await?;
+    store
+        .save_incident(
+            &incident,
+            &next,
+            &[(TimelineKind::Postmortem, text.into())],
+            AuditAction::IncidentPostmortem,
+            actor,
+        )
+        .await?;
     Ok(())
 }
 
@@ -361,12 +386,16 @@ pub async fn mark_serious(store: &Store, id: &str, request: SeriousIncidentReque
         reported_at: request.reported_at,
     };
     let text = match serious.reported_at {
-        Some(reported) => format!("Serious incident reported to the market surveillance authority on {}", reported.to_rfc3339()),
+        Some(reported) => {
+            format!("Serious incident reported to the market surveillance authority on {}", reported.to_rfc3339())
+        }
         None => format!("Marked a serious incident (EU AI Act Art. 73): report due by {}", deadline.to_rfc3339()),
     };
     let mut next = incident.clone();
     next.serious = Some(serious);
-    store.save_incident(&incident, &next, &[(TimelineKind::SeriousIncident, text)], AuditAction::IncidentUpdate, actor).await?;
+    store
+        .save_incident(&incident, &next, &[(TimelineKind::SeriousIncident, text)], AuditAction::IncidentUpdate, actor)
+        .await?;
     Ok(())
 }
 
@@ -381,7 +410,8 @@ pub async fn escalate_due(store: &Store) -> DomainResult<usize> {
         if incident.acknowledged_at.is_some() || now <= incident.acknowledge_by || period <= Duration::zero() {
             continue;
         }
-        let due = u32::try_from(1 + (now - incident.acknowledge_by).num_seconds() / period.num_seconds().max(1)).unwrap_or(u32::MAX);
+        let due = u32::try_from(1 + (now - incident.acknowledge_by).num_seconds() / period.num_seconds().max(1))
+            .unwrap_or(u32::MAX);
         if due <= incident.escalation_level {
             continue;
         }
@@ -391,7 +421,16 @@ pub async fn escalate_due(store: &Store) -> DomainResult<usize> {
             "Not acknowledged within {} min: escalated to level {due} (every engineer and admin is notified)",
             period.num_minutes()
         );
-        match store.save_incident(&incident, &next, &[(TimelineKind::Escalated, text)], AuditAction::IncidentUpdate, &Actor::system()).await {
+        match store
+            .save_incident(
+                &incident,
+                &next,
+                &[(TimelineKind::Escalated, text)],
+                AuditAction::IncidentUpdate,
+                &Actor::system(),
+            )
+            .await
+        {
             Ok(_) => escalated += 1,
             // Someone acted on it meanwhile: the next pass sees the new state.
             Err(DomainError::Conflict(_)) => {}
@@ -417,7 +456,12 @@ pub async fn detail(store: &Store, id: &str) -> DomainResult<IncidentDetail> {
 }
 
 /// MTTA and MTTR over incidents detected in `[from, to)`, for one model or the fleet.
-pub async fn stats(store: &Store, from: DateTime<Utc>, to: DateTime<Utc>, model: Option<ModelId>) -> DomainResult<IncidentStats> {
+pub async fn stats(
+    store: &Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    model: Option<ModelId>,
+) -> DomainResult<IncidentStats> {
     let filter = IncidentFilter {
         model,
         detected_from: Some(from.timestamp_millis()),
@@ -426,14 +470,20 @@ pub async fn stats(store: &Store, from: DateTime<Utc>, to: DateTime<Utc>, model:
     };
     let incidents = store.list_incidents(&filter).await?;
     let mean = |durations: Vec<Duration>| {
-        (!durations.is_empty())
-            .then(|| durations.iter().map(|duration| duration.num_milliseconds() as f64 / 1000.0).sum::<f64>() / durations.len() as f64)
+        (!durations.is_empty()).then(|| {
+            durations.iter().map(|duration| duration.num_milliseconds() as f64 / 1000.0).sum::<f64>()
+                / durations.len() as f64
+        })
     };
     Ok(IncidentStats {
         incidents: incidents.len() as u64,
         open: incidents.iter().filter(|incident| incident.status.is_open()).count() as u64,
-        mtta_seconds: mean(incidents.iter().filter_map(|incident| Some(incident.acknowledged_at? - incident.detected_at)).collect()),
-        mttr_seconds: mean(incidents.iter().filter_map(|incident| Some(incident.resolved_at? - incident.detected_at)).collect()),
+        mtta_seconds: mean(
+            incidents.iter().filter_map(|incident| Some(incident.acknowledged_at? - incident.detected_at)).collect(),
+        ),
+        mttr_seconds: mean(
+            incidents.iter().filter_map(|incident| Some(incident.resolved_at? - incident.detected_at)).collect(),
+        ),
     })
 }
 

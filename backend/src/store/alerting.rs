@@ -124,8 +124,13 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let changes = ChangeSet::default().field("spec", None, Some(&to_json(spec)?)).build();
-        let record =
-            AuditRecord { actor, action: AuditAction::AlertRuleCreate, target: AuditTarget::AlertRule, target_id: &id, changes };
+        let record = AuditRecord {
+            actor,
+            action: AuditAction::AlertRuleCreate,
+            target: AuditTarget::AlertRule,
+            target_id: &id,
+            changes,
+        };
         self.append_audit(&mut tx, record).await?;
         tx.commit().await?;
         self.alert_rule(&id).await
@@ -142,8 +147,13 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let changes = ChangeSet::default().fields(&before.spec, spec).build();
-        let record =
-            AuditRecord { actor, action: AuditAction::AlertRuleUpdate, target: AuditTarget::AlertRule, target_id: id, changes };
+        let record = AuditRecord {
+            actor,
+            action: AuditAction::AlertRuleUpdate,
+            target: AuditTarget::AlertRule,
+            target_id: id,
+            changes,
+        };
         self.append_audit(&mut tx, record).await?;
         tx.commit().await?;
         self.alert_rule(id).await
@@ -182,10 +192,19 @@ impl Store {
     /// Every rule's state per model.
     pub async fn alert_states(&self) -> DomainResult<HashMap<(String, ModelId), StoredState>> {
         let rows: Vec<(String, String, String, i64, Option<f64>)> =
-            sqlx::query_as("SELECT rule_id, model_id, state, since, value FROM alert_states").fetch_all(&self.pool).await?;
+            sqlx::query_as("SELECT rule_id, model_id, state, since, value FROM alert_states")
+                .fetch_all(&self.pool)
+                .await?;
         rows.into_iter()
             .map(|(rule, model, state, since, value)| {
-                Ok(((rule, ModelId(model)), StoredState { state: state.parse().map_err(|error| unknown(&error))?, since: from_millis(since), value }))
+                Ok((
+                    (rule, ModelId(model)),
+                    StoredState {
+                        state: state.parse().map_err(|error| unknown(&error))?,
+                        since: from_millis(since),
+                        value,
+                    },
+                ))
             })
             .collect()
     }
@@ -210,6 +229,9 @@ impl Store {
         .bind(to.state.as_str())
         .bind(to.since.timestamp_millis())
         .bind(to.value)
+        // Not a cached statement: sqlx's `Any` driver types a NULL `value` differently from
+        // a number, and PostgreSQL refuses a number bound to a statement prepared for the NULL.
+        .persistent(false)
         .execute(&mut *tx)
         .await?;
         if from != to.state {
@@ -225,6 +247,7 @@ impl Store {
             .bind(to.state.as_str())
             .bind(to.value)
             .bind(i64::from(silenced))
+            .persistent(false)
             .execute(&mut *tx)
             .await?;
         }
@@ -235,7 +258,7 @@ impl Store {
     /// A rule's (or every rule's) latest state changes, newest first.
     pub async fn alert_history(&self, rule_id: Option<&str>, limit: i64) -> DomainResult<Vec<AlertHistoryEntry>> {
         let rows: Vec<HistoryRow> = sqlx::query_as(
-            "SELECT h.at, h.rule_id, r.spec, h.model_id, h.from_state, h.to_state, h.value, h.silenced, m.name
+            "SELECT h.at, h.rule_id, r.spec, h.model_id, h.from_state, h.to_state, h.value, h.silenced, m.name AS model_name
              FROM alert_history h JOIN alert_rules r ON r.id = h.rule_id JOIN models m ON m.id = h.model_id
              WHERE ($1 IS NULL OR h.rule_id = $1) ORDER BY h.at DESC, h.id DESC LIMIT $2",
         )
@@ -244,20 +267,32 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|HistoryRow { at, rule_id, spec, model_id: model, from_state: from, to_state: to, value, silenced, model_name }| {
-                let spec: AlertRuleSpec = decode_stored(&spec, "definition", &format!("alert rule '{rule_id}'"))?;
-                Ok(AlertHistoryEntry {
-                    at: from_millis(at),
-                    rule_name: spec.name,
-                    rule_id,
-                    model: ModelId(model),
-                    model_name,
-                    from: from.parse().map_err(|error| unknown(&error))?,
-                    to: to.parse().map_err(|error| unknown(&error))?,
-                    value,
-                    silenced: silenced != 0,
-                })
-            })
+            .map(
+                |HistoryRow {
+                     at,
+                     rule_id,
+                     spec,
+                     model_id: model,
+                     from_state: from,
+                     to_state: to,
+                     value,
+                     silenced,
+                     model_name,
+                 }| {
+                    let spec: AlertRuleSpec = decode_stored(&spec, "definition", &format!("alert rule '{rule_id}'"))?;
+                    Ok(AlertHistoryEntry {
+                        at: from_millis(at),
+                        rule_name: spec.name,
+                        rule_id,
+                        model: ModelId(model),
+                        model_name,
+                        from: from.parse().map_err(|error| unknown(&error))?,
+                        to: to.parse().map_err(|error| unknown(&error))?,
+                        value,
+                        silenced: silenced != 0,
+                    })
+                },
+            )
             .collect()
     }
 
@@ -274,8 +309,13 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let changes = ChangeSet::default().field("spec", None, Some(&to_json(spec)?)).build();
-        let record =
-            AuditRecord { actor, action: AuditAction::SilenceCreate, target: AuditTarget::Silence, target_id: &id, changes };
+        let record = AuditRecord {
+            actor,
+            action: AuditAction::SilenceCreate,
+            target: AuditTarget::Silence,
+            target_id: &id,
+            changes,
+        };
         self.append_audit(&mut tx, record).await?;
         tx.commit().await?;
         Ok(Silence { id, spec: spec.clone(), author: actor.name.clone(), created_at: from_millis(now) })
@@ -283,12 +323,11 @@ impl Store {
 
     /// Silences that have not ended by now, soonest end first.
     pub async fn active_silences(&self) -> DomainResult<Vec<Silence>> {
-        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
-            "SELECT id, spec, author, created_at FROM silences WHERE ends_at > $1 ORDER BY ends_at",
-        )
-        .bind(self.now_millis())
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<(String, String, String, i64)> =
+            sqlx::query_as("SELECT id, spec, author, created_at FROM silences WHERE ends_at > $1 ORDER BY ends_at")
+                .bind(self.now_millis())
+                .fetch_all(&self.pool)
+                .await?;
         rows.into_iter()
             .map(|(id, spec, author, created_at)| {
                 Ok(Silence {
@@ -323,8 +362,13 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let changes = ChangeSet::default().field("ends_at", Some(&before), Some(&spec.ends_at.to_rfc3339())).build();
-        let record =
-            AuditRecord { actor, action: AuditAction::SilenceExpire, target: AuditTarget::Silence, target_id: id, changes };
+        let record = AuditRecord {
+            actor,
+            action: AuditAction::SilenceExpire,
+            target: AuditTarget::Silence,
+            target_id: id,
+            changes,
+        };
         self.append_audit(&mut tx, record).await?;
         tx.commit().await?;
         Ok(())
@@ -369,8 +413,13 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let changes = ChangeSet::default().field("spec", before.as_deref(), Some(&to_json(spec)?)).build();
-        let record =
-            AuditRecord { actor, action: AuditAction::RunbookSave, target: AuditTarget::Runbook, target_id: &id, changes };
+        let record = AuditRecord {
+            actor,
+            action: AuditAction::RunbookSave,
+            target: AuditTarget::Runbook,
+            target_id: &id,
+            changes,
+        };
         self.append_audit(&mut tx, record).await?;
         tx.commit().await?;
         Ok(Runbook { id, spec: spec.clone(), updated_at: from_millis(now) })
@@ -496,6 +545,11 @@ impl Store {
             .bind(self.now_millis())
             .execute(&self.pool)
             .await?;
-        Ok(Some(IntegrationKey { id, name, kind: kind.parse().map_err(|error| unknown(&error))?, model: model.map(ModelId) }))
+        Ok(Some(IntegrationKey {
+            id,
+            name,
+            kind: kind.parse().map_err(|error| unknown(&error))?,
+            model: model.map(ModelId),
+        }))
     }
 }

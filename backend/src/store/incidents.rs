@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 use keel_shared::ModelId;
 use keel_shared::audit::{AuditAction, AuditTarget};
 use keel_shared::incidents::{
-    IncidentSource, IncidentStatus, IncidentSummary, Postmortem, SeriousIncident, Severity, TimelineEntry,
-    TimelineKind,
+    IncidentSource, IncidentStatus, IncidentSummary, Postmortem, SeriousIncident, Severity, TimelineEntry, TimelineKind,
 };
 use keel_shared::live::LiveEvent;
 use serde::Serialize;
@@ -130,7 +129,11 @@ impl TryFrom<IncidentRow> for IncidentRecord {
             source: row.source.parse().map_err(name)?,
             runbook_done: decode_stored(&row.runbook_done, "runbook progress", &owner)?,
             postmortem: row.postmortem.as_deref().map(|json| decode_stored(json, "postmortem", &owner)).transpose()?,
-            serious: row.serious.as_deref().map(|json| decode_stored(json, "serious-incident record", &owner)).transpose()?,
+            serious: row
+                .serious
+                .as_deref()
+                .map(|json| decode_stored(json, "serious-incident record", &owner))
+                .transpose()?,
             id: row.id,
             number: u64::try_from(row.number).unwrap_or_default(),
             title: row.title,
@@ -194,10 +197,8 @@ fn millis(at: Option<DateTime<Utc>>) -> Option<i64> {
 
 impl Store {
     pub async fn incident(&self, id: &str) -> DomainResult<IncidentRecord> {
-        let row: Option<IncidentRow> = sqlx::query_as(concat!(incident_select!(), "WHERE i.id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<IncidentRow> =
+            sqlx::query_as(concat!(incident_select!(), "WHERE i.id = $1")).bind(id).fetch_optional(&self.pool).await?;
         row.ok_or_else(|| DomainError::NotFound(format!("no incident with id '{id}'")))?.try_into()
     }
 
@@ -319,12 +320,20 @@ impl Store {
             .field("source", None, Some(incident.source.as_str()))
             .field("fingerprint", None, Some(&incident.fingerprint))
             .build();
-        let record =
-            AuditRecord { actor, action: AuditAction::IncidentOpen, target: AuditTarget::Incident, target_id: &id, changes };
+        let record = AuditRecord {
+            actor,
+            action: AuditAction::IncidentOpen,
+            target: AuditTarget::Incident,
+            target_id: &id,
+            changes,
+        };
         self.append_audit(&mut tx, record).await?;
         let opened = IncidentRecord { id: id.clone(), number: u64::try_from(number).unwrap_or_default(), ..incident };
-        self.append_event(&mut tx, &LiveEvent::Incident { incident: Box::new(opened.summary()), change: "opened".into() })
-            .await?;
+        self.append_event(
+            &mut tx,
+            &LiveEvent::Incident { incident: Box::new(opened.summary()), change: "opened".into() },
+        )
+        .await?;
         self.commit_with_events(tx).await?;
         Ok((self.incident(&id).await?, true))
     }
@@ -387,8 +396,7 @@ impl Store {
             self.insert_timeline(&mut tx, &before.id, &actor.name, *kind, text).await?;
         }
         let changes = ChangeSet::default().fields(before, after).build();
-        let record =
-            AuditRecord { actor, action, target: AuditTarget::Incident, target_id: &before.id, changes };
+        let record = AuditRecord { actor, action, target: AuditTarget::Incident, target_id: &before.id, changes };
         self.append_audit(&mut tx, record).await?;
         let change = entries.first().map_or_else(|| "updated".to_owned(), |(kind, _)| kind.as_str().to_owned());
         let saved = IncidentRecord { revision: before.revision + 1, ..after.clone() };
@@ -439,15 +447,17 @@ impl Store {
         kind: TimelineKind,
         text: &str,
     ) -> DomainResult<()> {
-        sqlx::query("INSERT INTO incident_timeline (id, incident_id, at, actor, kind, text) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(new_id())
-            .bind(incident_id)
-            .bind(self.now_millis())
-            .bind(actor)
-            .bind(kind.as_str())
-            .bind(text)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO incident_timeline (id, incident_id, at, actor, kind, text) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(new_id())
+        .bind(incident_id)
+        .bind(self.now_millis())
+        .bind(actor)
+        .bind(kind.as_str())
+        .bind(text)
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 }

@@ -82,8 +82,52 @@ const TABLE: &[(&str, &str, [Outcome; 8])] = &[
     ("GET", "/api/audit", [A, A, D, D, D, D, U, U]),
     ("GET", "/api/audit/verify", [A, A, D, D, D, D, U, U]),
     ("GET", "/api/audit/export.csv", [A, A, D, D, D, D, U, U]),
+    ("GET", "/api/incidents", [A, A, A, A, A, D, U, U]),
+    ("POST", "/api/incidents", [A, D, A, D, D, D, U, U]),
+    ("GET", "/api/incidents/stats", [A, A, A, A, A, D, U, U]),
+    // Reached: `{id}` names no incident (404) once past the check.
+    ("GET", "/api/incidents/{id}", [R, R, R, R, R, D, U, U]),
+    ("PATCH", "/api/incidents/{id}", [R, D, R, D, D, D, U, U]),
+    ("POST", "/api/incidents/{id}/transitions", [R, D, R, D, D, D, U, U]),
+    // People comment, tokens do not.
+    ("POST", "/api/incidents/{id}/comments", [R, R, R, R, D, D, U, U]),
+    ("POST", "/api/incidents/{id}/runbook-steps", [R, D, R, D, D, D, U, U]),
+    ("PUT", "/api/incidents/{id}/postmortem", [R, D, R, D, D, D, U, U]),
+    ("GET", "/api/incidents/{id}/postmortem.md", [R, R, R, R, R, D, U, U]),
+    ("PUT", "/api/incidents/{id}/serious", [R, D, R, D, D, D, U, U]),
+    ("GET", "/api/incidents/{id}/serious-report.md", [R, R, R, R, R, D, U, U]),
+    ("GET", "/api/notifications", [A, A, A, A, A, A, U, U]),
+    ("GET", "/api/alert-rules", [A, A, A, A, A, D, U, U]),
+    ("POST", "/api/alert-rules", [A, D, A, D, D, D, U, U]),
+    ("POST", "/api/alert-rules/preview", [A, A, A, A, A, D, U, U]),
+    ("GET", "/api/alert-rules/{id}", [R, R, R, R, R, D, U, U]),
+    ("PUT", "/api/alert-rules/{id}", [R, D, R, D, D, D, U, U]),
+    ("GET", "/api/alert-history", [A, A, A, A, A, D, U, U]),
+    ("GET", "/api/silences", [A, A, A, A, A, D, U, U]),
+    ("POST", "/api/silences", [A, D, A, D, D, D, U, U]),
+    ("DELETE", "/api/silences/{id}", [R, D, R, D, D, D, U, U]),
+    ("GET", "/api/runbooks", [A, A, A, A, A, D, U, U]),
+    ("POST", "/api/runbooks", [A, D, A, D, D, D, U, U]),
+    ("PUT", "/api/runbooks/{id}", [R, D, R, D, D, D, U, U]),
+    ("GET", "/api/integrations", [A, D, D, D, D, D, U, U]),
+    ("POST", "/api/integrations", [A, D, D, D, D, D, U, U]),
+    ("DELETE", "/api/integrations/{id}", [R, D, D, D, D, D, U, U]),
+    // The sender's own authentication: a bearer integration key or ingest token.
+    ("POST", "/api/integrations/alertmanager", [U, U, U, U, U, A, U, U]),
+    // PagerDuty's: the body's routing key (none of these callers has one: 400).
+    ("POST", "/v2/enqueue", [R, R, R, R, R, R, R, R]),
     ("POST", "/api/auth/logout", [A, A, A, A, A, A, U, U]),
 ];
+
+/// A rule every caller may preview or create.
+fn rule_spec(call: usize) -> Value {
+    json!({
+        "name": format!("rule {call}"),
+        "signal": { "kind": "metric", "metric": "latency_ms", "aggregation": "p95", "window_minutes": 5 },
+        "condition": { "op": "above", "threshold": 500.0 },
+        "severity": "sev3"
+    })
+}
 
 fn bearer_client(token: &str) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
@@ -120,6 +164,28 @@ fn body_for(method: &str, path: &str, call: usize) -> Option<Value> {
         ("POST", "/api/models/{id}/labels") => Some(json!({ "labels": [] })),
         ("POST", "/api/auth/password") => Some(json!({})),
         ("POST", "/api/tokens") => Some(json!({ "name": format!("token {call}"), "scopes": ["read"] })),
+        ("POST", "/api/incidents") => Some(json!({ "title": format!("incident {call}"), "severity": "sev4" })),
+        ("PATCH", "/api/incidents/{id}") => Some(json!({ "impact": "x" })),
+        ("POST", "/api/incidents/{id}/transitions") => Some(json!({ "to": "investigating" })),
+        ("POST", "/api/incidents/{id}/comments") => Some(json!({ "text": "a comment" })),
+        ("POST", "/api/incidents/{id}/runbook-steps") => Some(json!({ "step": 0, "done": true })),
+        ("PUT", "/api/incidents/{id}/postmortem") => Some(json!({ "summary": "s", "impact": "i", "root_cause": "r" })),
+        ("PUT", "/api/incidents/{id}/serious") => {
+            Some(json!({ "categories": ["other_serious"], "aware_at": "2026-01-01T00:00:00Z" }))
+        }
+        ("POST", "/api/alert-rules" | "/api/alert-rules/preview") | ("PUT", "/api/alert-rules/{id}") => {
+            Some(rule_spec(call))
+        }
+        ("POST", "/api/silences") => Some(json!({
+            "model": format!("m-{call}"), "starts_at": "2020-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z",
+            "reason": "maintenance"
+        })),
+        ("POST", "/api/runbooks") | ("PUT", "/api/runbooks/{id}") => {
+            Some(json!({ "title": format!("runbook {call}"), "body": "- [ ] look" }))
+        }
+        ("POST", "/api/integrations") => Some(json!({ "name": format!("am {call}"), "kind": "alertmanager" })),
+        ("POST", "/api/integrations/alertmanager") => Some(json!({ "version": "4", "alerts": [] })),
+        ("POST", "/v2/enqueue") => Some(json!({ "event_action": "trigger" })),
         _ => None,
     }
 }

@@ -8,6 +8,7 @@ mod analysis;
 mod audit;
 mod auth;
 mod errors;
+mod incidents;
 mod live;
 mod models;
 mod monitoring;

@@ -28,7 +28,8 @@ fn blocks(markdown: &str) -> Vec<Block> {
         let trimmed = line.trim();
         if trimmed.is_empty() {
             flush(&mut paragraph, &mut blocks);
-        } else if let Some(level) = (1..=4).rev().find(|level| trimmed.starts_with(&format!("{} ", "#".repeat(*level)))) {
+        } else if let Some(level) = (1..=4).rev().find(|level| trimmed.starts_with(&format!("{} ", "#".repeat(*level))))
+        {
             flush(&mut paragraph, &mut blocks);
             blocks.push(Block::Heading(level, trimmed[level + 1..].trim().to_owned()));
         } else if let Some(item) = trimmed.strip_prefix("- ").or_else(|| trimmed.strip_prefix("* ")) {

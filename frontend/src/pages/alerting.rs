@@ -5,7 +5,8 @@ use chrono::{Duration, Utc};
 use keel_shared::ErrorBody;
 use keel_shared::ModelId;
 use keel_shared::alerting::{
-    Aggregation, AlertRule, AlertRuleSpec, Condition, NoDataPolicy, RulePreview, RuleScope, Signal as RuleSignal, SilenceSpec,
+    Aggregation, AlertRule, AlertRuleSpec, Condition, NoDataPolicy, RulePreview, RuleScope, Signal as RuleSignal,
+    SilenceSpec,
 };
 use keel_shared::auth::Permission;
 use keel_shared::incidents::Severity;
@@ -200,7 +201,9 @@ fn RuleForm(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
     let model = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ErrorBody>);
     let preview = RwSignal::new(None::<Vec<RulePreview>>);
-    let models = LocalResource::new(|| async { api::list_models(&ModelListQuery { per_page: Some(100), ..ModelListQuery::default() }).await });
+    let models = LocalResource::new(|| async {
+        api::list_models(&ModelListQuery { per_page: Some(100), ..ModelListQuery::default() }).await
+    });
     let spec = move || -> AlertRuleSpec {
         let number = |text: String| text.trim().parse::<f64>().unwrap_or(f64::NAN);
         let threshold_value = number(threshold.get());
@@ -208,7 +211,10 @@ fn RuleForm(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
         AlertRuleSpec {
             name: name.get(),
             description: String::new(),
-            scope: RuleScope { model: Some(model.get()).filter(|model| !model.is_empty()).map(ModelId), ..RuleScope::default() },
+            scope: RuleScope {
+                model: Some(model.get()).filter(|model| !model.is_empty()).map(ModelId),
+                ..RuleScope::default()
+            },
             signal: match signal.get().as_str() {
                 "health" => RuleSignal::Health,
                 "dataset_drift" => RuleSignal::DatasetDrift,
@@ -217,7 +223,11 @@ fn RuleForm(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
                 "missing_share" => RuleSignal::MissingShare { feature: feature.get() },
                 "freshness" => RuleSignal::Freshness,
                 "performance" => RuleSignal::Performance,
-                _ => RuleSignal::Metric { metric: metric.get(), aggregation: aggregation.get(), window_minutes: window.get().parse().unwrap_or(0) },
+                _ => RuleSignal::Metric {
+                    metric: metric.get(),
+                    aggregation: aggregation.get(),
+                    window_minutes: window.get().parse().unwrap_or(0),
+                },
             },
             condition: match op.get().as_str() {
                 "below" => Condition::Below { threshold: threshold_value, recovery: recovery_value },
@@ -337,7 +347,9 @@ fn Silences(can_manage: bool) -> impl IntoView {
         changed.get();
         api::list_silences()
     });
-    let models = LocalResource::new(|| async { api::list_models(&ModelListQuery { per_page: Some(100), ..ModelListQuery::default() }).await });
+    let models = LocalResource::new(|| async {
+        api::list_models(&ModelListQuery { per_page: Some(100), ..ModelListQuery::default() }).await
+    });
     let model = RwSignal::new(String::new());
     let hours = RwSignal::new("2".to_owned());
     let reason = RwSignal::new(String::new());
@@ -365,7 +377,10 @@ fn Silences(can_manage: bool) -> impl IntoView {
         });
     };
     let expire = move |id: String| {
-        if !window().confirm_with_message("End this silence now? Alerts it held back can open incidents again.").unwrap_or(false) {
+        if !window()
+            .confirm_with_message("End this silence now? Alerts it held back can open incidents again.")
+            .unwrap_or(false)
+        {
             return;
         }
         spawn_local(async move {

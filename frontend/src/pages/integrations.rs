@@ -21,7 +21,9 @@ pub fn IntegrationsPage() -> impl IntoView {
         changed.get();
         api::list_integrations()
     });
-    let models = LocalResource::new(|| async { api::list_models(&ModelListQuery { per_page: Some(100), ..ModelListQuery::default() }).await });
+    let models = LocalResource::new(|| async {
+        api::list_models(&ModelListQuery { per_page: Some(100), ..ModelListQuery::default() }).await
+    });
     let name = RwSignal::new(String::new());
     let kind = RwSignal::new(IntegrationKind::Alertmanager);
     let model = RwSignal::new(String::new());
@@ -45,7 +47,10 @@ pub fn IntegrationsPage() -> impl IntoView {
         });
     };
     let revoke = move |id: String, name: String| {
-        if !window().confirm_with_message(&format!("Revoke '{name}'? Its sender's alerts are refused from now on.")).unwrap_or(false) {
+        if !window()
+            .confirm_with_message(&format!("Revoke '{name}'? Its sender's alerts are refused from now on."))
+            .unwrap_or(false)
+        {
             return;
         }
         spawn_local(async move {

@@ -1,8 +1,8 @@
 //! The fleet at a glance: a tile per model with its status, key numbers and the last
 //! day as sparklines, refreshed as new telemetry arrives.
 
-use keel_shared::health::{FleetTile, HealthStatus};
 use keel_shared::ModelId;
+use keel_shared::health::{FleetTile, HealthStatus};
 use keel_shared::incidents::IncidentQuery;
 use keel_shared::models::ModelListQuery;
 use leptos::prelude::*;

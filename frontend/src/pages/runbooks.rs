@@ -83,10 +83,16 @@ fn RunbookEditor(runbook: Option<Runbook>, on_done: impl Fn() + Copy + Send + Sy
     let spec = runbook.map(|runbook| runbook.spec);
     let title = RwSignal::new(spec.as_ref().map(|spec| spec.title.clone()).unwrap_or_default());
     let body = RwSignal::new(spec.as_ref().map_or_else(|| TEMPLATE.to_owned(), |spec| spec.body.clone()));
-    let model = RwSignal::new(spec.as_ref().and_then(|spec| spec.model.as_ref()).map(|model| model.0.clone()).unwrap_or_default());
-    let severity = RwSignal::new(spec.as_ref().and_then(|spec| spec.severity).map(|severity| severity.as_str().to_owned()).unwrap_or_default());
+    let model = RwSignal::new(
+        spec.as_ref().and_then(|spec| spec.model.as_ref()).map(|model| model.0.clone()).unwrap_or_default(),
+    );
+    let severity = RwSignal::new(
+        spec.as_ref().and_then(|spec| spec.severity).map(|severity| severity.as_str().to_owned()).unwrap_or_default(),
+    );
     let error = RwSignal::new(None::<ErrorBody>);
-    let models = LocalResource::new(|| async { api::list_models(&ModelListQuery { per_page: Some(100), ..ModelListQuery::default() }).await });
+    let models = LocalResource::new(|| async {
+        api::list_models(&ModelListQuery { per_page: Some(100), ..ModelListQuery::default() }).await
+    });
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let spec = RunbookSpec {

@@ -26,7 +26,14 @@ fn markdown(filename: &str, text: String) -> axum::response::Response {
 
 fn timeline(detail: &IncidentDetail, out: &mut String) {
     for entry in &detail.timeline {
-        let _ = writeln!(out, "- {} — {} ({}): {}", entry.at.format("%Y-%m-%d %H:%M:%S UTC"), entry.kind, entry.actor, entry.text);
+        let _ = writeln!(
+            out,
+            "- {} — {} ({}): {}",
+            entry.at.format("%Y-%m-%d %H:%M:%S UTC"),
+            entry.kind,
+            entry.actor,
+            entry.text
+        );
     }
 }
 
@@ -46,7 +53,10 @@ fn header_lines(detail: &IncidentDetail, out: &mut String) {
     }
 }
 
-pub async fn postmortem_markdown(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<impl IntoResponse> {
+pub async fn postmortem_markdown(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<impl IntoResponse> {
     let detail = incidents::detail(&state.store, &id).await?;
     let postmortem = detail
         .postmortem
@@ -102,8 +112,13 @@ pub async fn serious_report_markdown(
     let _ = writeln!(out, "- Categories: {}", categories.join("; "));
     let _ = writeln!(out, "- Aware since: {}", serious.aware_at.to_rfc3339());
     let _ = writeln!(out, "- Report due: {}", serious.deadline.to_rfc3339());
-    let _ = writeln!(out, "- Reported: {}", serious.reported_at.map_or_else(|| "not yet".to_owned(), |at| at.to_rfc3339()));
-    let _ = write!(out, "\n## What happened\n\n{}\n\n", if detail.impact.trim().is_empty() { "—" } else { detail.impact.trim() });
+    let _ =
+        writeln!(out, "- Reported: {}", serious.reported_at.map_or_else(|| "not yet".to_owned(), |at| at.to_rfc3339()));
+    let _ = write!(
+        out,
+        "\n## What happened\n\n{}\n\n",
+        if detail.impact.trim().is_empty() { "—" } else { detail.impact.trim() }
+    );
     header_lines(&detail, &mut out);
     out.push_str("\n## Corrective actions\n\n");
     match &detail.postmortem {

@@ -86,7 +86,8 @@ fn Incident(detail: IncidentDetail, saved: RwSignal<u32>) -> impl IntoView {
         }
     };
     let from = incident.status;
-    let (for_postmortem, for_fields, for_people, for_serious) = (detail.clone(), detail.clone(), detail.clone(), detail.clone());
+    let (for_postmortem, for_fields, for_people, for_serious) =
+        (detail.clone(), detail.clone(), detail.clone(), detail.clone());
     let high_risk = detail.high_risk;
     view! {
         <div class="page-header">
@@ -234,7 +235,12 @@ fn Timeline(detail: IncidentDetail, error: RwSignal<Option<ErrorBody>>, saved: R
 }
 
 #[component]
-fn Fields(detail: IncidentDetail, username: String, error: RwSignal<Option<ErrorBody>>, saved: RwSignal<u32>) -> impl IntoView {
+fn Fields(
+    detail: IncidentDetail,
+    username: String,
+    error: RwSignal<Option<ErrorBody>>,
+    saved: RwSignal<u32>,
+) -> impl IntoView {
     let incident = detail.incident;
     let assignee = RwSignal::new(incident.assignee.clone().unwrap_or_default());
     let commander = RwSignal::new(incident.commander.clone().unwrap_or_default());
@@ -302,7 +308,9 @@ fn PostmortemEditor(detail: IncidentDetail, error: RwSignal<Option<ErrorBody>>, 
         existing
             .action_items
             .iter()
-            .map(|item| (item.text.clone(), item.owner.clone(), item.due.map(|due| due.to_string()).unwrap_or_default()))
+            .map(|item| {
+                (item.text.clone(), item.owner.clone(), item.due.map(|due| due.to_string()).unwrap_or_default())
+            })
             .collect::<Vec<_>>(),
     );
     let id = detail.incident.id.clone();
@@ -326,11 +334,13 @@ fn PostmortemEditor(detail: IncidentDetail, error: RwSignal<Option<ErrorBody>>, 
         let id = id.clone();
         run(error, saved, async move { api::save_postmortem(&id, &postmortem).await });
     };
-    let area = |id: &'static str, label: &'static str, value: RwSignal<String>| view! {
-        <div class="field">
-            <label for=id>{label}</label>
-            <textarea id=id rows="3" prop:value=value on:input=move |event| value.set(event_target_value(&event))></textarea>
-        </div>
+    let area = |id: &'static str, label: &'static str, value: RwSignal<String>| {
+        view! {
+            <div class="field">
+                <label for=id>{label}</label>
+                <textarea id=id rows="3" prop:value=value on:input=move |event| value.set(event_target_value(&event))></textarea>
+            </div>
+        }
     };
     view! {
         <form class="card form" aria-labelledby="postmortem-heading" on:submit=submit>
@@ -386,7 +396,8 @@ fn SeriousPanel(
 ) -> impl IntoView {
     let serious = detail.serious.clone();
     let chosen = RwSignal::new(serious.as_ref().map(|serious| serious.categories.clone()).unwrap_or_default());
-    let aware = RwSignal::new(local_input(serious.as_ref().map_or(detail.incident.detected_at, |serious| serious.aware_at)));
+    let aware =
+        RwSignal::new(local_input(serious.as_ref().map_or(detail.incident.detected_at, |serious| serious.aware_at)));
     let id = detail.incident.id;
     let report = api::serious_report_url(&id);
     let send = move |reported: bool| {
@@ -400,11 +411,8 @@ fn SeriousPanel(
             }));
             return;
         };
-        let request = SeriousIncidentRequest {
-            categories: chosen.get(),
-            aware_at,
-            reported_at: reported.then(Utc::now),
-        };
+        let request =
+            SeriousIncidentRequest { categories: chosen.get(), aware_at, reported_at: reported.then(Utc::now) };
         let id = id.clone();
         run(error, saved, async move { api::mark_serious(&id, &request).await });
     };

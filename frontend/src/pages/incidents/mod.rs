@@ -7,16 +7,18 @@ pub use detail::IncidentPage;
 
 use chrono::{DateTime, Utc};
 use keel_shared::ErrorBody;
-use keel_shared::auth::Permission;
-use keel_shared::incidents::{CreateIncidentRequest, IncidentQuery, IncidentStatsQuery, IncidentStatus, IncidentSummary, Severity};
-use keel_shared::models::ModelListQuery;
 use keel_shared::ModelId;
+use keel_shared::auth::Permission;
+use keel_shared::incidents::{
+    CreateIncidentRequest, IncidentQuery, IncidentStatsQuery, IncidentStatus, IncidentSummary, Severity,
+};
+use keel_shared::models::ModelListQuery;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{EmptyState, ErrorState, FormAlert, Loading, TextField, field_message, FieldError};
+use crate::components::{EmptyState, ErrorState, FieldError, FormAlert, Loading, TextField, field_message};
 use crate::format;
 use crate::live::use_live;
 
@@ -84,15 +86,18 @@ pub fn IncidentStatsLine(#[prop(optional)] model: Option<ModelId>) -> impl IntoV
         let query = IncidentStatsQuery { model: model_id.clone(), ..IncidentStatsQuery::default() };
         async move { api::incident_stats(&query).await }
     });
-    let mean = |seconds: Option<f64>| seconds.map_or_else(|| "—".to_owned(), |seconds| format::span(seconds.round() as i64));
+    let mean =
+        |seconds: Option<f64>| seconds.map_or_else(|| "—".to_owned(), |seconds| format::span(seconds.round() as i64));
     move || {
-        stats.get().and_then(Result::ok).map(|stats| view! {
-            <p class="incident-stats">
-                <a href=link.clone()><strong>{stats.open}</strong>" open incidents"</a>
-                <span>{format!("{} in the last 30 days", stats.incidents)}</span>
-                <span title="Mean time to acknowledge">"MTTA "<strong>{mean(stats.mtta_seconds)}</strong></span>
-                <span title="Mean time to resolve">"MTTR "<strong>{mean(stats.mttr_seconds)}</strong></span>
-            </p>
+        stats.get().and_then(Result::ok).map(|stats| {
+            view! {
+                <p class="incident-stats">
+                    <a href=link.clone()><strong>{stats.open}</strong>" open incidents"</a>
+                    <span>{format!("{} in the last 30 days", stats.incidents)}</span>
+                    <span title="Mean time to acknowledge">"MTTA "<strong>{mean(stats.mtta_seconds)}</strong></span>
+                    <span title="Mean time to resolve">"MTTR "<strong>{mean(stats.mttr_seconds)}</strong></span>
+                </p>
+            }
         })
     }
 }
@@ -108,7 +113,9 @@ pub fn IncidentsPage() -> impl IntoView {
     let mine = RwSignal::new(query.with_untracked(|query| query.get("assignee").as_deref() == Some("me")));
     let creating = RwSignal::new(false);
     let now = ticking_now();
-    let models = LocalResource::new(|| async { api::list_models(&ModelListQuery { per_page: Some(100), ..ModelListQuery::default() }).await });
+    let models = LocalResource::new(|| async {
+        api::list_models(&ModelListQuery { per_page: Some(100), ..ModelListQuery::default() }).await
+    });
     let incidents = LocalResource::new(move || {
         live.incident_changes();
         let query = IncidentQuery {
@@ -119,7 +126,8 @@ pub fn IncidentsPage() -> impl IntoView {
         };
         async move { api::list_incidents(&query).await }
     });
-    let filtered = move || status.get() != "open" || !severity.get().is_empty() || !model.get().is_empty() || mine.get();
+    let filtered =
+        move || status.get() != "open" || !severity.get().is_empty() || !model.get().is_empty() || mine.get();
     let clear = move |_| {
         status.set("open".into());
         severity.set(String::new());
