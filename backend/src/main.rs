@@ -12,6 +12,7 @@ use keel_backend::dataset_drift::{Comparison, Dataset, compare, render};
 use keel_backend::store::Store;
 use keel_backend::store::audit::Actor;
 use keel_backend::store::identity::NewUser;
+use keel_shared::alerting::IntegrationKind;
 use keel_shared::auth::{CreateTokenRequest, CreateUserRequest, Role, TokenScope};
 use keel_shared::drift::DriftMethod;
 use tracing_subscriber::EnvFilter;
@@ -53,6 +54,11 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Manage keys of inbound alert senders (Alertmanager, PagerDuty Events v2).
+    Integration {
+        #[command(subcommand)]
+        command: IntegrationCommand,
     },
     /// Compare two CSV datasets (header row first) column by column, as Evidently's
     /// DataDriftPreset does, and print a table (or --json). Needs no server or store.
@@ -111,6 +117,26 @@ enum TokenCommand {
         #[arg(long)]
         owner: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum IntegrationCommand {
+    /// Create an integration key and print it (it is shown only this once).
+    Create {
+        /// alertmanager or pagerduty.
+        #[arg(long, value_parser = parse_integration_kind)]
+        kind: IntegrationKind,
+        /// What sends with it, e.g. prod-alertmanager.
+        #[arg(long)]
+        name: String,
+        /// The model its events are about (default: the model each event names).
+        #[arg(long)]
+        model: Option<String>,
+    },
+}
+
+fn parse_integration_kind(text: &str) -> Result<IntegrationKind, String> {
+    text.parse().map_err(|error: keel_shared::models::UnknownVariant| error.to_string())
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -182,6 +208,34 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Drift(args) => drift(&args),
+        Command::Integration { command: IntegrationCommand::Create { kind, name, model } } => {
+            let name = name.trim().to_owned();
+            anyhow::ensure!(!name.is_empty() && name.chars().count() <= 100, "--name must be 1 to 100 characters");
+            let store = migrated_store(&settings()?).await?;
+            let model = match model {
+                Some(reference) => {
+                    let found = store.resolve_models([reference.as_str()]).await?;
+                    let id = found.get(&reference).with_context(|| format!("no model named '{reference}'"))?;
+                    Some(keel_shared::ModelId(id.clone()))
+                }
+                None => None,
+            };
+            let key = secrets::new_integration_key();
+            store
+                .create_integration(&name, kind, model.as_ref(), &secrets::secret_hash(&key), &Actor::system())
+                .await?;
+            println!("{key}");
+            eprintln!(
+                "{}",
+                match kind {
+                    IntegrationKind::Alertmanager =>
+                        "Store this key now: it is not shown again. Alertmanager sends it as http_config.authorization credentials to /api/integrations/alertmanager.",
+                    IntegrationKind::PagerDuty =>
+                        "Store this key now: it is not shown again. PagerDuty Events v2 clients send it as routing_key to /v2/enqueue.",
+                }
+            );
+            Ok(())
+        }
         Command::Token { command: TokenCommand::Create { name, scope, owner } } => {
             let input =
                 CreateTokenRequest { name, scopes: scope, owner: Some(owner) }.validate().map_err(|errors| {
@@ -262,6 +316,7 @@ async fn serve(settings: Settings, with_demo_data: bool) -> anyhow::Result<()> {
         tracing::info!(added, "demo fleet loaded");
         keel_backend::demo::backfill_telemetry(application.store(), &application.ingest_writer()).await?;
         keel_backend::demo::monitoring::backfill(application.store()).await?;
+        keel_backend::demo::incidents::load(application.store()).await?;
         application.evaluate_health().await?;
         let simulator = keel_backend::demo::run_simulator(application.store().clone(), application.ingest_writer());
         let feature_rows = keel_backend::demo::monitoring::run(application.store().clone());

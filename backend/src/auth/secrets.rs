@@ -21,6 +21,14 @@ pub fn new_api_token() -> String {
     format!("{TOKEN_PREFIX}{}", random_secret())
 }
 
+/// Prefix of integration keys (Alertmanager and PagerDuty senders).
+pub const INTEGRATION_KEY_PREFIX: &str = "keel_int_";
+
+/// A new integration key: `keel_int_` + 32 hex characters (PagerDuty routing keys are 32).
+pub fn new_integration_key() -> String {
+    format!("{INTEGRATION_KEY_PREFIX}{}", &random_secret()[..32])
+}
+
 /// SHA-256 (hex) of a secret. Secrets are long and random, so a fast hash suffices.
 pub fn secret_hash(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))

@@ -18,15 +18,12 @@ use serde_json::json;
 use super::Api;
 use crate::AppState;
 use crate::alerting::inbound::{self, AlertmanagerWebhook, PagerDutyEvent};
-use crate::auth::secrets::{random_secret, secret_hash};
+use crate::auth::secrets::{new_integration_key, secret_hash};
 use crate::auth::{Access, Principal};
 use crate::domain::DomainError;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
 use crate::store::audit::Actor;
-
-/// Prefix of integration keys.
-pub const INTEGRATION_KEY_PREFIX: &str = "keel_int_";
 
 pub fn routes(api: Api) -> Api {
     let manage = Access::Permission(Permission::ManageIntegrations);
@@ -36,11 +33,6 @@ pub fn routes(api: Api) -> Api {
         // Authenticated by the integration key or an ingest token, checked here.
         .route(Method::POST, "/api/integrations/alertmanager", Access::Public, alertmanager_webhook)
         .route(Method::POST, "/v2/enqueue", Access::Public, pagerduty_enqueue)
-}
-
-/// A new integration key: shown once, kept as its hash.
-pub fn new_integration_key() -> String {
-    format!("{INTEGRATION_KEY_PREFIX}{}", &random_secret()[..32])
 }
 
 async fn list_integrations(State(state): State<AppState>) -> ApiResult<Json<Vec<Integration>>> {
