@@ -28,7 +28,6 @@ use crate::services::incidents::{self, Opening};
 use crate::store::Store;
 use crate::store::alerting::{ModelFacts, StoredRule};
 use crate::store::audit::Actor;
-use crate::store::rollups::Resolution;
 use crate::store::telemetry::MINUTE_MILLIS;
 
 /// How soon after new points, a health change or a drift run the rules look again.
@@ -66,6 +65,21 @@ struct MetricWindow {
     sketch: QuantileSketch,
 }
 
+impl MetricWindow {
+    fn of(rollups: Vec<crate::analysis::rollups::Rollup>) -> Self {
+        let mut merged =
+            Self { count: 0, sum: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY, sketch: QuantileSketch::new() };
+        for rollup in rollups {
+            merged.count += rollup.count;
+            merged.sum += rollup.sum;
+            merged.min = merged.min.min(rollup.min);
+            merged.max = merged.max.max(rollup.max);
+            merged.sketch.merge(&rollup.sketch);
+        }
+        merged
+    }
+}
+
 impl Observer<'_> {
     async fn observe(&mut self, signal: &Signal, min_rows: u32, model: &ModelFacts) -> DomainResult<Observation> {
         let model_id = &model.id;
@@ -73,25 +87,13 @@ impl Observer<'_> {
             Signal::Metric { metric, aggregation, window_minutes } => {
                 let key = (model_id.0.clone(), metric.clone(), *window_minutes);
                 if !self.metrics.contains_key(&key) {
+                    // The whole fleet's window at once: the other models' rules need it too.
                     let to = self.now.timestamp_millis();
                     let from = to - i64::from(*window_minutes) * MINUTE_MILLIS;
-                    let rollups =
-                        self.store.metric_rollups(&model_id.0, metric, from, to + 1, Resolution::Minute).await?;
-                    let mut merged = MetricWindow {
-                        count: 0,
-                        sum: 0.0,
-                        min: f64::INFINITY,
-                        max: f64::NEG_INFINITY,
-                        sketch: QuantileSketch::new(),
-                    };
-                    for rollup in rollups {
-                        merged.count += rollup.count;
-                        merged.sum += rollup.sum;
-                        merged.min = merged.min.min(rollup.min);
-                        merged.max = merged.max.max(rollup.max);
-                        merged.sketch.merge(&rollup.sketch);
+                    for (model, rollups) in self.store.fleet_minute_rollups(metric, from, to + 1).await? {
+                        self.metrics.insert((model, metric.clone(), *window_minutes), MetricWindow::of(rollups));
                     }
-                    self.metrics.insert(key.clone(), merged);
+                    self.metrics.entry(key.clone()).or_insert_with(|| MetricWindow::of(Vec::new()));
                 }
                 let MetricWindow { count, sum, min, max, sketch } = &self.metrics[&key];
                 if *count == 0 {

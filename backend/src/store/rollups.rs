@@ -1,7 +1,7 @@
 //! Reading rollups for charts, and their upkeep: hourly rollups recomputed from the
 //! minutes written since, and raw points dropped past their retention.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::telemetry::MINUTE_MILLIS;
 use super::{Dialect, Store};
@@ -21,6 +21,8 @@ pub enum Resolution {
 }
 
 type RollupRow = (i64, i64, f64, f64, f64, Vec<u8>);
+/// A `RollupRow` with the model it belongs to in front.
+type ModelRollupRow = (String, i64, i64, f64, f64, f64, Vec<u8>);
 
 impl Store {
     /// The rollups of every series of `metric` for the model in `[from, to)`, merged
@@ -75,6 +77,33 @@ impl Store {
         rows.extend(self.minute_rows(model_id, metric, end_hour, to).await?);
         rows.sort_by_key(|row| row.0);
         Ok(merge(rows))
+    }
+
+    /// Every model's minute rollups of `metric` in `[from, to)`, merged across each
+    /// model's series: one query for the whole fleet (what alert rules read each cycle).
+    pub async fn fleet_minute_rollups(
+        &self,
+        metric: &str,
+        from: i64,
+        to: i64,
+    ) -> DomainResult<HashMap<String, Vec<Rollup>>> {
+        let from = from.div_euclid(MINUTE_MILLIS) * MINUTE_MILLIS;
+        let rows: Vec<ModelRollupRow> = sqlx::query_as(
+            "SELECT s.model_id, m.minute, m.count, m.sum, m.min, m.max, m.sketch
+             FROM series_minutes m JOIN series s ON s.id = m.series_id
+             WHERE s.metric = $1 AND m.minute >= $2 AND m.minute < $3
+             ORDER BY s.model_id, m.minute",
+        )
+        .bind(metric)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_model: HashMap<String, Vec<RollupRow>> = HashMap::new();
+        for (model_id, minute, count, sum, min, max, sketch) in rows {
+            by_model.entry(model_id).or_default().push((minute, count, sum, min, max, sketch));
+        }
+        Ok(by_model.into_iter().map(|(model_id, rows)| (model_id, merge(rows))).collect())
     }
 
     async fn minute_rows(&self, model_id: &str, metric: &str, from: i64, to: i64) -> DomainResult<Vec<RollupRow>> {

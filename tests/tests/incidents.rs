@@ -1,0 +1,114 @@
+//! Incident response in a real browser: a breaching metric opens an incident that
+//! appears live on an open incidents page; the responder acknowledges it, ticks a
+//! runbook step, resolves it, writes the postmortem the SEV2 needs and closes it. The
+//! runbook's Markdown is rendered without running anything it smuggles in.
+
+use fantoccini::Locator;
+use keel_e2e::{ADMIN_PASSWORD, Browser, Keel};
+use serde_json::{Value, json};
+
+/// Runs `fetch(path, {method, body})` from the signed-in page and returns the JSON answer.
+async fn fetch_json(browser: &Browser, method: &str, path: &str, body: &Value) -> anyhow::Result<Value> {
+    let answer = browser
+        .client
+        .execute_async(
+            r#"const [method, path, body, done] = arguments;
+               fetch(path, { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+                 .then(response => response.json()).then(done);"#,
+            vec![json!(method), json!(path), body.clone()],
+        )
+        .await?;
+    Ok(answer)
+}
+
+async fn click_button(browser: &Browser, label: &str) -> anyhow::Result<()> {
+    let xpath = format!("//button[normalize-space()='{label}']");
+    browser.client.wait().for_element(Locator::XPath(&xpath)).await?.click().await?;
+    Ok(())
+}
+
+const RUNBOOK: &str = "# Queue backlog\n<img src=x onerror=\"window.injected=1\">\n\
+- [ ] Scale the consumers\n- [ ] Tell the [business owner](javascript:window.injected=2)\n";
+
+#[tokio::test]
+async fn a_breach_opens_a_live_incident_that_is_acknowledged_worked_resolved_and_closed() -> anyhow::Result<()> {
+    let keel = Keel::start("serve")?;
+    let browser = Browser::start().await?;
+    browser.sign_in(&keel.url("/incidents"), "admin", ADMIN_PASSWORD).await?;
+    browser.wait_for_text(".state-empty h2", "No open incidents").await?;
+    let model = fetch_json(
+        &browser,
+        "POST",
+        "/api/models",
+        &json!({ "name": "pricing", "owner": "Sales", "use_case": "Quote prices", "risk_tier": "limited" }),
+    )
+    .await?;
+    let rule = json!({
+        "name": "Queue too deep", "scope": { "model": model["id"] },
+        "signal": { "kind": "metric", "metric": "queue_depth", "aggregation": "max", "window_minutes": 5 },
+        "condition": { "op": "above", "threshold": 100.0 }, "severity": "sev2"
+    });
+    fetch_json(&browser, "POST", "/api/alert-rules", &rule).await?;
+    fetch_json(
+        &browser,
+        "POST",
+        "/api/runbooks",
+        &json!({ "title": "Queue backlog", "body": RUNBOOK, "severity": "sev2" }),
+    )
+    .await?;
+    let token = fetch_json(&browser, "POST", "/api/tokens", &json!({ "name": "server", "scopes": ["ingest"] })).await?;
+    browser.wait_for_text(".connection", "Live").await?;
+
+    let point = json!({ "model": "pricing", "metric": "queue_depth", "ts": chrono::Utc::now().timestamp_millis(), "value": 900.0 });
+    let pushed = reqwest::Client::new()
+        .post(keel.url("/api/ingest"))
+        .bearer_auth(token["token"].as_str().unwrap_or_default())
+        .json(&json!({ "points": [point] }))
+        .send()
+        .await?;
+    assert_eq!(pushed.status(), 200);
+    // No reload: the open page shows it.
+    browser.wait_for_text(".incident-row .table-link", "INC-1 Queue too deep on pricing").await?;
+    browser.wait_for_text(".incident-row .badge", "SEV2").await?;
+    browser.wait_for_text(".bell", "🔔").await?;
+
+    browser.client.find(Locator::Css(".incident-row .table-link")).await?.click().await?;
+    browser.wait_for_text("h1", "INC-1 Queue too deep on pricing").await?;
+    browser.wait_for_text(".page-lede .badge", "Triage").await?;
+    click_button(&browser, "Acknowledge").await?;
+    browser.wait_for_text(".page-lede .badge", "Investigating").await?;
+    browser.wait_for_text(".timeline-text", "Triage → Investigating").await?;
+
+    browser.wait_for_text("#runbook-heading", "Runbook: Queue backlog").await?;
+    browser.wait_for(".checklist input[type=checkbox]").await?.click().await?;
+    browser.wait_for_text(".timeline-text", "Runbook step done: Scale the consumers").await?;
+    browser.client.find(Locator::Css(".incident-main details summary")).await?.click().await?;
+    browser.wait_for_text(".markdown li", "☐ Tell the business owner").await?;
+    let dangerous = browser.client.find_all(Locator::Css(".markdown a[href^='javascript'], .markdown img")).await?;
+    assert!(dangerous.is_empty(), "a javascript: link or raw HTML was rendered");
+    let injected = browser.client.execute("return window.injected === undefined;", vec![]).await?;
+    assert_eq!(injected, json!(true), "nothing from the runbook ran");
+
+    click_button(&browser, "Resolve").await?;
+    browser.wait_for_text(".page-lede .badge", "Resolved").await?;
+    // Closing is final: the console asks first; the test answers yes.
+    browser.client.execute("window.confirm = () => true;", vec![]).await?;
+    click_button(&browser, "Close").await?;
+    browser.wait_for(".alert-error").await?;
+    let refusal = browser.client.find(Locator::Css(".alert-error")).await?.text().await?;
+    assert!(refusal.contains("needs its postmortem"), "{refusal}");
+
+    for (field, text) in [
+        ("#pm-summary", "The queue backed up"),
+        ("#pm-impact", "Quotes were late for 20 min"),
+        ("#pm-root-cause", "A consumer crashed on a bad message"),
+    ] {
+        browser.client.find(Locator::Css(field)).await?.send_keys(text).await?;
+    }
+    click_button(&browser, "Save postmortem").await?;
+    browser.wait_for_text(".timeline-text", "Postmortem written").await?;
+    browser.client.execute("window.confirm = () => true;", vec![]).await?;
+    click_button(&browser, "Close").await?;
+    browser.wait_for_text(".page-lede .badge", "Closed").await?;
+    browser.close().await
+}
