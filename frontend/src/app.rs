@@ -157,7 +157,10 @@ fn Bell() -> impl IntoView {
         let class = if count > 0 { "bell bell-active" } else { "bell" };
         view! {
             <a class=class href="/incidents?assignee=me" aria-label=label.clone() title=label>
-                <span aria-hidden="true">"🔔"</span>
+                <svg viewBox="0 0 24 24" aria-hidden="true">
+                    <path d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1l-2-2Z" />
+                </svg>
+                <span class="bell-label">"For you"</span>
                 {(count > 0).then(|| view! { <span class="bell-count">{count}</span> })}
             </a>
         }

@@ -70,7 +70,6 @@ async fn a_breach_opens_a_live_incident_that_is_acknowledged_worked_resolved_and
     // No reload: the open page shows it.
     browser.wait_for_text(".incident-row .table-link", "INC-1 Queue too deep on pricing").await?;
     browser.wait_for_text(".incident-row .badge", "SEV2").await?;
-    browser.wait_for_text(".bell", "🔔").await?;
 
     browser.client.find(Locator::Css(".incident-row .table-link")).await?.click().await?;
     browser.wait_for_text("h1", "INC-1 Queue too deep on pricing").await?;
@@ -78,6 +77,9 @@ async fn a_breach_opens_a_live_incident_that_is_acknowledged_worked_resolved_and
     click_button(&browser, "Acknowledge").await?;
     browser.wait_for_text(".page-lede .badge", "Investigating").await?;
     browser.wait_for_text(".timeline-text", "Triage → Investigating").await?;
+    click_button(&browser, "Assign to me").await?;
+    browser.wait_for_text(".timeline-text", "Assignee: admin").await?;
+    browser.wait_for_text(".bell .bell-count", "1").await?;
 
     browser.wait_for_text("#runbook-heading", "Runbook: Queue backlog").await?;
     browser.wait_for(".checklist input[type=checkbox]").await?.click().await?;

@@ -19,6 +19,7 @@ use keel_shared::live::LiveEvent;
 use keel_shared::monitoring::DriftRun;
 
 use self::state::{Observation, Outcome, step};
+use crate::analysis::rollups::Rollup;
 use crate::analysis::sketch::QuantileSketch;
 use crate::domain::DomainResult;
 use crate::health::HealthBoard;
@@ -53,7 +54,8 @@ struct Observer<'a> {
     board: &'a HealthBoard,
     now: DateTime<Utc>,
     drift_runs: HashMap<String, Option<DriftRun>>,
-    metrics: HashMap<(String, String, u32), MetricWindow>,
+    /// (model, metric, window minutes, with its quantile sketch) → the window.
+    metrics: HashMap<(String, String, u32, bool), MetricWindow>,
 }
 
 /// A metric's minute rollups over a rule's window, merged.
@@ -66,7 +68,7 @@ struct MetricWindow {
 }
 
 impl MetricWindow {
-    fn of(rollups: Vec<crate::analysis::rollups::Rollup>) -> Self {
+    fn of(rollups: Vec<Rollup>) -> Self {
         let mut merged =
             Self { count: 0, sum: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY, sketch: QuantileSketch::new() };
         for rollup in rollups {
@@ -85,13 +87,22 @@ impl Observer<'_> {
         let model_id = &model.id;
         Ok(match signal {
             Signal::Metric { metric, aggregation, window_minutes } => {
-                let key = (model_id.0.clone(), metric.clone(), *window_minutes);
+                let quantile = matches!(aggregation, Aggregation::P50 | Aggregation::P95 | Aggregation::P99);
+                let key = (model_id.0.clone(), metric.clone(), *window_minutes, quantile);
                 if !self.metrics.contains_key(&key) {
                     // The whole fleet's window at once: the other models' rules need it too.
+                    // Sketches are read only for quantiles; the rest is summed by the database.
                     let to = self.now.timestamp_millis();
                     let from = to - i64::from(*window_minutes) * MINUTE_MILLIS;
-                    for (model, rollups) in self.store.fleet_minute_rollups(metric, from, to + 1).await? {
-                        self.metrics.insert((model, metric.clone(), *window_minutes), MetricWindow::of(rollups));
+                    let windows: Vec<(String, Vec<Rollup>)> = if quantile {
+                        self.store.fleet_minute_rollups(metric, from, to + 1).await?.into_iter().collect()
+                    } else {
+                        let totals = self.store.fleet_minute_totals(metric, from, to + 1).await?;
+                        totals.into_iter().map(|(model, total)| (model, vec![total])).collect()
+                    };
+                    for (model, rollups) in windows {
+                        self.metrics
+                            .insert((model, metric.clone(), *window_minutes, quantile), MetricWindow::of(rollups));
                     }
                     self.metrics.entry(key.clone()).or_insert_with(|| MetricWindow::of(Vec::new()));
                 }

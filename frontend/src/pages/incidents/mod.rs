@@ -92,7 +92,7 @@ pub fn IncidentStatsLine(#[prop(optional)] model: Option<ModelId>) -> impl IntoV
         stats.get().and_then(Result::ok).map(|stats| {
             view! {
                 <p class="incident-stats">
-                    <a href=link.clone()><strong>{stats.open}</strong>" open incidents"</a>
+                    <a href=link.clone()><strong>{stats.open}</strong>{if stats.open == 1 { " open incident" } else { " open incidents" }}</a>
                     <span>{format!("{} in the last 30 days", stats.incidents)}</span>
                     <span title="Mean time to acknowledge">"MTTA "<strong>{mean(stats.mtta_seconds)}</strong></span>
                     <span title="Mean time to resolve">"MTTR "<strong>{mean(stats.mttr_seconds)}</strong></span>
