@@ -121,7 +121,11 @@ async fn a_viewer_sees_no_controls_to_change_anything_and_cannot_forge_one() -> 
     browser.wait_for_text("table a.table-link", "credit-risk-scoring").await?;
     assert!(browser.client.find_all(Locator::Css("a[href='/models/new']")).await?.is_empty());
     let nav = browser.client.find(Locator::Css("nav")).await?.text().await?;
-    assert_eq!(nav.split_whitespace().collect::<Vec<_>>(), ["Overview", "Models"], "no audit, users or tokens");
+    assert_eq!(
+        nav.split_whitespace().collect::<Vec<_>>(),
+        ["Overview", "Models", "Incidents", "Alert", "rules", "Runbooks"],
+        "pages to read only: no audit, users, integrations or tokens"
+    );
     browser.client.find(Locator::Css("table a.table-link")).await?.click().await?;
     browser.wait_for(".facts").await?;
     // Only the chart range form: no version form, no thresholds form.

@@ -110,7 +110,7 @@ impl Store {
     pub async fn fleet_minute_totals(&self, metric: &str, from: i64, to: i64) -> DomainResult<Vec<(String, Rollup)>> {
         let from = from.div_euclid(MINUTE_MILLIS) * MINUTE_MILLIS;
         let rows: Vec<(String, i64, f64, f64, f64)> = sqlx::query_as(
-            "SELECT s.model_id, SUM(m.count), SUM(m.sum), MIN(m.min), MAX(m.max)
+            "SELECT s.model_id, CAST(SUM(m.count) AS BIGINT), SUM(m.sum), MIN(m.min), MAX(m.max)
              FROM series_minutes m JOIN series s ON s.id = m.series_id
              WHERE s.metric = $1 AND m.minute >= $2 AND m.minute < $3
              GROUP BY s.model_id",
