@@ -6,6 +6,8 @@
 //! 2. A 500-bucket, 30-day series query over one series holding 10 M raw points.
 //! 3. Ingest-to-subscriber latency: a point sent to `/api/ingest` until its `points`
 //!    event arrives on `/api/live`.
+//! 4. Breach-to-console latency: a point that breaches an alert rule (`for: 0`) sent to
+//!    `/api/ingest` until the incident it opens arrives on `/api/live`.
 //!
 //! `cargo bench -p keel-backend --bench load` (add `-- --quick` for a smaller run).
 //! Request bodies are encoded before the clock starts, so the 2 cores go to the server.
@@ -129,6 +131,8 @@ async fn run(quick: bool) -> anyhow::Result<()> {
 
     let mut latencies = live_latency(&target, if quick { 100 } else { 1000 }).await?;
     println!("| ingest → `points` event on /api/live, one point per request | {} |", percentiles(&mut latencies));
+    let mut breaches = breach_latency(&target, if quick { 20 } else { 100 }).await?;
+    println!("| breaching point → its incident on /api/live (rule with `for: 0`) | {} |", percentiles(&mut breaches));
     std::fs::remove_dir_all(&directory)?;
     Ok(())
 }
@@ -276,6 +280,48 @@ async fn live_latency(target: &Target, rounds: usize) -> anyhow::Result<Vec<Dura
             if let Some(end) = buffer.find("\n\n") {
                 let frame: String = buffer.drain(..end + 2).collect();
                 if frame.contains("event: points") && frame.contains(&model_id) {
+                    break;
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(5), stream.chunk()).await??;
+            buffer.push_str(std::str::from_utf8(&chunk.unwrap_or_default())?);
+        }
+        latencies.push(started.elapsed());
+    }
+    Ok(latencies)
+}
+
+/// Each round registers a model, sends one point that breaches a fleet rule covering it,
+/// and times the arrival of the `incident` event that opens its incident.
+async fn breach_latency(target: &Target, rounds: usize) -> anyhow::Result<Vec<Duration>> {
+    let rule = json!({
+        "name": "Queue too deep", "scope": { "name_pattern": "breach-*" },
+        "signal": { "kind": "metric", "metric": "queue_depth", "aggregation": "max", "window_minutes": 1 },
+        "condition": { "op": "above", "threshold": 100.0 }, "severity": "sev3"
+    });
+    let created = target
+        .admin
+        .post(format!("{}/api/alert-rules", target.base))
+        .header("origin", &target.base)
+        .json(&rule)
+        .send()
+        .await?;
+    anyhow::ensure!(created.status() == 201, "rule not created");
+    let mut stream = target.admin.get(format!("{}/api/live", target.base)).send().await?;
+    let mut buffer = String::new();
+    let mut latencies = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        let name = format!("breach-{round}");
+        let model_id = create_model(target, &name).await?;
+        let point = json!({ "model": name, "metric": "queue_depth", "ts": chrono::Utc::now().timestamp_millis(), "value": 500.0 });
+        let started = Instant::now();
+        let sent = target.ingest.post(format!("{}/api/ingest", target.base)).json(&json!({ "points": [point] })).send();
+        anyhow::ensure!(sent.await?.status() == 200, "ingest failed");
+        loop {
+            if let Some(end) = buffer.find("\n\n") {
+                let frame: String = buffer.drain(..end + 2).collect();
+                if frame.contains("event: incident") && frame.contains(&model_id) && frame.contains("\"opened\"") {
                     break;
                 }
                 continue;

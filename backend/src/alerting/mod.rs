@@ -31,8 +31,9 @@ use crate::store::alerting::{ModelFacts, StoredRule};
 use crate::store::audit::Actor;
 use crate::store::telemetry::MINUTE_MILLIS;
 
-/// How soon after new points, a health change or a drift run the rules look again.
-const EVENT_DELAY: Duration = Duration::from_secs(1);
+/// How soon after new points, a health change or a drift run the rules look again (the
+/// events of one burst are evaluated together).
+const EVENT_DELAY: Duration = Duration::from_millis(100);
 
 /// The fingerprint of a rule's incident for a model.
 pub fn fingerprint(rule_id: &str, model: &ModelFacts) -> String {
@@ -272,24 +273,33 @@ pub async fn run(
     let mut events = live.subscribe(None).await?;
     let mut period = tokio::time::interval(every);
     period.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut soon = tokio::time::interval(EVENT_DELAY);
-    soon.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut pending = false;
+    // When an event that can change a signal arrived: evaluate `EVENT_DELAY` after the
+    // first of a burst.
+    let mut due: Option<tokio::time::Instant> = None;
     loop {
+        let soon = async {
+            match due {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             delivery = events.next() => match delivery {
                 Some(Delivery::Event(event)) => {
-                    pending |= matches!(event.event, LiveEvent::Points { .. } | LiveEvent::Status { .. } | LiveEvent::Drift { .. });
+                    let relevant = matches!(event.event, LiveEvent::Points { .. } | LiveEvent::Status { .. } | LiveEvent::Drift { .. });
+                    if relevant && due.is_none() {
+                        due = Some(tokio::time::Instant::now() + EVENT_DELAY);
+                    }
                     continue;
                 }
                 Some(Delivery::Resync) => {}
                 None => return Ok(()),
             },
-            _ = soon.tick(), if pending => {}
+            () = soon => {}
             _ = period.tick() => {}
             () = store.clock().advanced() => {}
         }
-        pending = false;
+        due = None;
         if !leadership.is_leader() {
             continue;
         }
