@@ -15,7 +15,7 @@ use keel_shared::health::{FleetResponse, HealthThresholds, ModelHealth};
 use keel_shared::incidents::{
     CommentRequest, CreateIncidentRequest, IncidentDetail, IncidentListResponse, IncidentQuery, IncidentStats,
     IncidentStatsQuery, IncidentStatus, IncidentSummary, Postmortem, RunbookStepRequest, SeriousIncidentRequest,
-    TransitionRequest, UpdateIncidentRequest,
+    SlaPolicy, TransitionRequest, UpdateIncidentRequest,
 };
 use keel_shared::models::{
     ChangeStageRequest, CreateModelRequest, CreateVersionRequest, ModelListQuery, ModelListResponse, ModelResponse,
@@ -265,6 +265,14 @@ pub async fn save_runbook(id: Option<&str>, spec: &RunbookSpec) -> ApiResult<Run
         Some(id) => put(&format!("/api/runbooks/{}", encode(id)), spec).await,
         None => post("/api/runbooks", spec).await,
     }
+}
+
+pub async fn get_sla() -> ApiResult<SlaPolicy> {
+    receive(Request::get("/api/sla").send().await).await
+}
+
+pub async fn set_sla(policy: &SlaPolicy) -> ApiResult<SlaPolicy> {
+    put("/api/sla", policy).await
 }
 
 pub async fn list_integrations() -> ApiResult<Vec<Integration>> {

@@ -38,6 +38,7 @@ named_enum! {
         SilenceCreate => "silence.create",
         SilenceExpire => "silence.expire",
         RunbookSave => "runbook.save",
+        SlaUpdate => "sla.update",
         IntegrationCreate => "integration.create",
         IntegrationRevoke => "integration.revoke",
     }
@@ -55,6 +56,7 @@ named_enum! {
         AlertRule => "alert_rule",
         Silence => "silence",
         Runbook => "runbook",
+        Settings => "settings",
         Integration => "integration",
     }
 }

@@ -81,6 +81,72 @@ pub struct Sla {
     pub resolve_seconds: i64,
 }
 
+/// The service levels per severity (`GET`/`PUT /api/sla`); new incidents and severity
+/// changes take their deadlines from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaPolicy {
+    pub sev1: Sla,
+    pub sev2: Sla,
+    pub sev3: Sla,
+    pub sev4: Sla,
+}
+
+impl Default for SlaPolicy {
+    fn default() -> Self {
+        Self {
+            sev1: Severity::Sev1.default_sla(),
+            sev2: Severity::Sev2.default_sla(),
+            sev3: Severity::Sev3.default_sla(),
+            sev4: Severity::Sev4.default_sla(),
+        }
+    }
+}
+
+impl SlaPolicy {
+    pub fn for_severity(&self, severity: Severity) -> Sla {
+        match severity {
+            Severity::Sev1 => self.sev1,
+            Severity::Sev2 => self.sev2,
+            Severity::Sev3 => self.sev3,
+            Severity::Sev4 => self.sev4,
+        }
+    }
+
+    /// Field → problem: every deadline positive (at most a year), acknowledging no later
+    /// than resolving, and a worse severity never given more time than a milder one.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        let levels = [("sev1", self.sev1), ("sev2", self.sev2), ("sev3", self.sev3), ("sev4", self.sev4)];
+        for (name, sla) in levels {
+            for (field, seconds) in
+                [("acknowledge_seconds", sla.acknowledge_seconds), ("resolve_seconds", sla.resolve_seconds)]
+            {
+                if !(1..=365 * 86_400).contains(&seconds) {
+                    problems.push((format!("{name}.{field}"), "give a time of 1 second to 365 days".to_owned()));
+                }
+            }
+            if sla.acknowledge_seconds > sla.resolve_seconds {
+                problems.push((
+                    format!("{name}.acknowledge_seconds"),
+                    "acknowledging may not take longer than resolving".to_owned(),
+                ));
+            }
+        }
+        for pair in levels.windows(2) {
+            let ((worse, worse_sla), (milder, milder_sla)) = (pair[0], pair[1]);
+            if worse_sla.acknowledge_seconds > milder_sla.acknowledge_seconds
+                || worse_sla.resolve_seconds > milder_sla.resolve_seconds
+            {
+                problems.push((
+                    worse.to_owned(),
+                    format!("{} may not get more time than {}", worse.to_uppercase(), milder.to_uppercase()),
+                ));
+            }
+        }
+        problems
+    }
+}
+
 named_enum! {
     /// Where an incident is in its lifecycle.
     IncidentStatus {
@@ -526,6 +592,18 @@ mod tests {
         assert_eq!(Severity::from_alertmanager(None), Severity::Sev3);
         assert_eq!(Severity::Sev1.default_sla(), Sla { acknowledge_seconds: 300, resolve_seconds: 4 * 3600 });
         assert_eq!(Severity::Sev4.default_sla().resolve_seconds, 14 * 86_400);
+    }
+
+    #[test]
+    fn the_default_sla_policy_is_valid_and_a_worse_severity_never_gets_more_time() {
+        assert!(SlaPolicy::default().problems().is_empty());
+        let mut policy = SlaPolicy::default();
+        policy.sev1.acknowledge_seconds = 7_200;
+        let problems = policy.problems();
+        assert!(problems.iter().any(|(field, _)| field == "sev1"), "{problems:?}");
+        policy = SlaPolicy::default();
+        policy.sev3.resolve_seconds = 0;
+        assert!(policy.problems().iter().any(|(field, _)| field == "sev3.resolve_seconds"));
     }
 
     #[test]

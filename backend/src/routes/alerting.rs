@@ -11,6 +11,7 @@ use keel_shared::alerting::{
     RunbookSpec, Silence, SilenceSpec,
 };
 use keel_shared::auth::Permission;
+use keel_shared::incidents::SlaPolicy;
 use keel_shared::validation::FieldErrors;
 
 use super::Api;
@@ -38,6 +39,8 @@ pub fn routes(api: Api) -> Api {
         .route(Method::GET, "/api/runbooks", read, list_runbooks)
         .route(Method::POST, "/api/runbooks", manage, create_runbook)
         .route(Method::PUT, "/api/runbooks/{id}", manage, update_runbook)
+        .route(Method::GET, "/api/sla", read, get_sla)
+        .route(Method::PUT, "/api/sla", manage, set_sla)
 }
 
 fn checked(spec: &AlertRuleSpec) -> ApiResult<()> {
@@ -187,4 +190,22 @@ async fn update_runbook(
 ) -> ApiResult<Json<Runbook>> {
     checked_runbook(&spec)?;
     Ok(Json(state.store.save_runbook(Some(&id), &spec, &principal.actor()).await?))
+}
+
+async fn get_sla(State(state): State<AppState>) -> ApiResult<Json<SlaPolicy>> {
+    Ok(Json(state.store.sla_policy().await?))
+}
+
+/// Replaces the service levels; incidents opened (or re-graded) from now on use them.
+async fn set_sla(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(policy): ApiJson<SlaPolicy>,
+) -> ApiResult<Json<SlaPolicy>> {
+    let problems = policy.problems();
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(problems.into_iter().collect()));
+    }
+    state.store.set_sla_policy(&policy, &principal.actor()).await?;
+    Ok(Json(policy))
 }

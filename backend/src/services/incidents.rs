@@ -54,7 +54,7 @@ pub async fn open(store: &Store, opening: Opening, actor: &Actor) -> DomainResul
         None => None,
     };
     let severity = if tier == Some(RiskTier::High) { opening.severity.raised() } else { opening.severity };
-    let sla = severity.default_sla();
+    let sla = store.sla_policy().await?.for_severity(severity);
     let runbook_id = match opening.runbook_id {
         Some(id) => Some(id),
         None => matching_runbook(store, opening.model.as_ref(), severity).await?,
@@ -264,7 +264,7 @@ pub async fn update(
     if let Some(severity) = request.severity
         && severity != incident.severity
     {
-        let sla = severity.default_sla();
+        let sla = store.sla_policy().await?.for_severity(severity);
         next.severity = severity;
         next.acknowledge_by = incident.detected_at + Duration::seconds(sla.acknowledge_seconds);
         next.resolve_by = incident.detected_at + Duration::seconds(sla.resolve_seconds);

@@ -10,6 +10,7 @@ use keel_shared::alerting::{
     SilenceSpec,
 };
 use keel_shared::audit::{AuditAction, AuditTarget};
+use keel_shared::incidents::SlaPolicy;
 use keel_shared::models::{RiskTier, Stage};
 
 use super::audit::{Actor, AuditRecord, ChangeSet};
@@ -551,5 +552,39 @@ impl Store {
             kind: kind.parse().map_err(|error| unknown(&error))?,
             model: model.map(ModelId),
         }))
+    }
+}
+
+impl Store {
+    /// The incident service levels (the defaults until someone sets them).
+    pub async fn sla_policy(&self) -> DomainResult<SlaPolicy> {
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT value FROM settings WHERE name = 'sla'").fetch_optional(&self.pool).await?;
+        stored
+            .map_or_else(|| Ok(SlaPolicy::default()), |json| decode_stored(&json, "service levels", "the organisation"))
+    }
+
+    pub async fn set_sla_policy(&self, policy: &SlaPolicy, actor: &Actor) -> DomainResult<()> {
+        let before = self.sla_policy().await.unwrap_or_default();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO settings (name, value, updated_at) VALUES ('sla', $1, $2)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(to_json(policy)?)
+        .bind(self.now_millis())
+        .execute(&mut *tx)
+        .await?;
+        let changes = ChangeSet::default().fields(&before, policy).build();
+        let record = AuditRecord {
+            actor,
+            action: AuditAction::SlaUpdate,
+            target: AuditTarget::Settings,
+            target_id: "sla",
+            changes,
+        };
+        self.append_audit(&mut tx, record).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -418,7 +418,25 @@ async fn pagerduty_events_follow_dedup_key_semantics(store: StoreKind) {
     assert_eq!(unknown.status(), 400);
 }
 
+async fn the_service_levels_are_set_once_and_new_incidents_take_their_deadlines(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let mut policy: Value = app.get("/api/sla").await.json().await.expect("policy");
+    assert_eq!(policy["sev3"], json!({ "acknowledge_seconds": 3600, "resolve_seconds": 259_200 }));
+    policy["sev3"]["acknowledge_seconds"] = json!(1_800);
+    assert_eq!(app.put_json("/api/sla", &policy).await.status(), 200);
+    let id = open_by_hand(&app, &app.client, None, "sev3").await;
+    let opened = detail(&app, &id).await;
+    let detected = chrono::DateTime::parse_from_rfc3339(opened["detected_at"].as_str().expect("time")).expect("time");
+    let due = chrono::DateTime::parse_from_rfc3339(opened["acknowledge_by"].as_str().expect("time")).expect("time");
+    assert_eq!((due - detected).num_seconds(), 1_800);
+
+    policy["sev1"]["resolve_seconds"] = json!(30 * 86_400);
+    let refused = expect_error(app.put_json("/api/sla", &policy).await, 422).await;
+    assert_eq!(refused.fields["sev1"], "SEV1 may not get more time than SEV2");
+}
+
 on_both_stores!(
+    the_service_levels_are_set_once_and_new_incidents_take_their_deadlines,
     a_rule_fires_only_after_its_pending_period_opens_one_incident_and_resolves_it_on_recovery,
     an_acknowledged_incident_stays_open_when_its_rule_recovers,
     a_silenced_firing_is_recorded_but_opens_nothing,

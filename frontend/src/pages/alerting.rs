@@ -9,7 +9,7 @@ use keel_shared::alerting::{
     SilenceSpec,
 };
 use keel_shared::auth::Permission;
-use keel_shared::incidents::Severity;
+use keel_shared::incidents::{Severity, SlaPolicy};
 use keel_shared::models::ModelListQuery;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -117,6 +117,7 @@ pub fn AlertsPage() -> impl IntoView {
         }}
         <History changed />
         <Silences can_manage />
+        <ServiceLevels can_manage />
     }
 }
 
@@ -435,5 +436,80 @@ fn Silences(can_manage: bool) -> impl IntoView {
                 </form>
             </Show>
         </section>
+    }
+}
+
+/// The service levels per severity, in minutes; new incidents take their deadlines from them.
+#[component]
+fn ServiceLevels(can_manage: bool) -> impl IntoView {
+    let error = RwSignal::new(None::<ErrorBody>);
+    let saved = RwSignal::new(false);
+    let policy = RwSignal::new(None::<SlaPolicy>);
+    spawn_local(async move {
+        match api::get_sla().await {
+            Ok(loaded) => policy.set(Some(loaded)),
+            Err(body) => error.set(Some(body)),
+        }
+    });
+    let set = move |severity: Severity, resolve: bool, text: String| {
+        let Ok(minutes) = text.trim().parse::<i64>() else { return };
+        policy.update(|policy| {
+            if let Some(policy) = policy {
+                let sla = match severity {
+                    Severity::Sev1 => &mut policy.sev1,
+                    Severity::Sev2 => &mut policy.sev2,
+                    Severity::Sev3 => &mut policy.sev3,
+                    Severity::Sev4 => &mut policy.sev4,
+                };
+                if resolve { sla.resolve_seconds = minutes * 60 } else { sla.acknowledge_seconds = minutes * 60 }
+            }
+        });
+        saved.set(false);
+    };
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let Some(current) = policy.get() else { return };
+        spawn_local(async move {
+            match api::set_sla(&current).await {
+                Ok(_) => {
+                    error.set(None);
+                    saved.set(true);
+                }
+                Err(body) => error.set(Some(body)),
+            }
+        });
+    };
+    view! {
+        <form class="card" aria-labelledby="sla-heading" on:submit=submit>
+            <h2 id="sla-heading">"Service levels"</h2>
+            <p class="field-hint">"Minutes from detection to acknowledge and to resolve; an incident not acknowledged in time escalates. New incidents (and re-graded ones) take these."</p>
+            <FormAlert error=Signal::from(error) />
+            <Show when=move || saved.get()>
+                <div class="alert alert-success" role="status">"Saved."</div>
+            </Show>
+            {move || policy.get().map(|current| view! {
+                <table class="table" aria-label="Service levels">
+                    <thead><tr><th scope="col">"Severity"</th><th scope="col">"Acknowledge within (min)"</th><th scope="col">"Resolve within (min)"</th></tr></thead>
+                    <tbody>
+                        {Severity::ALL.iter().map(|severity| {
+                            let severity = *severity;
+                            let sla = current.for_severity(severity);
+                            view! {
+                                <tr>
+                                    <td><SeverityBadge severity /></td>
+                                    <td><input type="number" min="1" aria-label=format!("{} acknowledge minutes", severity.label()) disabled=!can_manage
+                                        prop:value=(sla.acknowledge_seconds / 60).to_string() on:change=move |event| set(severity, false, event_target_value(&event)) /></td>
+                                    <td><input type="number" min="1" aria-label=format!("{} resolve minutes", severity.label()) disabled=!can_manage
+                                        prop:value=(sla.resolve_seconds / 60).to_string() on:change=move |event| set(severity, true, event_target_value(&event)) /></td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+            <Show when=move || can_manage>
+                <div class="form-actions"><button type="submit" class="button">"Save service levels"</button></div>
+            </Show>
+        </form>
     }
 }
