@@ -13,7 +13,8 @@ async fn fetch_json(browser: &Browser, method: &str, path: &str, body: &Value) -
         .client
         .execute_async(
             r#"const [method, path, body, done] = arguments;
-               fetch(path, { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+               fetch(path, { method, headers: { 'Content-Type': 'application/json' },
+                              body: body === null ? undefined : JSON.stringify(body) })
                  .then(response => response.json()).then(done);"#,
             vec![json!(method), json!(path), body.clone()],
         )
@@ -112,5 +113,48 @@ async fn a_breach_opens_a_live_incident_that_is_acknowledged_worked_resolved_and
     browser.client.execute("window.confirm = () => true;", vec![]).await?;
     click_button(&browser, "Close").await?;
     browser.wait_for_text(".page-lede .badge", "Closed").await?;
+    browser.close().await
+}
+
+async fn select(browser: &Browser, css: &str, value: &str) -> anyhow::Result<()> {
+    browser.wait_for(css).await?.select_by_value(value).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_fleet_rule_made_in_the_form_is_previewed_then_listed() -> anyhow::Result<()> {
+    let keel = Keel::start("serve")?;
+    let browser = Browser::start().await?;
+    browser.sign_in(&keel.url("/alerts"), "admin", ADMIN_PASSWORD).await?;
+    for (name, tier) in [("credit", "high"), ("churn", "limited")] {
+        let model = json!({ "name": name, "owner": "Risk", "use_case": "Score", "risk_tier": tier });
+        fetch_json(&browser, "POST", "/api/models", &model).await?;
+    }
+    browser.wait_for_text("td", "every model").await?;
+    click_button(&browser, "New rule").await?;
+    browser.wait_for("#rule-name").await?.send_keys("High-risk models degraded").await?;
+    select(&browser, "#rule-scope", "tier").await?;
+    select(&browser, "#rule-tier", "high").await?;
+    select(&browser, "#rule-signal", "health").await?;
+    browser.client.find(Locator::Css("#rule-threshold")).await?.send_keys("0.5").await?;
+    browser.client.find(Locator::Css("#rule-keep")).await?.clear().await?;
+    browser.client.find(Locator::Css("#rule-keep")).await?.send_keys("10").await?;
+    click_button(&browser, "Preview").await?;
+    // Only the high-risk model is covered; it has sent nothing yet.
+    browser.wait_for_text("table[aria-label='Preview'] td", "credit").await?;
+    browser.wait_for_text("table[aria-label='Preview'] td", "no data").await?;
+    assert_eq!(browser.client.find_all(Locator::Css("table[aria-label='Preview'] tbody tr")).await?.len(), 1);
+    click_button(&browser, "Create rule").await?;
+    browser.wait_for_text("td", "every high risk model").await?;
+    let rules = fetch_json(&browser, "GET", "/api/alert-rules", &Value::Null).await?;
+    let created = rules
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|rule| rule["name"] == "High-risk models degraded")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(created["scope"], json!({ "risk_tier": "high" }));
+    assert_eq!(created["keep_firing_for_seconds"], 600);
     browser.close().await
 }

@@ -10,7 +10,7 @@ use keel_shared::alerting::{
 };
 use keel_shared::auth::Permission;
 use keel_shared::incidents::{Severity, SlaPolicy};
-use keel_shared::models::ModelListQuery;
+use keel_shared::models::{ModelListQuery, RiskTier, Stage};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -127,7 +127,7 @@ fn scope_text(scope: &RuleScope) -> String {
         parts.push("one model".to_owned());
     }
     if let Some(tier) = scope.risk_tier {
-        parts.push(format!("{} tier", tier.label()));
+        parts.push(format!("every {} model", tier.label().to_lowercase()));
     }
     if let Some(stage) = scope.stage {
         parts.push(format!("with a {} version", stage.label().to_lowercase()));
@@ -200,6 +200,14 @@ fn RuleForm(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
     let for_minutes = RwSignal::new("0".to_owned());
     let severity = RwSignal::new(Severity::Sev3);
     let model = RwSignal::new(String::new());
+    let keep_firing_minutes = RwSignal::new("0".to_owned());
+    let no_data = RwSignal::new(NoDataPolicy::KeepState);
+    let min_rows = RwSignal::new("30".to_owned());
+    // "model" (one model, or the fleet when none is chosen), "tier", "stage" or "pattern".
+    let scope_kind = RwSignal::new("model".to_owned());
+    let tier = RwSignal::new(RiskTier::High);
+    let stage = RwSignal::new(Stage::Production);
+    let pattern = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ErrorBody>);
     let preview = RwSignal::new(None::<Vec<RulePreview>>);
     let models = LocalResource::new(|| async {
@@ -212,9 +220,14 @@ fn RuleForm(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
         AlertRuleSpec {
             name: name.get(),
             description: String::new(),
-            scope: RuleScope {
-                model: Some(model.get()).filter(|model| !model.is_empty()).map(ModelId),
-                ..RuleScope::default()
+            scope: match scope_kind.get().as_str() {
+                "tier" => RuleScope { risk_tier: Some(tier.get()), ..RuleScope::default() },
+                "stage" => RuleScope { stage: Some(stage.get()), ..RuleScope::default() },
+                "pattern" => RuleScope { name_pattern: Some(pattern.get()), ..RuleScope::default() },
+                _ => RuleScope {
+                    model: Some(model.get()).filter(|model| !model.is_empty()).map(ModelId),
+                    ..RuleScope::default()
+                },
             },
             signal: match signal.get().as_str() {
                 "health" => RuleSignal::Health,
@@ -236,10 +249,10 @@ fn RuleForm(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
                 _ => Condition::Above { threshold: threshold_value, recovery: recovery_value },
             },
             for_seconds: for_minutes.get().parse::<u32>().unwrap_or(0).saturating_mul(60),
-            keep_firing_for_seconds: 0,
+            keep_firing_for_seconds: keep_firing_minutes.get().parse::<u32>().unwrap_or(0).saturating_mul(60),
             severity: severity.get(),
-            no_data: NoDataPolicy::KeepState,
-            min_rows: 30,
+            no_data: no_data.get(),
+            min_rows: min_rows.get().parse().unwrap_or(0),
             runbook: None,
             enabled: true,
         }
@@ -274,12 +287,51 @@ fn RuleForm(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
             <FormAlert error=error_signal />
             <TextField id="rule-name" label="Name" field="name" value=name error=error_signal required=true />
             <div class="field">
-                <label for="rule-model">"Covers"</label>
-                <select id="rule-model" prop:value=model on:change=move |event| model.set(event_target_value(&event))>
-                    <option value="">"Every model (the fleet)"</option>
-                    {move || models.get().and_then(Result::ok).map(|list| list.items.into_iter().map(|item| view! { <option value=item.id.0>{item.name}</option> }).collect_view())}
+                <label for="rule-scope">"Covers"</label>
+                <select id="rule-scope" prop:value=scope_kind on:change=move |event| scope_kind.set(event_target_value(&event))>
+                    <option value="model">"One model, or every model"</option>
+                    <option value="tier">"Every model in a risk tier"</option>
+                    <option value="stage">"Every model with a version in a stage"</option>
+                    <option value="pattern">"Every model whose name matches"</option>
                 </select>
             </div>
+            <Show when=move || scope_kind.get() == "model">
+                <div class="field">
+                    <label for="rule-model">"Model"</label>
+                    <select id="rule-model" prop:value=model on:change=move |event| model.set(event_target_value(&event))>
+                        <option value="">"Every model (the fleet, new ones included)"</option>
+                        {move || {
+                            models.get().and_then(Result::ok).map(|list| {
+                                list.items
+                                    .into_iter()
+                                    .map(|item| view! { <option value=item.id.0>{item.name}</option> })
+                                    .collect_view()
+                            })
+                        }}
+                    </select>
+                </div>
+            </Show>
+            <Show when=move || scope_kind.get() == "tier">
+                <div class="field">
+                    <label for="rule-tier">"Risk tier"</label>
+                    <select id="rule-tier" prop:value=move || tier.get().as_str().to_owned()
+                        on:change=move |event| { if let Ok(chosen) = event_target_value(&event).parse() { tier.set(chosen) } }>
+                        {RiskTier::ALL.map(|option| view! { <option value=option.as_str()>{option.label()}</option> })}
+                    </select>
+                </div>
+            </Show>
+            <Show when=move || scope_kind.get() == "stage">
+                <div class="field">
+                    <label for="rule-stage">"Stage"</label>
+                    <select id="rule-stage" prop:value=move || stage.get().as_str().to_owned()
+                        on:change=move |event| { if let Ok(chosen) = event_target_value(&event).parse() { stage.set(chosen) } }>
+                        {Stage::ALL.map(|option| view! { <option value=option.as_str()>{option.label()}</option> })}
+                    </select>
+                </div>
+            </Show>
+            <Show when=move || scope_kind.get() == "pattern">
+                <TextField id="rule-pattern" label="Name pattern (* matches anything, e.g. credit-*)" field="scope.name_pattern" value=pattern error=error_signal />
+            </Show>
             <div class="field">
                 <label for="rule-signal">"Watches"</label>
                 <select id="rule-signal" prop:value=signal on:change=move |event| signal.set(event_target_value(&event))>
@@ -311,6 +363,19 @@ fn RuleForm(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
             <TextField id="rule-threshold" label="Threshold (low end of a band)" field="condition" value=threshold error=error_signal />
             <TextField id="rule-recovery" label="Recovers at (high end of a band; empty: the threshold)" field="condition.recovery" value=recovery error=error_signal />
             <TextField id="rule-for" label="Pending period (minutes)" field="for_seconds" value=for_minutes error=error_signal kind="number" />
+            <TextField id="rule-keep" label="Keep firing after recovery (minutes)" field="keep_firing_for_seconds" value=keep_firing_minutes error=error_signal kind="number" />
+            <div class="field">
+                <label for="rule-no-data">"When the window has no data"</label>
+                <select id="rule-no-data" prop:value=move || no_data.get().as_str().to_owned()
+                    on:change=move |event| { if let Ok(chosen) = event_target_value(&event).parse() { no_data.set(chosen) } }>
+                    <option value="keep_state">"Keep the state it was in"</option>
+                    <option value="alert">"Fire, as a breach would"</option>
+                    <option value="ok">"Count it as normal"</option>
+                </select>
+            </div>
+            <Show when=is(&["dataset_drift", "drifted_share", "feature_drift", "missing_share"])>
+                <TextField id="rule-min-rows" label="Fewest rows an evaluation needs (fewer: insufficient data)" field="min_rows" value=min_rows error=error_signal kind="number" />
+            </Show>
             <div class="field">
                 <label for="rule-severity">"Severity"</label>
                 <select id="rule-severity" prop:value=move || severity.get().as_str().to_owned()
