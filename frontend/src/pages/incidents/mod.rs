@@ -74,16 +74,21 @@ pub fn SlaBadge(incident: IncidentSummary, now: RwSignal<DateTime<Utc>>) -> impl
     }
 }
 
-/// MTTA, MTTR and incident counts over the last 30 days, for one model or the fleet;
-/// refreshed as incidents change.
+/// MTTA, MTTR and incident counts over a chosen range (30 days at first), for one model or
+/// the fleet; refreshed as incidents change.
 #[component]
 pub fn IncidentStatsLine(#[prop(optional)] model: Option<ModelId>) -> impl IntoView {
     let live = use_live();
     let link = model.as_ref().map_or_else(|| "/incidents".to_owned(), |model| format!("/incidents?model={model}"));
     let model_id = model.map(|model| model.0);
+    let days = RwSignal::new(30_i64);
     let stats = LocalResource::new(move || {
         live.incident_changes();
-        let query = IncidentStatsQuery { model: model_id.clone(), ..IncidentStatsQuery::default() };
+        let query = IncidentStatsQuery {
+            model: model_id.clone(),
+            from: Some(Utc::now() - chrono::Duration::days(days.get())),
+            to: None,
+        };
         async move { api::incident_stats(&query).await }
     });
     let mean =
@@ -93,7 +98,15 @@ pub fn IncidentStatsLine(#[prop(optional)] model: Option<ModelId>) -> impl IntoV
             view! {
                 <p class="incident-stats">
                     <a href=link.clone()><strong>{stats.open}</strong>{if stats.open == 1 { " open incident" } else { " open incidents" }}</a>
-                    <span>{format!("{} in the last 30 days", stats.incidents)}</span>
+                    <span>{format!("{} detected in the last", stats.incidents)}" "
+                        <select aria-label="Range" prop:value=move || days.get().to_string()
+                            on:change=move |event| { if let Ok(chosen) = event_target_value(&event).parse() { days.set(chosen) } }>
+                            <option value="7">"7 days"</option>
+                            <option value="30">"30 days"</option>
+                            <option value="90">"90 days"</option>
+                            <option value="365">"year"</option>
+                        </select>
+                    </span>
                     <span title="Mean time to acknowledge">"MTTA "<strong>{mean(stats.mtta_seconds)}</strong></span>
                     <span title="Mean time to resolve">"MTTR "<strong>{mean(stats.mttr_seconds)}</strong></span>
                 </p>
