@@ -39,6 +39,7 @@ named_enum! {
         SilenceExpire => "silence.expire",
         RunbookSave => "runbook.save",
         SlaUpdate => "sla.update",
+        EscalationUpdate => "escalation.update",
         IntegrationCreate => "integration.create",
         IntegrationRevoke => "integration.revoke",
     }

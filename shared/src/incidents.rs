@@ -147,6 +147,61 @@ impl SlaPolicy {
     }
 }
 
+/// One level of an escalation chain: who is told when an incident is still not
+/// acknowledged. Level 1 is told at the acknowledge deadline, each next level one
+/// acknowledge period later.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationLevel {
+    /// Usernames whose bell shows the incident.
+    #[serde(default)]
+    pub users: Vec<String>,
+    /// A URL sent a JSON notification signed with HMAC-SHA256 (`X-Keel-Signature`).
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+}
+
+/// `GET`/`PUT /api/escalation`: the fleet's chain and per-model chains (by model id).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationChains {
+    #[serde(default)]
+    pub fleet: Vec<EscalationLevel>,
+    #[serde(default)]
+    pub models: std::collections::BTreeMap<String, Vec<EscalationLevel>>,
+}
+
+impl EscalationChains {
+    /// Level `level` (from 1) of the model's chain, else of the fleet's.
+    pub fn level(&self, model: Option<&ModelId>, level: u32) -> Option<&EscalationLevel> {
+        let chain = model.and_then(|model| self.models.get(&model.0)).unwrap_or(&self.fleet);
+        chain.get(usize::try_from(level).ok()?.checked_sub(1)?)
+    }
+}
+
+/// After a failed webhook delivery, the next attempt waits this long (then gives up).
+pub const WEBHOOK_RETRY_SECONDS: [i64; 5] = [1, 5, 30, 120, 600];
+
+named_enum! {
+    /// Where a webhook notification stands.
+    DeliveryStatus {
+        Pending => "pending",
+        Delivered => "delivered",
+        Failed => "failed",
+    }
+}
+
+/// One webhook notification of an incident, with its attempts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookDelivery {
+    pub id: String,
+    pub level: u32,
+    pub url: String,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
 named_enum! {
     /// Where an incident is in its lifecycle.
     IncidentStatus {
@@ -420,6 +475,8 @@ pub struct IncidentDetail {
     pub serious: Option<SeriousIncident>,
     /// The model's EU AI Act tier is high: Art. 73 applies.
     pub high_risk: bool,
+    /// Escalation webhooks and their attempts.
+    pub deliveries: Vec<WebhookDelivery>,
 }
 
 /// `GET /api/incidents` query.
@@ -604,6 +661,20 @@ mod tests {
         policy = SlaPolicy::default();
         policy.sev3.resolve_seconds = 0;
         assert!(policy.problems().iter().any(|(field, _)| field == "sev3.resolve_seconds"));
+    }
+
+    #[test]
+    fn a_model_s_own_chain_wins_over_the_fleet_s() {
+        let level = |user: &str| EscalationLevel { users: vec![user.into()], webhook_url: None };
+        let mut chains = EscalationChains { fleet: vec![level("ops"), level("head")], ..EscalationChains::default() };
+        chains.models.insert("m1".into(), vec![level("credit-team")]);
+        assert_eq!(
+            chains.level(Some(&ModelId("m1".into())), 1).map(|level| level.users[0].as_str()),
+            Some("credit-team")
+        );
+        assert_eq!(chains.level(Some(&ModelId("m1".into())), 2), None);
+        assert_eq!(chains.level(Some(&ModelId("m2".into())), 2).map(|level| level.users[0].as_str()), Some("head"));
+        assert_eq!(chains.level(None, 0), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod inbound;
 pub mod state;
+pub mod webhooks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -271,6 +272,7 @@ pub async fn run(
     every: Duration,
 ) -> anyhow::Result<()> {
     let mut events = live.subscribe(None).await?;
+    let client = reqwest::Client::builder().build()?;
     let mut period = tokio::time::interval(every);
     period.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // When an event that can change a signal arrived: evaluate `EVENT_DELAY` after the
@@ -308,6 +310,15 @@ pub async fn run(
         }
         if let Err(error) = incidents::escalate_due(store).await {
             tracing::warn!(%error, "incident escalation failed; retrying on the next tick");
+        }
+        match webhooks::deliver_due(store, &client).await {
+            // Wake for the next retry even if nothing else happens by then.
+            Ok(Some(next)) => {
+                let wait = u64::try_from(next - store.clock().now_millis()).unwrap_or(0);
+                due = Some(tokio::time::Instant::now() + Duration::from_millis(wait));
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "escalation webhooks failed; retrying on the next tick"),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Incident response for the demo fleet: runbooks, one extra alert rule, and a few past
+//! Incident response for the demo fleet: runbooks, one extra alert rule, an escalation
+//! chain (the on-call engineer, then the administrator), and a few past
 //! incidents worked through to the end (with postmortems) so MTTA and MTTR mean
 //! something. Loaded once: a store that already has incidents is left alone. The live
 //! one comes by itself: churn-propensity's drift opens it through the default rules.
@@ -7,7 +8,9 @@ use chrono::Duration;
 use keel_shared::ModelId;
 use keel_shared::alerting::{Aggregation, AlertRuleSpec, Condition, NoDataPolicy, RuleScope, RunbookSpec, Signal};
 use keel_shared::auth::Role;
-use keel_shared::incidents::{ActionItem, IncidentSource, IncidentStatus, Postmortem, Severity};
+use keel_shared::incidents::{
+    ActionItem, EscalationChains, EscalationLevel, IncidentSource, IncidentStatus, Postmortem, Severity,
+};
 
 use crate::clock::Clock;
 use crate::services::incidents::{self, Opening, Responder};
@@ -75,6 +78,13 @@ pub async fn load(store: &Store) -> anyhow::Result<()> {
         enabled: true,
     };
     store.create_alert_rule(&rule, &system).await?;
+    // The on-call engineer first, then the administrator.
+    let level = |user: &str| EscalationLevel { users: vec![user.into()], webhook_url: None };
+    let chains = EscalationChains {
+        fleet: vec![level("eva.engineer"), level(crate::FIRST_ADMIN)],
+        ..EscalationChains::default()
+    };
+    store.set_escalation_chains(&chains, &system).await?;
 
     let models = store.resolve_models(["credit-risk-scoring", "demand-forecast-cz", "support-ticket-router"]).await?;
     let past = [

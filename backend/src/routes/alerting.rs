@@ -11,7 +11,7 @@ use keel_shared::alerting::{
     RunbookSpec, Silence, SilenceSpec,
 };
 use keel_shared::auth::Permission;
-use keel_shared::incidents::SlaPolicy;
+use keel_shared::incidents::{EscalationChains, SlaPolicy};
 use keel_shared::validation::FieldErrors;
 
 use super::Api;
@@ -39,6 +39,14 @@ pub fn routes(api: Api) -> Api {
         .route(Method::GET, "/api/runbooks", read, list_runbooks)
         .route(Method::POST, "/api/runbooks", manage, create_runbook)
         .route(Method::PUT, "/api/runbooks/{id}", manage, update_runbook)
+        .route(Method::GET, "/api/escalation", manage, get_escalation)
+        .route(Method::PUT, "/api/escalation", manage, set_escalation)
+        .route(
+            Method::GET,
+            "/api/escalation/signing-secret",
+            Access::Permission(Permission::ManageIntegrations),
+            signing_secret,
+        )
         .route(Method::GET, "/api/sla", read, get_sla)
         .route(Method::PUT, "/api/sla", manage, set_sla)
 }
@@ -208,4 +216,53 @@ async fn set_sla(
     }
     state.store.set_sla_policy(&policy, &principal.actor()).await?;
     Ok(Json(policy))
+}
+
+async fn get_escalation(State(state): State<AppState>) -> ApiResult<Json<EscalationChains>> {
+    Ok(Json(state.store.escalation_chains().await?))
+}
+
+/// Replaces the escalation chains: every user must be active, every webhook an http(s) URL.
+async fn set_escalation(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(chains): ApiJson<EscalationChains>,
+) -> ApiResult<Json<EscalationChains>> {
+    let chains_with_names = std::iter::once(("fleet".to_owned(), &chains.fleet))
+        .chain(chains.models.iter().map(|(model, levels)| (format!("models.{model}"), levels)));
+    for (name, levels) in chains_with_names {
+        for (index, level) in levels.iter().enumerate() {
+            let field = format!("{name}[{index}]");
+            for user in &level.users {
+                let active =
+                    state.store.user_by_username(user).await?.is_some_and(|found| found.user.deactivated_at.is_none());
+                if !active {
+                    return Err(ApiError::field(&format!("{field}.users"), format!("'{user}' is not an active user")));
+                }
+            }
+            if let Some(url) = &level.webhook_url
+                && !(url.starts_with("https://") || url.starts_with("http://"))
+            {
+                return Err(ApiError::field(
+                    &format!("{field}.webhook_url"),
+                    "a webhook is an http:// or https:// URL",
+                ));
+            }
+            if level.users.is_empty() && level.webhook_url.is_none() {
+                return Err(ApiError::field(&field, "a level names users, a webhook, or both"));
+            }
+        }
+    }
+    for model in chains.models.keys() {
+        state.store.get_model(&ModelId(model.clone())).await?;
+    }
+    state.store.set_escalation_chains(&chains, &principal.actor()).await?;
+    Ok(Json(chains))
+}
+
+/// The secret escalation webhooks are signed with (admins): receivers check
+/// `X-Keel-Signature` against HMAC-SHA256 of the body under it.
+async fn signing_secret(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+    let secret = state.store.webhook_secret(&crate::auth::secrets::random_secret()).await?;
+    Ok(Json(serde_json::json!({ "secret": secret })))
 }

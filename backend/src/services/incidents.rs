@@ -400,10 +400,13 @@ pub async fn mark_serious(store: &Store, id: &str, request: SeriousIncidentReque
 }
 
 /// Escalates every open incident whose acknowledge deadline passed unacknowledged: one
-/// level per elapsed acknowledge period. Returns how many were escalated.
+/// level per elapsed acknowledge period, each level telling the people and the webhook
+/// of the model's escalation chain (else the fleet's; with no chain, everyone who may
+/// triage). Returns how many were escalated.
 pub async fn escalate_due(store: &Store) -> DomainResult<usize> {
     let now = store.clock().now();
     let filter = IncidentFilter { statuses: vec![IncidentStatus::Triage], ..IncidentFilter::default() };
+    let chains = store.escalation_chains().await?;
     let mut escalated = 0;
     for incident in store.list_incidents(&filter).await? {
         let period = incident.acknowledge_by - incident.detected_at;
@@ -417,9 +420,20 @@ pub async fn escalate_due(store: &Store) -> DomainResult<usize> {
         }
         let mut next = incident.clone();
         next.escalation_level = due;
+        let level = chains.level(incident.model_id.as_ref(), due);
+        let told = match level {
+            Some(level) if !level.users.is_empty() => format!("notified {}", level.users.join(", ")),
+            Some(_) => "notified".to_owned(),
+            None if chains.level(incident.model_id.as_ref(), 1).is_none() => {
+                "every engineer and admin is notified".to_owned()
+            }
+            None => "the chain has no further level".to_owned(),
+        };
+        let webhook = level.and_then(|level| level.webhook_url.clone());
         let text = format!(
-            "Not acknowledged within {} min: escalated to level {due} (every engineer and admin is notified)",
-            period.num_minutes()
+            "Not acknowledged within {} min: escalated to level {due} ({told}{})",
+            period.num_minutes(),
+            if webhook.is_some() { "; webhook queued" } else { "" }
         );
         match store
             .save_incident(
@@ -431,7 +445,14 @@ pub async fn escalate_due(store: &Store) -> DomainResult<usize> {
             )
             .await
         {
-            Ok(_) => escalated += 1,
+            Ok(saved) => {
+                escalated += 1;
+                if let Some(url) = webhook {
+                    let body =
+                        serde_json::json!({ "event": "incident.escalated", "level": due, "incident": saved.summary() });
+                    store.queue_webhook(&saved.id, due, &url, &body.to_string()).await?;
+                }
+            }
             // Someone acted on it meanwhile: the next pass sees the new state.
             Err(DomainError::Conflict(_)) => {}
             Err(error) => return Err(error),
@@ -447,6 +468,7 @@ pub async fn detail(store: &Store, id: &str) -> DomainResult<IncidentDetail> {
         timeline: store.timeline(id).await?,
         runbook: incident_runbook(store, &incident).await?,
         high_risk: is_high_risk(store, &incident).await?,
+        deliveries: store.webhook_deliveries(id).await?,
         impact: incident.impact.clone(),
         fingerprint: incident.fingerprint.clone(),
         postmortem: incident.postmortem.clone(),
@@ -487,21 +509,31 @@ pub async fn stats(
     })
 }
 
-/// Open incidents that ask for `user`'s attention: assigned to them, or escalated (for
-/// those who may triage).
+/// Open incidents that ask for `user`'s attention: assigned to them, or escalated to a
+/// level of the chain naming them (with no chain, escalated incidents go to everyone who
+/// may triage).
 pub async fn notifications(store: &Store, username: &str, role: Role) -> DomainResult<Vec<IncidentRecord>> {
     let filter = IncidentFilter {
         statuses: vec![IncidentStatus::Triage, IncidentStatus::Investigating, IncidentStatus::Mitigated],
         ..IncidentFilter::default()
     };
+    let chains = store.escalation_chains().await?;
     let may_triage = role.can(Permission::TriageIncidents);
     Ok(store
         .list_incidents(&filter)
         .await?
         .into_iter()
         .filter(|incident| {
-            incident.assignee.as_deref() == Some(username)
-                || (may_triage && incident.escalation_level > 0 && incident.acknowledged_at.is_none())
+            let escalated_to_me = incident.acknowledged_at.is_none()
+                && match chains.level(incident.model_id.as_ref(), 1) {
+                    None => may_triage && incident.escalation_level > 0,
+                    Some(_) => (1..=incident.escalation_level).any(|level| {
+                        chains
+                            .level(incident.model_id.as_ref(), level)
+                            .is_some_and(|level| level.users.iter().any(|user| user == username))
+                    }),
+                };
+            incident.assignee.as_deref() == Some(username) || escalated_to_me
         })
         .collect())
 }

@@ -15,6 +15,7 @@ pub mod monitoring;
 pub mod replicas;
 pub mod rollups;
 pub mod telemetry;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::str::FromStr;

@@ -109,6 +109,9 @@ const TABLE: &[(&str, &str, [Outcome; 8])] = &[
     ("GET", "/api/runbooks", [A, A, A, A, A, D, U, U]),
     ("POST", "/api/runbooks", [A, D, A, D, D, D, U, U]),
     ("PUT", "/api/runbooks/{id}", [R, D, R, D, D, D, U, U]),
+    ("GET", "/api/escalation", [A, D, A, D, D, D, U, U]),
+    ("PUT", "/api/escalation", [A, D, A, D, D, D, U, U]),
+    ("GET", "/api/escalation/signing-secret", [A, D, D, D, D, D, U, U]),
     ("GET", "/api/sla", [A, A, A, A, A, D, U, U]),
     ("PUT", "/api/sla", [A, D, A, D, D, D, U, U]),
     ("GET", "/api/integrations", [A, D, D, D, D, D, U, U]),
@@ -185,6 +188,7 @@ fn body_for(method: &str, path: &str, call: usize) -> Option<Value> {
         ("POST", "/api/runbooks") | ("PUT", "/api/runbooks/{id}") => {
             Some(json!({ "title": format!("runbook {call}"), "body": "- [ ] look" }))
         }
+        ("PUT", "/api/escalation") => Some(json!({ "fleet": [] })),
         ("PUT", "/api/sla") => Some(json!(keel_shared::incidents::SlaPolicy::default())),
         ("POST", "/api/integrations") => Some(json!({ "name": format!("am {call}"), "kind": "alertmanager" })),
         ("POST", "/api/integrations/alertmanager") => Some(json!({ "version": "4", "alerts": [] })),

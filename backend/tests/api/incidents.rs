@@ -435,7 +435,107 @@ async fn the_service_levels_are_set_once_and_new_incidents_take_their_deadlines(
     assert_eq!(refused.fields["sev1"], "SEV1 may not get more time than SEV2");
 }
 
+/// What a webhook receiver got: headers and body of each request.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(reqwest::header::HeaderMap, String)>>>;
+
+/// A webhook receiver on loopback that answers 500 to its first two requests.
+async fn flaky_receiver() -> (String, Received) {
+    let received: Received = std::sync::Arc::default();
+    let log = received.clone();
+    let handler = move |headers: axum::http::HeaderMap, body: String| {
+        let log = log.clone();
+        async move {
+            let mut log = log.lock().expect("log");
+            let mut copied = reqwest::header::HeaderMap::new();
+            for name in ["x-keel-signature", "x-keel-timestamp", "content-type"] {
+                if let Some(value) = headers.get(name) {
+                    copied.insert(name, value.to_str().expect("ascii").parse().expect("header"));
+                }
+            }
+            log.push((copied, body));
+            if log.len() <= 2 { axum::http::StatusCode::INTERNAL_SERVER_ERROR } else { axum::http::StatusCode::OK }
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        axum::serve(listener, axum::Router::new().route("/hook", axum::routing::post(handler))).await
+    });
+    (format!("http://{address}/hook"), received)
+}
+
+async fn an_escalation_webhook_is_signed_and_retried_on_the_schedule(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let (url, received) = flaky_receiver().await;
+    let user = json!({ "username": "oncall", "role": "engineer", "password": "a-long-test-password" });
+    assert_eq!(app.post_json("/api/users", &user).await.status(), 201);
+    let chains = json!({ "fleet": [{ "users": ["oncall"], "webhook_url": url }] });
+    assert_eq!(app.put_json("/api/escalation", &chains).await.status(), 200);
+    let bad = json!({ "fleet": [{ "users": ["nobody"] }] });
+    assert_eq!(
+        expect_error(app.put_json("/api/escalation", &bad).await, 422).await.fields["fleet[0].users"],
+        "'nobody' is not an active user"
+    );
+    let id = open_by_hand(&app, &app.client, None, "sev1").await;
+    let count = || received.lock().expect("log").len();
+
+    app.clock.advance(chrono::Duration::minutes(6)).expect("advance");
+    eventually("the first attempt", || async { (count() == 1).then_some(()) }).await;
+    let delivery = eventually("the retry to be scheduled", || async {
+        let incident = detail(&app, &id).await;
+        let delivery = incident["deliveries"][0].clone();
+        (delivery["attempts"] == 1).then_some(delivery)
+    })
+    .await;
+    assert_eq!(delivery["status"], "pending");
+    assert_eq!(delivery["last_error"], "answered 500 Internal Server Error");
+    let next = chrono::DateTime::parse_from_rfc3339(delivery["next_attempt_at"].as_str().expect("time")).expect("time");
+    let wait = (next.to_utc() - app.clock.now()).num_milliseconds();
+    assert!((0..=1_000).contains(&wait), "the first retry waits 1 s: {wait} ms");
+
+    app.clock.advance(chrono::Duration::seconds(1)).expect("advance");
+    eventually("the second attempt", || async { (count() == 2).then_some(()) }).await;
+    let next = eventually("the second retry to be scheduled", || async {
+        let delivery = detail(&app, &id).await["deliveries"][0].clone();
+        (delivery["attempts"] == 2).then(|| delivery["next_attempt_at"].as_str().map(str::to_owned)).flatten()
+    })
+    .await;
+    let wait =
+        (chrono::DateTime::parse_from_rfc3339(&next).expect("time").to_utc() - app.clock.now()).num_milliseconds();
+    assert!((3_000..=5_000).contains(&wait), "the second retry waits 5 s: {wait} ms");
+    assert_eq!(count(), 2, "nothing is sent before its time");
+    app.clock.advance(chrono::Duration::seconds(5)).expect("advance");
+    eventually("the third attempt", || async { (count() == 3).then_some(()) }).await;
+    let delivered = eventually("the delivery", || async {
+        let incident = detail(&app, &id).await;
+        (incident["deliveries"][0]["status"] == "delivered").then_some(incident)
+    })
+    .await;
+    assert!(
+        delivered["timeline"]
+            .as_array()
+            .expect("timeline")
+            .iter()
+            .any(|entry| entry["text"] == format!("Webhook delivered to {url} (attempt 3)"))
+    );
+
+    let secret: Value = app.get("/api/escalation/signing-secret").await.json().await.expect("secret");
+    let (headers, body) = received.lock().expect("log")[2].clone();
+    let expected = keel_backend::alerting::webhooks::signature(secret["secret"].as_str().expect("secret"), &body);
+    assert_eq!(headers["x-keel-signature"].to_str().expect("header"), expected);
+    assert!(headers["x-keel-timestamp"].to_str().expect("header").parse::<i64>().is_ok());
+    let payload: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(payload["event"], "incident.escalated");
+    assert_eq!(payload["level"], 1);
+    assert_eq!(payload["incident"]["id"], json!(id));
+    let oncall = app.signed_in_client("oncall", "a-long-test-password").await;
+    let waiting: Vec<Value> =
+        oncall.get(app.url("/api/notifications")).send().await.expect("sent").json().await.expect("list");
+    assert_eq!(waiting.len(), 1, "the chain's user sees it in the bell");
+}
+
 on_both_stores!(
+    an_escalation_webhook_is_signed_and_retried_on_the_schedule,
     the_service_levels_are_set_once_and_new_incidents_take_their_deadlines,
     a_rule_fires_only_after_its_pending_period_opens_one_incident_and_resolves_it_on_recovery,
     an_acknowledged_incident_stays_open_when_its_rule_recovers,

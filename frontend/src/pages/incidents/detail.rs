@@ -8,7 +8,7 @@ use keel_shared::ErrorBody;
 use keel_shared::auth::Permission;
 use keel_shared::incidents::{
     ActionItem, IncidentDetail, IncidentStatus, Postmortem, SeriousCategory, SeriousIncidentRequest, Severity,
-    UpdateIncidentRequest,
+    UpdateIncidentRequest, WebhookDelivery,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -89,6 +89,7 @@ fn Incident(detail: IncidentDetail, saved: RwSignal<u32>) -> impl IntoView {
     let (for_postmortem, for_fields, for_people, for_serious) =
         (detail.clone(), detail.clone(), detail.clone(), detail.clone());
     let high_risk = detail.high_risk;
+    let deliveries = detail.deliveries.clone();
     view! {
         <div class="page-header">
             <div>
@@ -150,6 +151,7 @@ fn Incident(detail: IncidentDetail, saved: RwSignal<u32>) -> impl IntoView {
                     }
                 })}
                 <Timeline detail=detail error saved />
+                <Deliveries deliveries />
                 <Show when=move || can_resolve>
                     <PostmortemEditor detail=for_postmortem.clone() error saved />
                 </Show>
@@ -232,6 +234,33 @@ fn Timeline(detail: IncidentDetail, error: RwSignal<Option<ErrorBody>>, saved: R
             </form>
         </section>
     }
+}
+
+/// The escalation webhooks sent for this incident, with their attempts.
+#[component]
+fn Deliveries(deliveries: Vec<WebhookDelivery>) -> impl IntoView {
+    (!deliveries.is_empty()).then(|| {
+        view! {
+            <section class="card" aria-labelledby="deliveries-heading">
+                <h2 id="deliveries-heading">"Webhook deliveries"</h2>
+                <table class="table" aria-label="Webhook deliveries">
+                    <thead><tr><th scope="col">"Level"</th><th scope="col">"URL"</th><th scope="col">"Status"</th><th scope="col">"Attempts"</th><th scope="col">"Last error"</th><th scope="col">"Next attempt"</th></tr></thead>
+                    <tbody>
+                        {deliveries.into_iter().map(|delivery| view! {
+                            <tr>
+                                <td>{delivery.level}</td>
+                                <td class="wrap">{delivery.url}</td>
+                                <td>{delivery.status.as_str()}</td>
+                                <td>{delivery.attempts}</td>
+                                <td>{delivery.last_error.unwrap_or_else(|| "—".into())}</td>
+                                <td>{delivery.next_attempt_at.map_or_else(|| "—".to_owned(), |at| at.format("%H:%M:%S UTC").to_string())}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </section>
+        }
+    })
 }
 
 #[component]
