@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use keel_shared::ModelId;
-use keel_shared::health::{ModelHealth, evaluate};
+use keel_shared::health::{HealthStatus, ModelHealth, evaluate};
 use keel_shared::live::LiveEvent;
 
 use crate::domain::DomainResult;
@@ -68,7 +68,13 @@ pub async fn evaluate_models(store: &Store, board: &HealthBoard, only: Option<&H
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(model_id.clone(), health.clone());
-        store.record_status(&model_id, status, |previous| LiveEvent::Status { previous, health }).await?;
+        let changed = store.record_status(&model_id, status, |previous| LiveEvent::Status { previous, health }).await?;
+        // A health breach before implementation voids the approvals of the model's changes
+        // (written once: only the replica that stored the new status gets here).
+        if changed.is_some() && matches!(status, HealthStatus::Degraded | HealthStatus::Critical) {
+            let reason = format!("the model's health became {}", status.label().to_lowercase());
+            crate::services::changes::void_approvals(store, &model_id, None, &reason).await?;
+        }
     }
     Ok(())
 }

@@ -42,6 +42,20 @@ named_enum! {
         EscalationUpdate => "escalation.update",
         IntegrationCreate => "integration.create",
         IntegrationRevoke => "integration.revoke",
+        ChangeCreate => "change.create",
+        ChangeUpdate => "change.update",
+        ChangeTransition => "change.transition",
+        ChangeApproval => "change.approval",
+        ChangeVoidApprovals => "change.void_approvals",
+        ChangePolicy => "change.policy",
+        FreezeWindows => "change.freeze_windows",
+        EvidenceTests => "evidence.tests",
+        FairnessReview => "evidence.fairness",
+        FairnessSignOff => "evidence.fairness_sign_off",
+        FairnessThresholds => "evidence.fairness_thresholds",
+        ModelCardSave => "evidence.model_card",
+        ReadinessAttest => "evidence.readiness",
+        DeploymentObserved => "change.deployment_observed",
     }
 }
 
@@ -59,6 +73,7 @@ named_enum! {
         Runbook => "runbook",
         Settings => "settings",
         Integration => "integration",
+        Change => "change",
     }
 }
 

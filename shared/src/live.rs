@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ModelId;
+use crate::changes::ChangeSummary;
 use crate::health::{HealthStatus, ModelHealth};
 use crate::incidents::IncidentSummary;
 use crate::models::Stage;
@@ -34,6 +35,8 @@ pub enum LiveEvent {
     Stage { model_id: ModelId, version: String, from: Stage, to: Stage },
     /// An incident was opened or changed (status, fields, timeline).
     Incident { incident: Box<IncidentSummary>, change: String },
+    /// A change request was created or changed (status, approvals, timeline).
+    Change { summary: Box<ChangeSummary>, change: String },
     /// The stream lost events the client asked to resume from (the server restarted or
     /// they are too old): reload what is shown.
     Resync,
@@ -48,6 +51,7 @@ impl LiveEvent {
             Self::Drift { .. } => "drift",
             Self::Stage { .. } => "stage",
             Self::Incident { .. } => "incident",
+            Self::Change { .. } => "change",
             Self::Resync => "resync",
         }
     }

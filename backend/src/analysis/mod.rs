@@ -3,6 +3,7 @@
 pub mod column;
 pub mod cores;
 pub mod drift;
+pub mod fairness;
 pub mod performance;
 pub mod quality;
 pub mod rollups;

@@ -78,6 +78,13 @@ pub async fn evaluate(
         freshness_breached: run.freshness.breached,
     };
     store.save_drift_run(&run, actor, &event).await?;
+    if run.report.drifted {
+        let reason = format!(
+            "a drift evaluation of {} found dataset drift ({} of {} columns)",
+            run.version, run.report.drifted_columns, run.report.compared_columns
+        );
+        crate::services::changes::void_approvals(store, model_id, Some(&run.version), &reason).await?;
+    }
     Ok(run)
 }
 
@@ -181,4 +188,30 @@ fn performance_report(inputs: &Inputs) -> Option<PerformanceReport> {
         performance::degradation(&current, baseline, inputs.settings.performance_tolerance)
     });
     Some(PerformanceReport { current, baseline: baseline.cloned(), degraded })
+}
+
+/// The reference of version `candidate` against the feature rows `traffic_version` served
+/// in the model's window up to `now` (not stored: what a promotion's drift gate reads).
+/// `None` when the candidate has no reference or no rows arrived.
+pub async fn reference_against_traffic(
+    store: &Store,
+    model_id: &ModelId,
+    candidate: &str,
+    traffic_version: &str,
+    now: DateTime<Utc>,
+) -> DomainResult<Option<(u64, DatasetDriftReport)>> {
+    let settings = store.monitoring_settings(model_id).await?;
+    let Some((summary, columns)) = store.reference(model_id, candidate).await? else {
+        return Ok(None);
+    };
+    let window_from = now - Duration::minutes(i64::from(settings.window_minutes));
+    let rows = store.window_rows(model_id, traffic_version, window_from, now).await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let inputs = Inputs { settings, summary, columns, rows };
+    let outcome = tokio::task::spawn_blocking(move || compare(&inputs))
+        .await
+        .map_err(|error| DomainError::Internal(anyhow::anyhow!("the comparison failed: {error}")))?;
+    Ok(Some((outcome.current_rows, outcome.report)))
 }

@@ -6,6 +6,8 @@ mod alerting;
 mod analysis;
 mod audit;
 mod auth;
+mod changes;
+mod evidence;
 mod fleet;
 mod health;
 mod incidents;
@@ -75,6 +77,8 @@ fn api() -> Api {
     let api = incidents::routes(api);
     let api = alerting::routes(api);
     let api = integrations::routes(api);
+    let api = changes::routes(api);
+    let api = evidence::routes(api);
     audit::routes(api)
 }
 

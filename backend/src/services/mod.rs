@@ -2,5 +2,8 @@
 //! runs as one unit of work in the store (the change, its audit entry and its event in
 //! one transaction); route handlers and background jobs both call them.
 
+pub mod changes;
+pub mod deployments;
+pub mod evidence;
 pub mod incidents;
 pub mod registry;

@@ -6,7 +6,9 @@
 
 pub mod alerting;
 pub mod audit;
+pub mod changes;
 pub mod events;
+pub mod evidence;
 mod health;
 pub mod identity;
 pub mod incidents;

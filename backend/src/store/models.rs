@@ -340,10 +340,8 @@ impl Store {
     }
 
     /// Moves version `tag` of the model from stage `from` to `to` in one transaction, each
-    /// move with its audit entry and `stage` event. Entering production archives the
-    /// version that was there and remembers it as the model's rollback target. Whether
-    /// the move is allowed is the caller's rule (`Stage::move_to`); if the version is no
-    /// longer in `from` when the move commits, it is a conflict.
+    /// move with its audit entry and `stage` event (see `apply_stage_move`). Whether the
+    /// move is allowed is the caller's rule (`Stage::move_to`).
     #[tracing::instrument(skip_all, fields(model = %model_id, tag, to = to.as_str()))]
     pub async fn move_version_stage(
         &self,
@@ -354,24 +352,60 @@ impl Store {
         actor: &Actor,
     ) -> DomainResult<VersionSummary> {
         let mut tx = self.begin_write().await?;
-        let tier = self.lock_model_tier(&mut tx, model_id).await?;
+        self.apply_stage_move(&mut tx, model_id, tag, Some(from), to, actor).await?;
+        self.commit_with_events(tx).await?;
+        self.version(model_id, tag).await
+    }
+
+    /// Inside `tx`: moves version `tag` from `from` (`None`: whatever stage it is in) to
+    /// `to`, each move with its audit entry and `stage` event. Entering production
+    /// archives the version that was there and remembers it as the model's rollback
+    /// target. If the version is not in `from` any more, it is a conflict.
+    pub(crate) async fn apply_stage_move(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        model_id: &ModelId,
+        tag: &str,
+        from: Option<Stage>,
+        to: Stage,
+        actor: &Actor,
+    ) -> DomainResult<()> {
+        let tier = self.lock_model_tier(tx, model_id).await?;
         if to == Stage::Production && !tier.allows_production() {
             return Err(DomainError::field("stage", PROHIBITED_IN_PRODUCTION));
         }
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT stage FROM model_versions WHERE model_id = $1 AND tag = $2")
+                .bind(&model_id.0)
+                .bind(tag)
+                .fetch_optional(&mut **tx)
+                .await?;
+        let current: Stage = current
+            .ok_or_else(|| DomainError::NotFound(format!("model '{model_id}' has no version '{tag}'")))?
+            .parse()
+            .map_err(|error| corrupt(&error))?;
+        let from = from.unwrap_or(current);
+        if current != from {
+            return Err(DomainError::Conflict(format!(
+                "version '{tag}' is in {} now, not {}: reload and try again",
+                current.as_str(),
+                from.as_str()
+            )));
+        }
         let mut moves = Vec::new();
         if to == Stage::Production {
-            let current: Option<String> =
+            let production: Option<String> =
                 sqlx::query_scalar("SELECT tag FROM model_versions WHERE model_id = $1 AND stage = 'production'")
                     .bind(&model_id.0)
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&mut **tx)
                     .await?;
-            if let Some(current) = current.filter(|current| current != tag) {
+            if let Some(production) = production.filter(|production| production != tag) {
                 sqlx::query("UPDATE models SET rollback_version = $2 WHERE id = $1")
                     .bind(&model_id.0)
-                    .bind(&current)
-                    .execute(&mut *tx)
+                    .bind(&production)
+                    .execute(&mut **tx)
                     .await?;
-                moves.push((current, Stage::Production, Stage::Archived));
+                moves.push((production, Stage::Production, Stage::Archived));
             }
         }
         moves.push((tag.to_owned(), from, to));
@@ -383,20 +417,14 @@ impl Store {
             .bind(version)
             .bind(from.as_str())
             .bind(to.as_str())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
-            let Some(id) = id else {
-                drop(tx);
-                let found = self.list_versions(model_id).await?.into_iter().find(|found| &found.tag == version);
-                return Err(match found {
-                    None => DomainError::NotFound(format!("model '{model_id}' has no version '{version}'")),
-                    Some(found) => DomainError::Conflict(format!(
-                        "version '{version}' is in {} now, not {}: reload and try again",
-                        found.stage.as_str(),
-                        from.as_str()
-                    )),
-                });
-            };
+            let id = id.ok_or_else(|| {
+                DomainError::Conflict(format!(
+                    "version '{version}' left {} meanwhile: reload and try again",
+                    from.as_str()
+                ))
+            })?;
             let changes = ChangeSet::default().field("stage", Some(from.as_str()), Some(to.as_str())).build();
             let record = AuditRecord {
                 actor,
@@ -405,21 +433,25 @@ impl Store {
                 target_id: &id,
                 changes,
             };
-            self.append_audit(&mut tx, record).await?;
+            self.append_audit(tx, record).await?;
             let event = LiveEvent::Stage { model_id: model_id.clone(), version: version.clone(), from: *from, to: *to };
-            self.append_event(&mut tx, &event).await?;
+            self.append_event(tx, &event).await?;
         }
-        self.commit_with_events(tx).await?;
-        let row: VersionRow = sqlx::query_as(concat!(
+        Ok(())
+    }
+
+    /// One version of the model.
+    pub async fn version(&self, model_id: &ModelId, tag: &str) -> DomainResult<VersionSummary> {
+        let row: Option<VersionRow> = sqlx::query_as(concat!(
             "SELECT ",
             version_columns!(),
             " FROM model_versions WHERE model_id = $1 AND tag = $2"
         ))
         .bind(&model_id.0)
         .bind(tag)
-        .fetch_one(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        row.try_into()
+        row.ok_or_else(|| DomainError::NotFound(format!("model '{model_id}' has no version '{tag}'")))?.try_into()
     }
 
     /// The model's risk tier, its row locked for the rest of `tx` (SQLite's write
