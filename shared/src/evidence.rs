@@ -109,8 +109,10 @@ pub struct AttributeFairness {
     pub equalized_odds_ratio: Option<f64>,
     pub equal_opportunity_difference: f64,
     /// The lowest group selection rate is under four fifths of the highest.
+    #[serde(default)]
     pub four_fifths_violated: bool,
     /// Each threshold this attribute breaks, in a sentence.
+    #[serde(default)]
     pub breaches: Vec<String>,
 }
 

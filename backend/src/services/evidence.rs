@@ -772,6 +772,51 @@ pub async fn attest(
 mod tests {
     use super::*;
 
+    #[derive(serde::Deserialize)]
+    struct Case {
+        name: String,
+        csv: String,
+        truth: String,
+        prediction: String,
+        attributes: Vec<keel_shared::evidence::AttributeFairness>,
+    }
+
+    fn close(name: &str, what: &str, ours: f64, theirs: f64) {
+        let scale = theirs.abs().max(f64::MIN_POSITIVE);
+        assert!((ours - theirs).abs() / scale <= 1e-12 || ours == theirs, "{name}: {what} is {ours}, Fairlearn says {theirs}");
+    }
+
+    #[test]
+    fn fairness_equals_fairlearn_on_its_fixtures() {
+        let cases: Vec<Case> = serde_json::from_str(include_str!("../../tests/fixtures/fairness/fairness.json")).unwrap();
+        for case in cases {
+            let names: Vec<String> = case.attributes.iter().map(|attribute| attribute.attribute.clone()).collect();
+            let (_, ours) = fairness_of_csv(&case.csv, &case.truth, &case.prediction, &names, &FairnessThresholds::default()).unwrap();
+            for (ours, theirs) in ours.iter().zip(&case.attributes) {
+                let name = format!("{} / {}", case.name, theirs.attribute);
+                assert_eq!(ours.groups.len(), theirs.groups.len(), "{name}");
+                for (group, expected) in ours.groups.iter().zip(&theirs.groups) {
+                    assert_eq!((&group.group, group.count), (&expected.group, expected.count), "{name}");
+                    close(&name, "selection rate", group.selection_rate, expected.selection_rate);
+                    close(&name, "TPR", group.true_positive_rate, expected.true_positive_rate);
+                    close(&name, "FPR", group.false_positive_rate, expected.false_positive_rate);
+                }
+                close(&name, "DP difference", ours.demographic_parity_difference, theirs.demographic_parity_difference);
+                close(&name, "EO difference", ours.equalized_odds_difference, theirs.equalized_odds_difference);
+                close(&name, "EOpp difference", ours.equal_opportunity_difference, theirs.equal_opportunity_difference);
+                for (what, mine, expected) in [
+                    ("DP ratio", ours.demographic_parity_ratio, theirs.demographic_parity_ratio),
+                    ("EO ratio", ours.equalized_odds_ratio, theirs.equalized_odds_ratio),
+                ] {
+                    match (mine, expected) {
+                        (Some(mine), Some(expected)) => close(&name, what, mine, expected),
+                        (mine, expected) => assert_eq!(mine, expected, "{name}: {what}"),
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn junit_as_pytest_writes_it_is_counted_per_test_case() {
         let xml = r#"<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" errors="0" failures="1" skipped="1" tests="3">
