@@ -783,15 +783,21 @@ mod tests {
 
     fn close(name: &str, what: &str, ours: f64, theirs: f64) {
         let scale = theirs.abs().max(f64::MIN_POSITIVE);
-        assert!((ours - theirs).abs() / scale <= 1e-12 || ours == theirs, "{name}: {what} is {ours}, Fairlearn says {theirs}");
+        assert!(
+            (ours - theirs).abs() / scale <= 1e-12 || ours == theirs,
+            "{name}: {what} is {ours}, Fairlearn says {theirs}"
+        );
     }
 
     #[test]
     fn fairness_equals_fairlearn_on_its_fixtures() {
-        let cases: Vec<Case> = serde_json::from_str(include_str!("../../tests/fixtures/fairness/fairness.json")).unwrap();
+        let cases: Vec<Case> =
+            serde_json::from_str(include_str!("../../tests/fixtures/fairness/fairness.json")).unwrap();
         for case in cases {
             let names: Vec<String> = case.attributes.iter().map(|attribute| attribute.attribute.clone()).collect();
-            let (_, ours) = fairness_of_csv(&case.csv, &case.truth, &case.prediction, &names, &FairnessThresholds::default()).unwrap();
+            let (_, ours) =
+                fairness_of_csv(&case.csv, &case.truth, &case.prediction, &names, &FairnessThresholds::default())
+                    .unwrap();
             for (ours, theirs) in ours.iter().zip(&case.attributes) {
                 let name = format!("{} / {}", case.name, theirs.attribute);
                 assert_eq!(ours.groups.len(), theirs.groups.len(), "{name}");

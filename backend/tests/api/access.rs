@@ -121,6 +121,36 @@ const TABLE: &[(&str, &str, [Outcome; 8])] = &[
     ("POST", "/api/integrations/alertmanager", [U, U, U, U, U, A, U, U]),
     // PagerDuty's: the body's routing key (none of these callers has one: 400).
     ("POST", "/v2/enqueue", [R, R, R, R, R, R, R, R]),
+    ("GET", "/api/changes", [A, A, A, A, A, D, U, U]),
+    // Reached: the body names no model (422).
+    ("POST", "/api/changes", [R, D, R, D, D, D, U, U]),
+    ("GET", "/api/changes/policy", [A, A, A, A, A, D, U, U]),
+    ("PUT", "/api/changes/policy", [A, D, D, D, D, D, U, U]),
+    ("GET", "/api/changes/freeze-windows", [A, A, A, A, A, D, U, U]),
+    ("PUT", "/api/changes/freeze-windows", [A, D, D, D, D, D, U, U]),
+    // Reached: the model's id is no change's (404).
+    ("GET", "/api/changes/{id}", [R, R, R, R, R, D, U, U]),
+    ("PATCH", "/api/changes/{id}", [R, D, R, D, D, D, U, U]),
+    ("POST", "/api/changes/{id}/transitions", [R, D, R, D, D, D, U, U]),
+    // Approving is for people who may approve; no token ever may.
+    ("POST", "/api/changes/{id}/approvals", [R, R, D, D, D, D, U, U]),
+    ("GET", "/api/models/{id}/deployments", [A, A, A, A, A, D, U, U]),
+    // PagerDuty Change Events authenticate by the body's routing key (none here: 400).
+    ("POST", "/v2/change/enqueue", [R, R, R, R, R, R, R, R]),
+    // Reached: no results yet (404) or a body that is no JUnit XML (422).
+    ("GET", "/api/models/{id}/versions/{tag}/evidence/junit", [R, R, R, R, R, D, U, U]),
+    ("PUT", "/api/models/{id}/versions/{tag}/evidence/junit", [R, D, R, D, D, D, U, U]),
+    ("GET", "/api/models/{id}/versions/{tag}/fairness", [R, R, R, R, R, D, U, U]),
+    ("PUT", "/api/models/{id}/versions/{tag}/fairness", [R, D, R, D, D, D, U, U]),
+    ("POST", "/api/models/{id}/versions/{tag}/fairness/sign-off", [R, R, D, D, D, D, U, U]),
+    ("GET", "/api/models/{id}/fairness-thresholds", [A, A, A, A, A, D, U, U]),
+    ("PUT", "/api/models/{id}/fairness-thresholds", [A, D, A, D, D, D, U, U]),
+    ("GET", "/api/models/{id}/versions/{tag}/model-card", [A, A, A, A, A, D, U, U]),
+    ("PUT", "/api/models/{id}/versions/{tag}/model-card", [A, D, A, D, D, D, U, U]),
+    ("GET", "/api/models/{id}/versions/{tag}/model-card.md", [A, A, A, A, A, D, U, U]),
+    ("GET", "/api/models/{id}/readiness", [A, A, A, A, A, D, U, U]),
+    // Engineers and approvers attest; a viewer or a token may not.
+    ("PUT", "/api/models/{id}/readiness", [A, A, A, D, D, D, U, U]),
     ("POST", "/api/auth/logout", [A, A, A, A, A, A, U, U]),
 ];
 
@@ -193,6 +223,23 @@ fn body_for(method: &str, path: &str, call: usize) -> Option<Value> {
         ("POST", "/api/integrations") => Some(json!({ "name": format!("am {call}"), "kind": "alertmanager" })),
         ("POST", "/api/integrations/alertmanager") => Some(json!({ "version": "4", "alerts": [] })),
         ("POST", "/v2/enqueue") => Some(json!({ "event_action": "trigger" })),
+        ("POST", "/api/changes") => Some(json!({ "kind": "configuration", "model_id": "none", "title": "t" })),
+        ("PUT", "/api/changes/policy") => Some(json!(keel_shared::changes::ApprovalPolicy::default())),
+        ("PUT", "/api/changes/freeze-windows") => Some(json!({ "windows": [] })),
+        ("PATCH", "/api/changes/{id}") => Some(json!({ "title": "t" })),
+        ("POST", "/api/changes/{id}/transitions") => Some(json!({ "to": "submitted" })),
+        ("POST", "/api/changes/{id}/approvals") => Some(json!({ "decision": "approve" })),
+        ("POST", "/v2/change/enqueue") => Some(json!({ "payload": {} })),
+        ("POST", "/api/models/{id}/versions/{tag}/fairness/sign-off") => Some(json!({ "comment": "c" })),
+        ("PUT", "/api/models/{id}/fairness-thresholds") => {
+            Some(json!(keel_shared::evidence::FairnessThresholds::default()))
+        }
+        ("PUT", "/api/models/{id}/versions/{tag}/model-card") => {
+            Some(json!({ "sections": { "model_details": format!("edit {call}") } }))
+        }
+        ("PUT", "/api/models/{id}/readiness") => {
+            Some(json!({ "attestations": { "on_call_named": format!("rota {call}") } }))
+        }
         _ => None,
     }
 }

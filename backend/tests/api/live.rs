@@ -80,6 +80,7 @@ impl EventStream {
                 | LiveEvent::Stage { model_id, .. } => Some(model_id),
                 LiveEvent::Status { health, .. } => Some(&health.model_id),
                 LiveEvent::Incident { incident, .. } => incident.model.as_ref(),
+                LiveEvent::Change { summary, .. } => Some(&summary.model_id),
                 LiveEvent::Resync => None,
             };
             if kind == event && model_id == Some(&model.id) {
