@@ -7,6 +7,13 @@ use keel_shared::alerting::{
     RulePreview, Runbook, RunbookSpec, Silence, SilenceSpec,
 };
 use keel_shared::audit::{AuditListResponse, AuditQuery, AuditVerifyResponse};
+use keel_shared::changes::{
+    ApprovalRequest, ChangeDetail, ChangeListResponse, ChangeQuery, ChangeStatus, ChangeTransitionRequest,
+    CreateChangeRequest, ObservedDeployment, UpdateChangeRequest,
+};
+use keel_shared::evidence::{
+    FairnessQuery, FairnessReview, ModelCard, ModelCardResponse, ReadinessAssessment, ReadinessRequest, SignOffRequest,
+};
 use keel_shared::auth::{
     ChangePasswordRequest, CreateTokenRequest, CreateUserRequest, CreatedTokenResponse, LoginRequest, MeResponse,
     SetupRequest, TokenSummary, UserSummary,
@@ -285,6 +292,83 @@ pub async fn create_integration(request: &CreateIntegrationRequest) -> ApiResult
 
 pub async fn revoke_integration(id: &str) -> ApiResult<()> {
     no_content(Request::delete(&format!("/api/integrations/{}", encode(id))).send().await).await
+}
+
+pub async fn list_changes(query: &ChangeQuery) -> ApiResult<ChangeListResponse> {
+    receive(Request::get(&format!("/api/changes?{}", query_string(query)?)).send().await).await
+}
+
+pub async fn get_change(id: &str) -> ApiResult<ChangeDetail> {
+    receive(Request::get(&format!("/api/changes/{}", encode(id))).send().await).await
+}
+
+pub async fn create_change(request: &CreateChangeRequest) -> ApiResult<ChangeDetail> {
+    post("/api/changes", request).await
+}
+
+pub async fn update_change(id: &str, request: &UpdateChangeRequest) -> ApiResult<ChangeDetail> {
+    let url = format!("/api/changes/{}", encode(id));
+    let request = Request::patch(&url).json(request).map_err(|error| client_error(&error.to_string()))?;
+    receive(request.send().await).await
+}
+
+pub async fn transition_change(id: &str, to: ChangeStatus) -> ApiResult<ChangeDetail> {
+    post(&format!("/api/changes/{}/transitions", encode(id)), &ChangeTransitionRequest { to }).await
+}
+
+pub async fn decide_change(id: &str, request: &ApprovalRequest) -> ApiResult<ChangeDetail> {
+    post(&format!("/api/changes/{}/approvals", encode(id)), request).await
+}
+
+pub async fn deployments(model: &ModelId) -> ApiResult<Vec<ObservedDeployment>> {
+    receive(Request::get(&format!("/api/models/{}/deployments", encode(&model.0))).send().await).await
+}
+
+fn version_path(model: &ModelId, tag: &str, rest: &str) -> String {
+    format!("/api/models/{}/versions/{}/{rest}", encode(&model.0), encode(tag))
+}
+
+pub async fn fairness(model: &ModelId, tag: &str) -> ApiResult<FairnessReview> {
+    receive(Request::get(&version_path(model, tag, "fairness")).send().await).await
+}
+
+/// Sends the evaluation set file as it is (no copy in memory).
+pub async fn upload_fairness(
+    model: &ModelId,
+    tag: &str,
+    query: &FairnessQuery,
+    file: web_sys::File,
+) -> ApiResult<FairnessReview> {
+    let url = format!("{}?{}", version_path(model, tag, "fairness"), query_string(query)?);
+    let request = Request::put(&url)
+        .header("content-type", "text/csv")
+        .body(file)
+        .map_err(|error| client_error(&error.to_string()))?;
+    receive(request.send().await).await
+}
+
+pub async fn sign_off_fairness(model: &ModelId, tag: &str, request: &SignOffRequest) -> ApiResult<FairnessReview> {
+    post(&version_path(model, tag, "fairness/sign-off"), request).await
+}
+
+pub async fn model_card(model: &ModelId, tag: &str) -> ApiResult<ModelCardResponse> {
+    receive(Request::get(&version_path(model, tag, "model-card")).send().await).await
+}
+
+pub async fn save_model_card(model: &ModelId, tag: &str, card: &ModelCard) -> ApiResult<ModelCardResponse> {
+    put(&version_path(model, tag, "model-card"), card).await
+}
+
+pub fn model_card_markdown_url(model: &ModelId, tag: &str) -> String {
+    version_path(model, tag, "model-card.md")
+}
+
+pub async fn readiness(model: &ModelId) -> ApiResult<ReadinessAssessment> {
+    receive(Request::get(&format!("/api/models/{}/readiness", encode(&model.0))).send().await).await
+}
+
+pub async fn attest_readiness(model: &ModelId, request: &ReadinessRequest) -> ApiResult<ReadinessAssessment> {
+    put(&format!("/api/models/{}/readiness", encode(&model.0)), request).await
 }
 
 fn query_string<Q: Serialize>(query: &Q) -> ApiResult<String> {

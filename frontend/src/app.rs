@@ -12,8 +12,9 @@ use crate::api;
 use crate::auth::{Auth, use_auth};
 use crate::components::{ConnectionIndicator, ErrorState, Loading};
 use crate::pages::{
-    AccountPage, AlertsPage, AuditPage, DriftPage, IncidentPage, IncidentsPage, IntegrationsPage, LoginPage, ModelPage,
-    ModelsPage, NewModelPage, NotFoundPage, OverviewPage, RunbooksPage, SetupPage, TokensPage, UsersPage,
+    AccountPage, AlertsPage, AuditPage, ChangePage, ChangesPage, DriftPage, FairnessPage, IncidentPage, IncidentsPage,
+    IntegrationsPage, LoginPage, ModelCardPage, ModelPage, ModelsPage, NewChangePage, NewModelPage, NotFoundPage,
+    OverviewPage, ReadinessPage, RunbooksPage, SetupPage, TokensPage, UsersPage,
 };
 
 #[component]
@@ -97,6 +98,7 @@ fn Shell() -> impl IntoView {
                         <li><A href="/" exact=true>"Overview"</A></li>
                         <li><A href="/models">"Models"</A></li>
                         <li><A href="/incidents">"Incidents"</A></li>
+                        <li><A href="/changes">"Changes"<WaitingCount /></A></li>
                         <li><A href="/alerts">"Alert rules"</A></li>
                         <li><A href="/runbooks">"Runbooks"</A></li>
                         <Show when=move || auth.can(Permission::ReadAudit)>
@@ -124,6 +126,12 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/models/new") view=NewModelPage />
                     <Route path=path!("/models/:id") view=ModelPage />
                     <Route path=path!("/models/:id/drift") view=DriftPage />
+                    <Route path=path!("/models/:id/readiness") view=ReadinessPage />
+                    <Route path=path!("/models/:id/versions/:tag/fairness") view=FairnessPage />
+                    <Route path=path!("/models/:id/versions/:tag/model-card") view=ModelCardPage />
+                    <Route path=path!("/changes") view=ChangesPage />
+                    <Route path=path!("/changes/new") view=NewChangePage />
+                    <Route path=path!("/changes/:id") view=ChangePage />
                     <Route path=path!("/incidents") view=IncidentsPage />
                     <Route path=path!("/incidents/:id") view=IncidentPage />
                     <Route path=path!("/alerts") view=AlertsPage />
@@ -164,6 +172,26 @@ fn Bell() -> impl IntoView {
                 {(count > 0).then(|| view! { <span class="bell-count">{count}</span> })}
             </a>
         }
+    }
+}
+
+/// How many changes wait for the signed-in approver's decision, live.
+#[component]
+fn WaitingCount() -> impl IntoView {
+    let auth = use_auth();
+    let live = crate::live::use_live();
+    let waiting = LocalResource::new(move || {
+        live.change_request_changes();
+        async move {
+            let query = keel_shared::changes::ChangeQuery { waiting_for: Some("me".into()), ..Default::default() };
+            api::list_changes(&query).await
+        }
+    });
+    move || {
+        let count = waiting.get().and_then(Result::ok).map_or(0, |list| list.items.len());
+        (auth.can(Permission::ApproveChanges) && count > 0).then(|| {
+            view! { <span class="nav-count" title=format!("{count} waiting for your approval")>{count}</span> }
+        })
     }
 }
 

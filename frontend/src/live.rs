@@ -54,6 +54,8 @@ pub struct Live {
     stage_moves: RwSignal<HashMap<ModelId, u64>>,
     /// Incident events (opened, changed, commented), or resyncs.
     incident_events: RwSignal<u64>,
+    /// Change-request events (created, moved, approved, voided), or resyncs.
+    change_events: RwSignal<u64>,
     /// Resyncs: whatever a page shows may be stale.
     resyncs: RwSignal<u64>,
 }
@@ -83,6 +85,11 @@ impl Live {
         self.incident_events.get()
     }
 
+    /// Counts change-request events: read it to refetch when any change request changes.
+    pub fn change_request_changes(&self) -> u64 {
+        self.change_events.get()
+    }
+
     /// Changes when any model's new points are stored (or after a resync).
     pub fn fleet_changes(&self) -> u64 {
         self.changes.get()
@@ -107,6 +114,7 @@ pub fn provide_live() -> Live {
         drift_runs: RwSignal::new(HashMap::new()),
         stage_moves: RwSignal::new(HashMap::new()),
         incident_events: RwSignal::new(0),
+        change_events: RwSignal::new(0),
         resyncs: RwSignal::new(0),
     };
     provide_context(live);
@@ -228,9 +236,11 @@ impl Stream {
                 });
             }
             LiveEvent::Incident { .. } => self.live.incident_events.update(|events| *events += 1),
+            LiveEvent::Change { .. } => self.live.change_events.update(|events| *events += 1),
             LiveEvent::Resync => {
                 reload_health(self.live);
                 self.live.incident_events.update(|events| *events += 1);
+                self.live.change_events.update(|events| *events += 1);
                 self.live.changes.update(|changes| *changes += 1);
                 self.live.resyncs.update(|resyncs| *resyncs += 1);
             }

@@ -10,14 +10,14 @@ use keel_shared::alerting::{
 };
 use keel_shared::auth::Permission;
 use keel_shared::incidents::{Severity, SlaPolicy};
-use keel_shared::models::{ModelListQuery, RiskTier, Stage};
+use keel_shared::models::{RiskTier, Stage};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::incidents::SeverityBadge;
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{EmptyState, ErrorState, FormAlert, Loading, TextField};
+use crate::components::{EmptyState, ErrorState, FormAlert, Loading, ModelSelect, TextField, use_models};
 use crate::format;
 use crate::live::use_live;
 
@@ -210,9 +210,7 @@ fn RuleForm(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
     let pattern = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ErrorBody>);
     let preview = RwSignal::new(None::<Vec<RulePreview>>);
-    let models = LocalResource::new(|| async {
-        api::list_models(&ModelListQuery { per_page: Some(100), ..ModelListQuery::default() }).await
-    });
+    let models = use_models();
     let spec = move || -> AlertRuleSpec {
         let number = |text: String| text.trim().parse::<f64>().unwrap_or(f64::NAN);
         let threshold_value = number(threshold.get());
@@ -413,9 +411,7 @@ fn Silences(can_manage: bool) -> impl IntoView {
         changed.get();
         api::list_silences()
     });
-    let models = LocalResource::new(|| async {
-        api::list_models(&ModelListQuery { per_page: Some(100), ..ModelListQuery::default() }).await
-    });
+    let models = use_models();
     let model = RwSignal::new(String::new());
     let hours = RwSignal::new("2".to_owned());
     let reason = RwSignal::new(String::new());
@@ -490,10 +486,7 @@ fn Silences(can_manage: bool) -> impl IntoView {
                 <form class="form form-inline" aria-label="New silence" on:submit=submit>
                     <div class="field">
                         <label for="silence-model">"Model"</label>
-                        <select id="silence-model" prop:value=model on:change=move |event| model.set(event_target_value(&event))>
-                            <option value="">"Choose a model"</option>
-                            {move || models.get().and_then(Result::ok).map(|list| list.items.into_iter().map(|item| view! { <option value=item.id.0>{item.name}</option> }).collect_view())}
-                        </select>
+                        <ModelSelect models value=model empty="Choose a model" id="silence-model" />
                     </div>
                     <TextField id="silence-hours" label="For (hours)" field="ends_at" value=hours error=error_signal kind="number" />
                     <TextField id="silence-reason" label="Reason" field="reason" value=reason error=error_signal />

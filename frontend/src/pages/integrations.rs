@@ -4,12 +4,11 @@
 use keel_shared::ErrorBody;
 use keel_shared::ModelId;
 use keel_shared::alerting::{CreateIntegrationRequest, IntegrationKind};
-use keel_shared::models::ModelListQuery;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api;
-use crate::components::{EmptyState, ErrorState, FormAlert, Loading, TextField};
+use crate::components::{EmptyState, ErrorState, FormAlert, Loading, ModelSelect, TextField, use_models};
 use crate::format;
 
 #[component]
@@ -21,9 +20,7 @@ pub fn IntegrationsPage() -> impl IntoView {
         changed.get();
         api::list_integrations()
     });
-    let models = LocalResource::new(|| async {
-        api::list_models(&ModelListQuery { per_page: Some(100), ..ModelListQuery::default() }).await
-    });
+    let models = use_models();
     let name = RwSignal::new(String::new());
     let kind = RwSignal::new(IntegrationKind::Alertmanager);
     let model = RwSignal::new(String::new());
@@ -95,10 +92,7 @@ pub fn IntegrationsPage() -> impl IntoView {
             </div>
             <div class="field">
                 <label for="integration-model">"Model"</label>
-                <select id="integration-model" prop:value=model on:change=move |event| model.set(event_target_value(&event))>
-                    <option value="">"From each event (the fleet)"</option>
-                    {move || models.get().and_then(Result::ok).map(|list| list.items.into_iter().map(|item| view! { <option value=item.id.0>{item.name}</option> }).collect_view())}
-                </select>
+                <ModelSelect models value=model empty="From each event (the fleet)" id="integration-model" />
             </div>
             <div class="form-actions"><button type="submit" class="button button-primary">"Create key"</button></div>
         </form>

@@ -6,13 +6,12 @@ use keel_shared::ModelId;
 use keel_shared::alerting::{Runbook, RunbookSpec};
 use keel_shared::auth::Permission;
 use keel_shared::incidents::{Severity, runbook_steps};
-use keel_shared::models::ModelListQuery;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{EmptyState, ErrorState, FormAlert, Loading, Markdown, TextField};
+use crate::components::{EmptyState, ErrorState, FormAlert, Loading, Markdown, ModelSelect, TextField, use_models};
 
 const TEMPLATE: &str = "## When this fires\n\nWhat the alert means.\n\n- [ ] Open the model's health page and confirm the signal\n- [ ] Check recent changes to the model and its data\n- [ ] Roll back or mitigate, then record it on the incident\n";
 
@@ -90,9 +89,7 @@ fn RunbookEditor(runbook: Option<Runbook>, on_done: impl Fn() + Copy + Send + Sy
         spec.as_ref().and_then(|spec| spec.severity).map(|severity| severity.as_str().to_owned()).unwrap_or_default(),
     );
     let error = RwSignal::new(None::<ErrorBody>);
-    let models = LocalResource::new(|| async {
-        api::list_models(&ModelListQuery { per_page: Some(100), ..ModelListQuery::default() }).await
-    });
+    let models = use_models();
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let spec = RunbookSpec {
@@ -116,10 +113,7 @@ fn RunbookEditor(runbook: Option<Runbook>, on_done: impl Fn() + Copy + Send + Sy
             <TextField id="runbook-title" label="Title" field="title" value=title error=error_signal required=true />
             <div class="field">
                 <label for="runbook-model">"For the incidents of"</label>
-                <select id="runbook-model" prop:value=model on:change=move |event| model.set(event_target_value(&event))>
-                    <option value="">"Any model"</option>
-                    {move || models.get().and_then(Result::ok).map(|list| list.items.into_iter().map(|item| view! { <option value=item.id.0>{item.name}</option> }).collect_view())}
-                </select>
+                <ModelSelect models value=model empty="Any model" id="runbook-model" />
                 <select aria-label="Severity" prop:value=severity on:change=move |event| severity.set(event_target_value(&event))>
                     <option value="">"Any severity"</option>
                     {Severity::ALL.iter().map(|option| view! { <option value=option.as_str()>{option.label()}</option> }).collect_view()}

@@ -12,13 +12,14 @@ use keel_shared::auth::Permission;
 use keel_shared::incidents::{
     CreateIncidentRequest, IncidentQuery, IncidentStatsQuery, IncidentStatus, IncidentSummary, Severity,
 };
-use keel_shared::models::ModelListQuery;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{EmptyState, ErrorState, FieldError, FormAlert, Loading, TextField, field_message};
+use crate::components::{
+    EmptyState, ErrorState, FieldError, FormAlert, Loading, ModelSelect, TextField, field_message, use_models,
+};
 use crate::format;
 use crate::live::use_live;
 
@@ -126,9 +127,7 @@ pub fn IncidentsPage() -> impl IntoView {
     let mine = RwSignal::new(query.with_untracked(|query| query.get("assignee").as_deref() == Some("me")));
     let creating = RwSignal::new(false);
     let now = ticking_now();
-    let models = LocalResource::new(|| async {
-        api::list_models(&ModelListQuery { per_page: Some(100), ..ModelListQuery::default() }).await
-    });
+    let models = use_models();
     let incidents = LocalResource::new(move || {
         live.incident_changes();
         let query = IncidentQuery {
@@ -181,12 +180,7 @@ pub fn IncidentsPage() -> impl IntoView {
             </label>
             <label class="filter">
                 <span class="filter-label">"Model"</span>
-                <select name="model" prop:value=model on:change=move |event| model.set(event_target_value(&event))>
-                    <option value="">"Any model"</option>
-                    {move || models.get().and_then(Result::ok).map(|list| list.items.into_iter().map(|item| {
-                        view! { <option value=item.id.0>{item.name}</option> }
-                    }).collect_view())}
-                </select>
+                <ModelSelect models value=model empty="Any model" name="model" />
             </label>
             <label class="filter filter-check">
                 <input type="checkbox" name="mine" prop:checked=mine on:change=move |event| mine.set(event_target_checked(&event)) />
@@ -305,12 +299,7 @@ fn NewIncidentForm(
             </div>
             <div class="field">
                 <label for="incident-model">"Model"</label>
-                <select id="incident-model" prop:value=model on:change=move |event| model.set(event_target_value(&event))>
-                    <option value="">"Fleet-wide"</option>
-                    {move || models.get().and_then(Result::ok).map(|list| list.items.into_iter().map(|item| {
-                        view! { <option value=item.id.0>{item.name}</option> }
-                    }).collect_view())}
-                </select>
+                <ModelSelect models value=model empty="Fleet-wide" id="incident-model" />
             </div>
             <div class="field">
                 <label for="incident-impact">"Impact"</label>

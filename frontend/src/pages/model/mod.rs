@@ -1,6 +1,7 @@
 //! One model: what it is for, who owns it, its health and its versions by stage.
 
 mod drift;
+mod governance;
 mod health;
 mod reference_upload;
 
@@ -19,6 +20,7 @@ use crate::components::{
 use crate::format;
 use crate::live::use_live;
 pub use drift::DriftPage;
+use governance::GovernanceSection;
 use health::HealthSection;
 
 /// The model the route's `:id` names, loading.
@@ -95,6 +97,7 @@ fn ModelDetails(response: ModelResponse, on_version_added: impl Fn() + Copy + Se
             {(!model.description.is_empty()).then(|| view! { <p class="description">{model.description.clone()}</p> })}
         </section>
         <HealthSection model_id=model.id.clone() versions=versions.clone() />
+        <GovernanceSection model=model.clone() versions=versions.clone() />
         <section class="card" aria-labelledby="versions-heading">
             <h2 id="versions-heading">"Versions"</h2>
             <VersionsTable model_id=model_id.clone() versions on_moved=on_version_added />
