@@ -16,7 +16,6 @@ use crate::clock::Clock;
 use crate::services::incidents::{self, Opening, Responder};
 use crate::store::Store;
 use crate::store::audit::Actor;
-use crate::store::incidents::IncidentFilter;
 
 const HEALTH_RUNBOOK: &str = "## A model's health is critical\n\nCustomers are getting bad or slow answers now.\n\n\
 - [ ] Open the model's health page and see which signal breached\n\
@@ -33,9 +32,10 @@ Drift alone is not an outage: judge whether predictions got worse.\n\n\
 - [ ] Decide: accept, retrain, or roll back — and request the change\n\n\
 See the [retraining checklist](/runbooks).\n";
 
-/// Loads the demo's incident history unless the store already has incidents.
+/// Loads the demo's runbooks and incident history unless the store already has runbooks
+/// (not "incidents": alerting may open the live drift incident before this runs).
 pub async fn load(store: &Store) -> anyhow::Result<()> {
-    if !store.list_incidents(&IncidentFilter::default()).await?.is_empty() {
+    if !store.runbooks().await?.is_empty() {
         return Ok(());
     }
     let system = Actor::system();

@@ -1,6 +1,7 @@
 //! The demo fleet: models a mid-size Central European company might run, at every
 //! stage and EU AI Act risk tier, so a new user sees a populated console.
 
+pub mod changes;
 pub mod incidents;
 pub mod monitoring;
 
@@ -51,7 +52,8 @@ const FLEET: &[DemoModel] = &[
             ),
             (
                 "v1.2.0",
-                Stage::Canary,
+                // Put into canary by the demo's implemented change (`demo::changes`).
+                Stage::Staging,
                 "s3://risk-data/applications/2024Q4.parquet",
                 "Adds open-banking income features; 5 % of traffic.",
             ),

@@ -98,25 +98,7 @@ pub async fn backfill(store: &Store) -> anyhow::Result<()> {
                 ..MonitoringSettings::default()
             };
             store.set_monitoring_settings(&model_id, &settings, &Actor::system()).await?;
-            let rows: Vec<BTreeMap<String, FeatureValue>> = (0..REFERENCE_ROWS)
-                .map(|seed| {
-                    let (mut features, prediction, truth) = row(name, seed ^ 0xfeed, 0.0);
-                    features.insert(PREDICTION_COLUMN.into(), prediction);
-                    features.insert(TARGET_COLUMN.into(), truth);
-                    features
-                })
-                .collect();
-            let dataset = Dataset::from_rows(&rows);
-            let parts = reference::build(&dataset).map_err(|errors| anyhow::anyhow!("demo reference: {errors:?}"))?;
-            let reference = NewReference {
-                version,
-                source: "upload: validation-set.csv".into(),
-                rows: REFERENCE_ROWS,
-                duplicate_rows: dataset.duplicate_rows as u64,
-                columns: parts.columns,
-                baseline: parts.baseline,
-            };
-            store.save_reference(&model_id, reference, &Actor::system()).await?;
+            save_reference(store, &model_id, name, version).await?;
         }
         write_rows(store, &model_id, monitored, now - 86_400_000, now).await?;
         let evaluated_before = store.latest_drift_run(&model_id).await?.is_some();
@@ -128,6 +110,30 @@ pub async fn backfill(store: &Store) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Stores a reference of `REFERENCE_ROWS` simulated, labelled rows for `version`.
+pub(super) async fn save_reference(store: &Store, model_id: &ModelId, name: &str, version: &str) -> anyhow::Result<()> {
+    let rows: Vec<BTreeMap<String, FeatureValue>> = (0..REFERENCE_ROWS)
+        .map(|seed| {
+            let (mut features, prediction, truth) = row(name, seed ^ 0xfeed, 0.0);
+            features.insert(PREDICTION_COLUMN.into(), prediction);
+            features.insert(TARGET_COLUMN.into(), truth);
+            features
+        })
+        .collect();
+    let dataset = Dataset::from_rows(&rows);
+    let parts = reference::build(&dataset).map_err(|errors| anyhow::anyhow!("demo reference: {errors:?}"))?;
+    let reference = NewReference {
+        version,
+        source: "upload: validation-set.csv".into(),
+        rows: REFERENCE_ROWS,
+        duplicate_rows: dataset.duplicate_rows as u64,
+        columns: parts.columns,
+        baseline: parts.baseline,
+    };
+    store.save_reference(model_id, reference, &Actor::system()).await?;
     Ok(())
 }
 
