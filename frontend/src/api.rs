@@ -7,16 +7,16 @@ use keel_shared::alerting::{
     RulePreview, Runbook, RunbookSpec, Silence, SilenceSpec,
 };
 use keel_shared::audit::{AuditListResponse, AuditQuery, AuditVerifyResponse};
+use keel_shared::auth::{
+    ChangePasswordRequest, CreateTokenRequest, CreateUserRequest, CreatedTokenResponse, LoginRequest, MeResponse,
+    SetupRequest, TokenSummary, UserSummary,
+};
 use keel_shared::changes::{
     ApprovalRequest, ChangeDetail, ChangeListResponse, ChangeQuery, ChangeStatus, ChangeTransitionRequest,
     CreateChangeRequest, ObservedDeployment, UpdateChangeRequest,
 };
 use keel_shared::evidence::{
     FairnessQuery, FairnessReview, ModelCard, ModelCardResponse, ReadinessAssessment, ReadinessRequest, SignOffRequest,
-};
-use keel_shared::auth::{
-    ChangePasswordRequest, CreateTokenRequest, CreateUserRequest, CreatedTokenResponse, LoginRequest, MeResponse,
-    SetupRequest, TokenSummary, UserSummary,
 };
 use keel_shared::health::{FleetResponse, HealthThresholds, ModelHealth};
 use keel_shared::incidents::{

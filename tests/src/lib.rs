@@ -304,6 +304,54 @@ impl Browser {
         Ok(())
     }
 
+    /// Runs `fetch(path, {method, body})` from the signed-in page (its session, its
+    /// `Origin`) with `body` as JSON (`null`: none) and returns the JSON answer.
+    pub async fn fetch_json(
+        &self,
+        method: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<serde_json::Value> {
+        self.fetch(
+            method,
+            path,
+            "application/json",
+            &serde_json::json!(if body.is_null() { None } else { Some(body.to_string()) }),
+        )
+        .await
+    }
+
+    /// Runs `fetch(path, {method, body})` from the signed-in page with a text `body` of
+    /// `content_type` and returns the JSON answer.
+    pub async fn fetch_text(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: &str,
+    ) -> anyhow::Result<serde_json::Value> {
+        self.fetch(method, path, content_type, &serde_json::json!(body)).await
+    }
+
+    async fn fetch(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<serde_json::Value> {
+        let answer = self
+            .client
+            .execute_async(
+                r#"const [method, path, type, body, done] = arguments;
+                   fetch(path, { method, headers: { 'Content-Type': type }, body: body === null ? undefined : body })
+                     .then(response => response.json()).then(done);"#,
+                vec![serde_json::json!(method), serde_json::json!(path), serde_json::json!(content_type), body.clone()],
+            )
+            .await?;
+        Ok(answer)
+    }
+
     /// Ends the browser session; chromedriver stops on drop.
     pub async fn close(self) -> anyhow::Result<()> {
         self.client.clone().close().await?;

@@ -5,30 +5,16 @@ use fantoccini::Locator;
 use keel_e2e::{ADMIN_PASSWORD, Browser, Keel, Scratch};
 use serde_json::{Value, json};
 
-/// Runs `fetch(path, {method, body})` from the signed-in page and returns the JSON answer.
-async fn fetch_json(browser: &Browser, method: &str, path: &str, body: &Value) -> anyhow::Result<Value> {
-    let answer = browser
-        .client
-        .execute_async(
-            r#"const [method, path, body, done] = arguments;
-               fetch(path, { method, headers: { 'Content-Type': 'application/json' },
-                              body: body === null ? undefined : JSON.stringify(body) })
-                 .then(response => response.json()).then(done);"#,
-            vec![json!(method), json!(path), body.clone()],
-        )
-        .await?;
-    Ok(answer)
-}
-
 /// A signed-in browser on a fresh Keel with a model and its version v1 in staging;
 /// returns the model's id.
 async fn model_with_a_version(keel: &Keel, browser: &Browser) -> anyhow::Result<String> {
     browser.sign_in(&keel.url("/models"), "admin", ADMIN_PASSWORD).await?;
     browser.wait_for_text("h1", "Models").await?;
     let model = json!({ "name": "churn", "owner": "CRM", "use_case": "Keep customers", "risk_tier": "limited" });
-    let model = fetch_json(browser, "POST", "/api/models", &model).await?;
+    let model = browser.fetch_json("POST", "/api/models", &model).await?;
     let id = model["id"].as_str().unwrap_or_default().to_owned();
-    fetch_json(browser, "POST", &format!("/api/models/{id}/versions"), &json!({ "tag": "v1", "stage": "staging" }))
+    browser
+        .fetch_json("POST", &format!("/api/models/{id}/versions"), &json!({ "tag": "v1", "stage": "staging" }))
         .await?;
     Ok(id)
 }
@@ -50,7 +36,7 @@ async fn a_reference_uploaded_in_the_form_and_live_rows_show_the_drifted_feature
     let keel = Keel::start("serve")?;
     let browser = Browser::start().await?;
     let id = model_with_a_version(&keel, &browser).await?;
-    let token = fetch_json(&browser, "POST", "/api/tokens", &json!({ "name": "server", "scopes": ["ingest"] })).await?;
+    let token = browser.fetch_json("POST", "/api/tokens", &json!({ "name": "server", "scopes": ["ingest"] })).await?;
 
     browser.client.goto(&keel.url(&format!("/models/{id}"))).await?;
     browser.wait_for("a.button[href$='/drift']").await?.click().await?;
@@ -132,7 +118,7 @@ async fn a_slow_upload_shows_its_progress_and_can_be_cancelled() -> anyhow::Resu
     browser.client.find(Locator::XPath("//button[text()='Cancel upload']")).await?.click().await?;
     browser.wait_for_text("p[role=status]", "Upload cancelled; nothing was stored.").await?;
     browser.throttle_uploads(100_000_000).await?;
-    let references = fetch_json(&browser, "GET", &format!("/api/models/{id}/references"), &Value::Null).await;
+    let references = browser.fetch_json("GET", &format!("/api/models/{id}/references"), &Value::Null).await;
     assert_eq!(references?, json!([]), "nothing was stored");
     browser.close().await
 }

@@ -7,21 +7,6 @@ use fantoccini::Locator;
 use keel_e2e::{ADMIN_PASSWORD, Browser, Keel};
 use serde_json::{Value, json};
 
-/// Runs `fetch(path, {method, body})` from the signed-in page and returns the JSON answer.
-async fn fetch_json(browser: &Browser, method: &str, path: &str, body: &Value) -> anyhow::Result<Value> {
-    let answer = browser
-        .client
-        .execute_async(
-            r#"const [method, path, body, done] = arguments;
-               fetch(path, { method, headers: { 'Content-Type': 'application/json' },
-                              body: body === null ? undefined : JSON.stringify(body) })
-                 .then(response => response.json()).then(done);"#,
-            vec![json!(method), json!(path), body.clone()],
-        )
-        .await?;
-    Ok(answer)
-}
-
 async fn click_button(browser: &Browser, label: &str) -> anyhow::Result<()> {
     let xpath = format!("//button[normalize-space()='{label}']");
     browser.client.wait().for_element(Locator::XPath(&xpath)).await?.click().await?;
@@ -37,27 +22,23 @@ async fn a_breach_opens_a_live_incident_that_is_acknowledged_worked_resolved_and
     let browser = Browser::start().await?;
     browser.sign_in(&keel.url("/incidents"), "admin", ADMIN_PASSWORD).await?;
     browser.wait_for_text(".state-empty h2", "No open incidents").await?;
-    let model = fetch_json(
-        &browser,
-        "POST",
-        "/api/models",
-        &json!({ "name": "pricing", "owner": "Sales", "use_case": "Quote prices", "risk_tier": "limited" }),
-    )
-    .await?;
+    let model = browser
+        .fetch_json(
+            "POST",
+            "/api/models",
+            &json!({ "name": "pricing", "owner": "Sales", "use_case": "Quote prices", "risk_tier": "limited" }),
+        )
+        .await?;
     let rule = json!({
         "name": "Queue too deep", "scope": { "model": model["id"] },
         "signal": { "kind": "metric", "metric": "queue_depth", "aggregation": "max", "window_minutes": 5 },
         "condition": { "op": "above", "threshold": 100.0 }, "severity": "sev2"
     });
-    fetch_json(&browser, "POST", "/api/alert-rules", &rule).await?;
-    fetch_json(
-        &browser,
-        "POST",
-        "/api/runbooks",
-        &json!({ "title": "Queue backlog", "body": RUNBOOK, "severity": "sev2" }),
-    )
-    .await?;
-    let token = fetch_json(&browser, "POST", "/api/tokens", &json!({ "name": "server", "scopes": ["ingest"] })).await?;
+    browser.fetch_json("POST", "/api/alert-rules", &rule).await?;
+    browser
+        .fetch_json("POST", "/api/runbooks", &json!({ "title": "Queue backlog", "body": RUNBOOK, "severity": "sev2" }))
+        .await?;
+    let token = browser.fetch_json("POST", "/api/tokens", &json!({ "name": "server", "scopes": ["ingest"] })).await?;
     browser.wait_for_text(".connection", "Live").await?;
 
     let point = json!({ "model": "pricing", "metric": "queue_depth", "ts": chrono::Utc::now().timestamp_millis(), "value": 900.0 });
@@ -128,7 +109,7 @@ async fn a_fleet_rule_made_in_the_form_is_previewed_then_listed() -> anyhow::Res
     browser.sign_in(&keel.url("/alerts"), "admin", ADMIN_PASSWORD).await?;
     for (name, tier) in [("credit", "high"), ("churn", "limited")] {
         let model = json!({ "name": name, "owner": "Risk", "use_case": "Score", "risk_tier": tier });
-        fetch_json(&browser, "POST", "/api/models", &model).await?;
+        browser.fetch_json("POST", "/api/models", &model).await?;
     }
     browser.wait_for_text("td", "every model").await?;
     click_button(&browser, "New rule").await?;
@@ -146,7 +127,7 @@ async fn a_fleet_rule_made_in_the_form_is_previewed_then_listed() -> anyhow::Res
     assert_eq!(browser.client.find_all(Locator::Css("table[aria-label='Preview'] tbody tr")).await?.len(), 1);
     click_button(&browser, "Create rule").await?;
     browser.wait_for_text("td", "every high risk model").await?;
-    let rules = fetch_json(&browser, "GET", "/api/alert-rules", &Value::Null).await?;
+    let rules = browser.fetch_json("GET", "/api/alert-rules", &Value::Null).await?;
     let created = rules
         .as_array()
         .into_iter()

@@ -2,21 +2,7 @@
 
 use fantoccini::Locator;
 use keel_e2e::{ADMIN_PASSWORD, Browser, Keel};
-use serde_json::{Value, json};
-
-/// Runs `fetch(path, {method, body})` from the signed-in page and returns the JSON answer.
-async fn fetch_json(browser: &Browser, method: &str, path: &str, body: &Value) -> anyhow::Result<Value> {
-    let answer = browser
-        .client
-        .execute_async(
-            r#"const [method, path, body, done] = arguments;
-               fetch(path, { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
-                 .then(response => response.json()).then(done);"#,
-            vec![json!(method), json!(path), body.clone()],
-        )
-        .await?;
-    Ok(answer)
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn the_model_page_updates_in_place_when_points_arrive() -> anyhow::Result<()> {
@@ -26,8 +12,8 @@ async fn the_model_page_updates_in_place_when_points_arrive() -> anyhow::Result<
     browser.wait_for_text("h1", "Models").await?;
     let model =
         json!({ "name": "fraud-detection", "owner": "Risk", "use_case": "Stop card fraud", "risk_tier": "high" });
-    let model = fetch_json(&browser, "POST", "/api/models", &model).await?;
-    let token = fetch_json(&browser, "POST", "/api/tokens", &json!({ "name": "server", "scopes": ["ingest"] })).await?;
+    let model = browser.fetch_json("POST", "/api/models", &model).await?;
+    let token = browser.fetch_json("POST", "/api/tokens", &json!({ "name": "server", "scopes": ["ingest"] })).await?;
 
     browser.client.goto(&keel.url(&format!("/models/{}", model["id"].as_str().unwrap_or_default()))).await?;
     browser.wait_for_text(".connection", "Live").await?;

@@ -61,7 +61,8 @@ pub async fn load(store: &Store) -> anyhow::Result<()> {
     };
     let (credit, churn) = (ModelId(credit.clone()), ModelId(churn.clone()));
     let eva = person(store, "eva.engineer").await?;
-    let approvers = [person(store, "adam.approver").await?, person(store, "petra.approver").await?, person(store, "admin").await?];
+    let approvers =
+        [person(store, "adam.approver").await?, person(store, "petra.approver").await?, person(store, "admin").await?];
 
     // History: v1.2.0 into canary, approved by three people (one an approver) as the
     // high-risk tier needs, implemented by Eva.
@@ -97,8 +98,14 @@ pub async fn load(store: &Store) -> anyhow::Result<()> {
     let attributes = ["age_band".to_owned()];
     evidence::review_fairness(store, &credit, "v1.2.0", &balanced, "truth", "prediction", &attributes, &eva.actor)
         .await?;
-    evidence::sign_off(store, &credit, "v1.2.0", "Selection rates within 3 points across age bands.", &approvers[1].actor)
-        .await?;
+    evidence::sign_off(
+        store,
+        &credit,
+        "v1.2.0",
+        "Selection rates within 3 points across age bands.",
+        &approvers[1].actor,
+    )
+    .await?;
     let attested: Vec<(String, Option<String>)> = READINESS_ITEMS
         .iter()
         .filter(|(.., automatic)| !automatic)

@@ -49,7 +49,9 @@ fn Editor(response: ModelCardResponse, model: ModelId, tag: String, saved: RwSig
     let can_edit = use_auth().can(Permission::WriteModels);
     let sections: Vec<(&'static str, &'static str, RwSignal<String>)> = MODEL_CARD_SECTIONS
         .iter()
-        .map(|(key, label)| (*key, *label, RwSignal::new(response.card.sections.get(*key).cloned().unwrap_or_default())))
+        .map(|(key, label)| {
+            (*key, *label, RwSignal::new(response.card.sections.get(*key).cloned().unwrap_or_default()))
+        })
         .collect();
     let error = RwSignal::new(None::<ErrorBody>);
     let saving = RwSignal::new(false);
@@ -57,7 +59,10 @@ fn Editor(response: ModelCardResponse, model: ModelId, tag: String, saved: RwSig
     let save = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let card = ModelCard {
-            sections: for_save.iter().map(|(key, _, text)| ((*key).to_owned(), text.get_untracked())).collect::<BTreeMap<_, _>>(),
+            sections: for_save
+                .iter()
+                .map(|(key, _, text)| ((*key).to_owned(), text.get_untracked()))
+                .collect::<BTreeMap<_, _>>(),
         };
         let (model, tag) = (model.clone(), tag.clone());
         saving.set(true);

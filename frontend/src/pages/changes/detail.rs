@@ -4,9 +4,7 @@
 
 use keel_shared::ErrorBody;
 use keel_shared::auth::Permission;
-use keel_shared::changes::{
-    ApprovalRequest, ChangeDetail, ChangeStatus, ChangeType, Decision, UpdateChangeRequest,
-};
+use keel_shared::changes::{ApprovalRequest, ChangeDetail, ChangeStatus, ChangeType, Decision, UpdateChangeRequest};
 use keel_shared::evidence::EvidenceKind;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -35,7 +33,9 @@ pub fn ChangePage() -> impl IntoView {
     });
     move || match change.get() {
         None => view! { <Loading what="the change" /> }.into_any(),
-        Some(Err(error)) => view! { <p class="breadcrumb"><a href="/changes">"Changes"</a></p><ErrorState error /> }.into_any(),
+        Some(Err(error)) => {
+            view! { <p class="breadcrumb"><a href="/changes">"Changes"</a></p><ErrorState error /> }.into_any()
+        }
         Some(Ok(detail)) => view! { <Change detail saved /> }.into_any(),
     }
 }
@@ -83,9 +83,8 @@ fn Change(detail: ChangeDetail, saved: RwSignal<u32>) -> impl IntoView {
     let retro = summary.change_type == ChangeType::Emergency
         && matches!(summary.status, ChangeStatus::Implementing | ChangeStatus::Implemented)
         && !detail.policy.met;
-    let may_decide = auth.can(Permission::ApproveChanges)
-        && !is_requester
-        && (summary.status == ChangeStatus::Submitted || retro);
+    let may_decide =
+        auth.can(Permission::ApproveChanges) && !is_requester && (summary.status == ChangeStatus::Submitted || retro);
     let may_edit = summary.status.editable()
         && (is_requester || role == Some(keel_shared::auth::Role::Admin))
         && auth.can(Permission::RequestChanges);
@@ -94,8 +93,12 @@ fn Change(detail: ChangeDetail, saved: RwSignal<u32>) -> impl IntoView {
         move |to: ChangeStatus| {
             let question = match to {
                 ChangeStatus::Cancelled => Some("Cancel this change? Cancelled is final."),
-                ChangeStatus::Implemented => Some("Implement this change now? A promotion or rollback moves the registry at once."),
-                ChangeStatus::RolledBack => Some("Roll this change back? A promotion's previous production version returns."),
+                ChangeStatus::Implemented => {
+                    Some("Implement this change now? A promotion or rollback moves the registry at once.")
+                }
+                ChangeStatus::RolledBack => {
+                    Some("Roll this change back? A promotion's previous production version returns.")
+                }
                 _ => None,
             };
             if question.is_some_and(|question| !window().confirm_with_message(question).unwrap_or(false)) {
@@ -115,7 +118,12 @@ fn Change(detail: ChangeDetail, saved: RwSignal<u32>) -> impl IntoView {
         }
     };
     let (approve, reject) = (decide.clone(), decide);
-    let blocking: Vec<String> = detail.evidence.iter().filter(|item| item.status != keel_shared::evidence::EvidenceStatus::Pass).map(|item| item.kind.label().to_owned()).collect();
+    let blocking: Vec<String> = detail
+        .evidence
+        .iter()
+        .filter(|item| item.status != keel_shared::evidence::EvidenceStatus::Pass)
+        .map(|item| item.kind.label().to_owned())
+        .collect();
     let detail_for_evidence = detail.clone();
     let for_editing = detail.clone();
     let editing = RwSignal::new(false);

@@ -14,9 +14,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{
-    ChangeRiskBadge, ChangeStatusBadge, EmptyState, ErrorState, Loading, ModelSelect, use_models,
-};
+use crate::components::{ChangeRiskBadge, ChangeStatusBadge, EmptyState, ErrorState, Loading, ModelSelect, use_models};
 use crate::format;
 use crate::live::use_live;
 
@@ -35,9 +33,8 @@ pub fn ChangesPage() -> impl IntoView {
     let live = use_live();
     let query = use_query_map();
     let can_approve = auth.can(Permission::ApproveChanges);
-    let waiting = RwSignal::new(
-        query.with_untracked(|query| query.get("waiting_for").as_deref() == Some("me")) || can_approve,
-    );
+    let waiting =
+        RwSignal::new(query.with_untracked(|query| query.get("waiting_for").as_deref() == Some("me")) || can_approve);
     let status = RwSignal::new("open".to_owned());
     let kind = RwSignal::new(String::new());
     let model = RwSignal::new(query.with_untracked(|query| query.get("model")).unwrap_or_default());

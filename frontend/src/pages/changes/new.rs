@@ -37,9 +37,7 @@ pub fn NewChangePage() -> impl IntoView {
     let models = use_models();
     let chosen = LocalResource::new(move || {
         let id = model.get();
-        async move {
-            if id.is_empty() { None } else { api::get_model(&ModelId(id)).await.ok() }
-        }
+        async move { if id.is_empty() { None } else { api::get_model(&ModelId(id)).await.ok() } }
     });
     // A rollback goes back to the version production held before, by default.
     Effect::new(move || {

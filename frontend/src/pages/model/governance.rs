@@ -28,7 +28,8 @@ pub fn GovernanceSection(model: ModelSummary, versions: Vec<VersionSummary>) -> 
         let model_id = model_id.clone();
         LocalResource::new(move || {
             live.change_request_changes();
-            let query = ChangeQuery { model: Some(model_id.0.clone()), status: Some("open".into()), ..ChangeQuery::default() };
+            let query =
+                ChangeQuery { model: Some(model_id.0.clone()), status: Some("open".into()), ..ChangeQuery::default() };
             async move { api::list_changes(&query).await }
         })
     };
@@ -53,7 +54,8 @@ pub fn GovernanceSection(model: ModelSummary, versions: Vec<VersionSummary>) -> 
         model_id,
         candidate.map(|tag| format!("&version={tag}")).unwrap_or_default()
     );
-    let roll_back = model.rollback_version.clone().map(|tag| format!("/changes/new?model={model_id}&kind=rollback&version={tag}"));
+    let roll_back =
+        model.rollback_version.clone().map(|tag| format!("/changes/new?model={model_id}&kind=rollback&version={tag}"));
     let can_request = auth.can(Permission::RequestChanges);
     let readiness_link = format!("/models/{model_id}/readiness");
     view! {
