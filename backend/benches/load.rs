@@ -8,6 +8,8 @@
 //!    event arrives on `/api/live`.
 //! 4. Breach-to-console latency: a point that breaches an alert rule (`for: 0`) sent to
 //!    `/api/ingest` until the incident it opens arrives on `/api/live`.
+//! 5. Change approval: two approvers approve a promotion (the second approval meets the
+//!    policy and approves it), then an engineer implements it, moving the registry.
 //!
 //! `cargo bench -p keel-backend --bench load` (add `-- --quick` for a smaller run).
 //! Request bodies are encoded before the clock starts, so the 2 cores go to the server.
@@ -133,6 +135,12 @@ async fn run(quick: bool) -> anyhow::Result<()> {
     println!("| ingest → `points` event on /api/live, one point per request | {} |", percentiles(&mut latencies));
     let mut breaches = breach_latency(&target, if quick { 20 } else { 100 }).await?;
     println!("| breaching point → its incident on /api/live (rule with `for: 0`) | {} |", percentiles(&mut breaches));
+    let (mut approvals, mut implementations) = change_latency(&target, if quick { 50 } else { 300 }).await?;
+    println!("| `POST /api/changes/{{id}}/approvals`, approving a promotion | {} |", percentiles(&mut approvals));
+    println!(
+        "| `POST /api/changes/{{id}}/transitions` to implemented: registry move, change, audit, event | {} |",
+        percentiles(&mut implementations)
+    );
     std::fs::remove_dir_all(&directory)?;
     Ok(())
 }
@@ -332,6 +340,90 @@ async fn breach_latency(target: &Target, rounds: usize) -> anyhow::Result<Vec<Du
         latencies.push(started.elapsed());
     }
     Ok(latencies)
+}
+
+/// A signed-in client for a new user with `role`.
+async fn user(target: &Target, username: &str, role: &str) -> anyhow::Result<reqwest::Client> {
+    let password = "load-user-password";
+    let created = target
+        .admin
+        .post(format!("{}/api/users", target.base))
+        .header("origin", &target.base)
+        .json(&json!({ "username": username, "display_name": username, "role": role, "password": password }))
+        .send()
+        .await?;
+    anyhow::ensure!(created.status().is_success(), "user {username} not created: {}", created.status());
+    let client = reqwest::Client::builder().cookie_store(true).build()?;
+    let login = client
+        .post(format!("{}/api/auth/login", target.base))
+        .json(&json!({ "username": username, "password": password }))
+        .send()
+        .await?;
+    anyhow::ensure!(login.status() == 200, "{username} cannot sign in");
+    Ok(client)
+}
+
+/// POSTs `body` as `client` and answers the JSON reply, failing on any status but 2xx.
+async fn post(
+    target: &Target,
+    client: &reqwest::Client,
+    path: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    let response =
+        client.post(format!("{}{path}", target.base)).header("origin", &target.base).json(body).send().await?;
+    let status = response.status();
+    let reply: serde_json::Value = response.json().await?;
+    anyhow::ensure!(status.is_success(), "{path} answered {status}: {reply}");
+    Ok(reply)
+}
+
+/// Each round registers a version, requests its promotion to canary (two approvals for a
+/// minimal-tier model's promotion), times each approval and then the implementation.
+async fn change_latency(target: &Target, rounds: usize) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
+    let approvers = [user(target, "approver-a", "approver").await?, user(target, "approver-b", "approver").await?];
+    let model_id = create_model(target, "changes").await?;
+    let (mut approvals, mut implementations) = (Vec::with_capacity(2 * rounds), Vec::with_capacity(rounds));
+    for round in 0..rounds {
+        let tag = format!("v{round}");
+        post(
+            target,
+            &target.admin,
+            &format!("/api/models/{model_id}/versions"),
+            &json!({ "tag": tag, "stage": "staging" }),
+        )
+        .await?;
+        let request = json!({
+            "kind": "promotion", "type": "normal", "model_id": model_id, "version": tag, "target_stage": "canary",
+            "title": format!("Promote {tag} to canary"), "description": "Load test"
+        });
+        let change = post(target, &target.admin, "/api/changes", &request).await?;
+        let change_id = change["id"].as_str().unwrap_or_default();
+        post(target, &target.admin, &format!("/api/changes/{change_id}/transitions"), &json!({ "to": "submitted" }))
+            .await?;
+        for approver in &approvers {
+            let started = Instant::now();
+            post(
+                target,
+                approver,
+                &format!("/api/changes/{change_id}/approvals"),
+                &json!({ "decision": "approve", "comment": "ok" }),
+            )
+            .await?;
+            approvals.push(started.elapsed());
+        }
+        let started = Instant::now();
+        let implemented = post(
+            target,
+            &target.admin,
+            &format!("/api/changes/{change_id}/transitions"),
+            &json!({ "to": "implemented" }),
+        )
+        .await?;
+        implementations.push(started.elapsed());
+        anyhow::ensure!(implemented["status"] == "implemented", "not implemented: {implemented}");
+    }
+    Ok((approvals, implementations))
 }
 
 fn percentiles(timings: &mut [Duration]) -> String {

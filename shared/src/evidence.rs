@@ -415,7 +415,11 @@ mod tests {
             })
             .collect();
         let assessment = score_readiness(items, 0.5);
-        let governance = assessment.sections.iter().find(|s| s.section == ReadinessSection::Governance).unwrap();
+        let governance = assessment
+            .sections
+            .iter()
+            .find(|s| s.section == ReadinessSection::Governance)
+            .expect("a governance section");
         assert!((governance.score - (1.0 + 0.5 * 3.0) / 4.0).abs() < 1e-12);
         assert!((assessment.overall - 0.625).abs() < 1e-12, "{}", assessment.overall);
         assert!(assessment.ready);

@@ -2,7 +2,8 @@
 Keel by its base URL and otherwise unmodified: trigger, acknowledge and resolve by dedup key.
 
 Usage: KEEL_URL=http://… pagerduty_events.py ROUTING_KEY STEP
-STEP is trigger-twice, acknowledge or resolve-other; prints the dedup keys Keel answered.
+STEP is trigger-twice, acknowledge or resolve-other (prints the dedup keys Keel answered),
+or change MODEL VERSION: a Change Event of a deployment (`submit`), as a CI/CD pipeline sends it.
 """
 
 import os
@@ -22,5 +23,14 @@ elif step == "acknowledge":
 elif step == "resolve-other":
     print(client.trigger("Latency spike", "churn-propensity", dedup_key="churn-latency", severity="warning"))
     print(client.resolve("churn-latency"))
+elif step == "change":
+    model, version = sys.argv[3], sys.argv[4]
+    client.submit(
+        f"Deployed {model} {version}",
+        source="gitlab-ci",
+        custom_details={"model_id": model, "model_version": version},
+        links=[{"href": "https://ci.example/pipelines/42", "text": "Pipeline 42"}],
+    )
+    print("submitted")
 else:
     sys.exit(f"unknown step {step}")

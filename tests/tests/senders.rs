@@ -219,11 +219,17 @@ impl Drop for TlsProxy {
 }
 
 fn pagerduty(proxy: &TlsProxy, key: &str, step: &str) -> anyhow::Result<Vec<String>> {
+    pagerduty_with(proxy, key, &[step])
+}
+
+fn pagerduty_with(proxy: &TlsProxy, key: &str, args: &[&str]) -> anyhow::Result<Vec<String>> {
+    let step = args[0];
     let python = workspace_root().join(".venv/clients/bin/python");
     anyhow::ensure!(python.exists(), "{} is missing: scripts/test creates it", python.display());
     let output = Command::new(&python)
         .arg(workspace_root().join("tests/clients/pagerduty_events.py"))
-        .args([key, step])
+        .arg(key)
+        .args(args)
         .env("KEEL_URL", &proxy.url)
         .env("SSL_CERT_FILE", &proxy.certificate)
         .output()?;
@@ -263,5 +269,46 @@ async fn the_pagerduty_client_triggers_acknowledges_and_resolves_by_dedup_key() 
     let list = incidents(&admin, &keel).await?;
     let statuses: Vec<&str> = list.iter().map(|incident| incident["status"].as_str().unwrap_or_default()).collect();
     assert_eq!(statuses, ["resolved", "investigating"], "newest first: the unacknowledged one resolved by its sender");
+    Ok(())
+}
+
+/// PagerDuty Change Events from the PyPI client, as CI/CD pipelines send deployments: one
+/// that an implemented change covers lands on that change's timeline; one no change
+/// covers is flagged as an unauthorised change and opens an incident.
+#[tokio::test]
+async fn the_pagerduty_client_reports_deployments_covered_or_unauthorised() -> anyhow::Result<()> {
+    let keel = Keel::start("serve")?;
+    let admin = admin(&keel).await?;
+    let body = json!({ "name": "pricing", "owner": "Sales", "use_case": "Quote prices", "risk_tier": "minimal" });
+    let model = post(&admin, &keel, "/api/models", &body).await?;
+    let model_id = model["id"].as_str().unwrap_or_default().to_owned();
+    post(&admin, &keel, &format!("/api/models/{model_id}/versions"), &json!({ "tag": "v1", "stage": "staging" }))
+        .await?;
+    let emergency = json!({ "kind": "promotion", "type": "emergency", "model_id": model_id, "version": "v1", "title": "Hotfix v1" });
+    let change = post(&admin, &keel, "/api/changes", &emergency).await?;
+    let change_id = change["id"].as_str().unwrap_or_default().to_owned();
+    post(&admin, &keel, &format!("/api/changes/{change_id}/transitions"), &json!({ "to": "implemented" })).await?;
+    let integration = post(&admin, &keel, "/api/integrations", &json!({ "name": "ci", "kind": "pagerduty" })).await?;
+    let key = integration["key"].as_str().unwrap_or_default().to_owned();
+    let proxy = TlsProxy::start(&keel)?;
+
+    assert_eq!(pagerduty_with(&proxy, &key, &["change", "pricing", "v1"])?, ["submitted"]);
+    let detail: Value = admin.get(keel.url(&format!("/api/changes/{change_id}"))).send().await?.json().await?;
+    let timeline = detail["timeline"].as_array().cloned().unwrap_or_default();
+    assert!(
+        timeline.iter().any(|entry| entry["kind"] == "deployment"
+            && entry["text"] == "Deployment reported by gitlab-ci: Deployed pricing v1"),
+        "{timeline:?}"
+    );
+
+    assert_eq!(pagerduty_with(&proxy, &key, &["change", "pricing", "v7"])?, ["submitted"]);
+    let deployments: Value =
+        admin.get(keel.url(&format!("/api/models/{model_id}/deployments"))).send().await?.json().await?;
+    assert_eq!(deployments[0]["version"], "v7");
+    assert_eq!(deployments[0]["change_id"], Value::Null, "no change covers v7");
+    assert_eq!(deployments[1]["change_id"], json!(change_id));
+    let list = incidents(&admin, &keel).await?;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["title"], "Unauthorised change: pricing v7 deployed without an implemented change");
     Ok(())
 }

@@ -10,7 +10,7 @@ use keel_shared::evidence::READINESS_ITEMS;
 use keel_shared::models::Stage;
 
 use crate::services::changes::{self, Person};
-use crate::services::evidence;
+use crate::services::evidence::{self, EvaluationSet};
 use crate::store::Store;
 use crate::store::audit::Actor;
 use crate::store::changes::ChangeFilter;
@@ -38,16 +38,16 @@ const JUNIT: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 
 /// An evaluation set of `rows`: truth, prediction and one protected attribute whose groups
 /// are selected at the given rates (deterministic).
-fn evaluation_set(attribute: &str, groups: &[(&str, f64)], rows: usize) -> String {
+fn evaluation_set(attribute: &str, groups: &[(&str, f64)], rows: usize) -> EvaluationSet {
     let mut csv = format!("truth,prediction,{attribute}\n");
     for index in 0..rows {
         let (group, selection) = groups[index % groups.len()];
         let position = (index / groups.len()) as f64 / (rows / groups.len()) as f64;
-        let truth = u8::from((index / groups.len()) % 3 == 0);
+        let truth = u8::from((index / groups.len()).is_multiple_of(3));
         let prediction = u8::from(position < selection);
         csv.push_str(&format!("{truth},{prediction},{group}\n"));
     }
-    csv
+    EvaluationSet { csv, truth: "truth".into(), prediction: "prediction".into(), attributes: vec![attribute.into()] }
 }
 
 /// Loads the demo's changes unless the store already has some.
@@ -95,9 +95,7 @@ pub async fn load(store: &Store) -> anyhow::Result<()> {
     evidence::upload_tests(store, &credit, "v1.2.0", JUNIT, &eva.actor).await?;
     super::monitoring::save_reference(store, &credit, CREDIT, "v1.2.0").await?;
     let balanced = evaluation_set("age_band", &[("18-29", 0.31), ("30-49", 0.33), ("50+", 0.30)], 3_000);
-    let attributes = ["age_band".to_owned()];
-    evidence::review_fairness(store, &credit, "v1.2.0", &balanced, "truth", "prediction", &attributes, &eva.actor)
-        .await?;
+    evidence::review_fairness(store, &credit, "v1.2.0", balanced, &eva.actor).await?;
     evidence::sign_off(
         store,
         &credit,
@@ -135,7 +133,6 @@ pub async fn load(store: &Store) -> anyhow::Result<()> {
 
     // Churn: a fairness review whose selection rates fail the four-fifths rule.
     let skewed = evaluation_set("plan", &[("basic", 0.42), ("plus", 0.35), ("premium", 0.18)], 3_000);
-    let attributes = ["plan".to_owned()];
-    evidence::review_fairness(store, &churn, "v3.0.2", &skewed, "truth", "prediction", &attributes, &eva.actor).await?;
+    evidence::review_fairness(store, &churn, "v3.0.2", skewed, &eva.actor).await?;
     Ok(())
 }

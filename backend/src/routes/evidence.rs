@@ -20,7 +20,7 @@ use crate::domain::DomainError;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery};
 use crate::routes::analysis::DRIFT_BODY_LIMIT_BYTES;
-use crate::services::evidence;
+use crate::services::evidence::{self, EvaluationSet};
 use crate::store::evidence::EvidenceSlot;
 
 /// Largest JUnit XML accepted.
@@ -92,17 +92,9 @@ async fn put_fairness(
     }
     let attributes: Vec<String> =
         query.attributes.split(',').map(str::trim).filter(|name| !name.is_empty()).map(str::to_owned).collect();
-    let review = evidence::review_fairness(
-        &state.store,
-        &ModelId(id),
-        &tag,
-        text(&body)?,
-        &query.truth,
-        &query.prediction,
-        &attributes,
-        &principal.actor(),
-    )
-    .await?;
+    let set =
+        EvaluationSet { csv: text(&body)?.to_owned(), truth: query.truth, prediction: query.prediction, attributes };
+    let review = evidence::review_fairness(&state.store, &ModelId(id), &tag, set, &principal.actor()).await?;
     Ok(Json(review))
 }
 

@@ -376,27 +376,32 @@ fn binary(text: &str) -> Option<bool> {
     }
 }
 
-/// Reviews an evaluation set (CSV with a header) per protected attribute.
+/// An evaluation set: CSV text with a header, and which of its columns hold the
+/// ground truth, the prediction and the protected attributes.
+#[derive(Debug, Clone)]
+pub struct EvaluationSet {
+    pub csv: String,
+    pub truth: String,
+    pub prediction: String,
+    pub attributes: Vec<String>,
+}
+
+/// Reviews an evaluation set per protected attribute.
 pub async fn review_fairness(
     store: &Store,
     model_id: &ModelId,
     version: &str,
-    csv_text: &str,
-    truth: &str,
-    prediction: &str,
-    attributes: &[String],
+    set: EvaluationSet,
     actor: &Actor,
 ) -> DomainResult<FairnessReview> {
     store.version(model_id, version).await?;
-    if attributes.is_empty() {
+    if set.attributes.is_empty() {
         return Err(DomainError::field("attributes", "name at least one protected attribute column"));
     }
     let thresholds: FairnessThresholds = store.setting(&thresholds_setting(model_id)).await?;
-    let csv_text = csv_text.to_owned();
-    let (truth_name, prediction_name, names) = (truth.to_owned(), prediction.to_owned(), attributes.to_vec());
     let thresholds_for_review = thresholds.clone();
-    let (rows, results) = tokio::task::spawn_blocking(move || {
-        fairness_of_csv(&csv_text, &truth_name, &prediction_name, &names, &thresholds_for_review)
+    let (set, rows, results) = tokio::task::spawn_blocking(move || {
+        fairness_of_csv(&set, &thresholds_for_review).map(|(rows, results)| (set, rows, results))
     })
     .await
     .map_err(|error| DomainError::Internal(anyhow::anyhow!("the fairness review failed: {error}")))??;
@@ -404,8 +409,8 @@ pub async fn review_fairness(
         model_id: model_id.clone(),
         version: version.to_owned(),
         rows,
-        truth: truth.to_owned(),
-        prediction: prediction.to_owned(),
+        truth: set.truth,
+        prediction: set.prediction,
         passed: results.iter().all(|attribute| attribute.breaches.is_empty()),
         attributes: results,
         thresholds,
@@ -420,13 +425,11 @@ pub async fn review_fairness(
 
 /// The review's numbers from the CSV text: pure, on a blocking thread.
 pub fn fairness_of_csv(
-    csv_text: &str,
-    truth: &str,
-    prediction: &str,
-    attributes: &[String],
+    set: &EvaluationSet,
     thresholds: &FairnessThresholds,
 ) -> DomainResult<(u64, Vec<keel_shared::evidence::AttributeFairness>)> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(csv_text.as_bytes());
+    let (truth, prediction, attributes) = (set.truth.as_str(), set.prediction.as_str(), set.attributes.as_slice());
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(set.csv.as_bytes());
     let headers = reader
         .headers()
         .map_err(|error| DomainError::field("body", format!("the CSV header cannot be read: {error}")))?
@@ -792,12 +795,15 @@ mod tests {
     #[test]
     fn fairness_equals_fairlearn_on_its_fixtures() {
         let cases: Vec<Case> =
-            serde_json::from_str(include_str!("../../tests/fixtures/fairness/fairness.json")).unwrap();
+            serde_json::from_str(include_str!("../../tests/fixtures/fairness/fairness.json")).expect("the fixture");
         for case in cases {
-            let names: Vec<String> = case.attributes.iter().map(|attribute| attribute.attribute.clone()).collect();
-            let (_, ours) =
-                fairness_of_csv(&case.csv, &case.truth, &case.prediction, &names, &FairnessThresholds::default())
-                    .unwrap();
+            let set = EvaluationSet {
+                csv: case.csv.clone(),
+                truth: case.truth.clone(),
+                prediction: case.prediction.clone(),
+                attributes: case.attributes.iter().map(|attribute| attribute.attribute.clone()).collect(),
+            };
+            let (_, ours) = fairness_of_csv(&set, &FairnessThresholds::default()).expect("a review");
             for (ours, theirs) in ours.iter().zip(&case.attributes) {
                 let name = format!("{} / {}", case.name, theirs.attribute);
                 assert_eq!(ours.groups.len(), theirs.groups.len(), "{name}");
@@ -830,10 +836,10 @@ mod tests {
             <testcase classname="tests.test_model" name="test_bias" time="0.1"><failure message="assert 0.7 &gt; 0.8">trace</failure></testcase>
             <testcase classname="tests.test_model" name="test_slow"><skipped message="slow"/></testcase>
             </testsuite></testsuites>"#;
-        let (tests, failures, errors, skipped, failed) = parse_junit(xml).unwrap();
+        let (tests, failures, errors, skipped, failed) = parse_junit(xml).expect("JUnit XML");
         assert_eq!((tests, failures, errors, skipped), (3, 1, 0, 1));
         assert_eq!(failed, ["tests.test_model.test_bias"]);
-        assert!(parse_junit("<html/>").unwrap_err().contains("<html>"));
+        assert!(parse_junit("<html/>").expect_err("not JUnit").contains("<html>"));
         assert!(parse_junit("<testsuite><testcase").is_err());
         assert!(parse_junit("").is_err());
     }

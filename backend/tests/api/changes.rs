@@ -204,7 +204,6 @@ async fn an_emergency_is_implemented_at_once_and_its_retro_approval_is_overdue_a
     app.create_version(&model, "v2", "production").await;
     let (engineer_name, adam_name) = (person(&app, Role::Engineer).await, person(&app, Role::Approver).await);
     let engineer = app.signed_in_client(&engineer_name, PASSWORD).await;
-    let adam = app.signed_in_client(&adam_name, PASSWORD).await;
     // An emergency rollback, e.g. during a SEV1: production goes back to v1 at once.
     let rollback = json!({ "kind": "rollback", "type": "emergency", "model_id": model.id, "title": "Roll back v2" });
     let change = create(&app, &engineer, rollback).await;
