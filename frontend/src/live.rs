@@ -56,6 +56,8 @@ pub struct Live {
     incident_events: RwSignal<u64>,
     /// Change-request events (created, moved, approved, voided), or resyncs.
     change_events: RwSignal<u64>,
+    /// KPI and ledger events, or resyncs.
+    business_events: RwSignal<u64>,
     /// Resyncs: whatever a page shows may be stale.
     resyncs: RwSignal<u64>,
 }
@@ -90,6 +92,11 @@ impl Live {
         self.change_events.get()
     }
 
+    /// Counts KPI and ledger events: read it to refetch business figures.
+    pub fn business_changes(&self) -> u64 {
+        self.business_events.get()
+    }
+
     /// Changes when any model's new points are stored (or after a resync).
     pub fn fleet_changes(&self) -> u64 {
         self.changes.get()
@@ -115,6 +122,7 @@ pub fn provide_live() -> Live {
         stage_moves: RwSignal::new(HashMap::new()),
         incident_events: RwSignal::new(0),
         change_events: RwSignal::new(0),
+        business_events: RwSignal::new(0),
         resyncs: RwSignal::new(0),
     };
     provide_context(live);
@@ -168,7 +176,7 @@ impl Stream {
         });
         source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         callbacks.push(on_open);
-        for kind in ["points", "status", "drift", "stage", "incident", "resync"] {
+        for kind in ["points", "status", "drift", "stage", "incident", "change", "business", "resync"] {
             let stream = self.clone();
             let on_message = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
                 if let Some(message) = event.dyn_ref::<MessageEvent>() {
@@ -237,7 +245,9 @@ impl Stream {
             }
             LiveEvent::Incident { .. } => self.live.incident_events.update(|events| *events += 1),
             LiveEvent::Change { .. } => self.live.change_events.update(|events| *events += 1),
+            LiveEvent::Business { .. } => self.live.business_events.update(|events| *events += 1),
             LiveEvent::Resync => {
+                self.live.business_events.update(|events| *events += 1);
                 reload_health(self.live);
                 self.live.incident_events.update(|events| *events += 1);
                 self.live.change_events.update(|events| *events += 1);

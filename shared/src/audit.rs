@@ -56,6 +56,15 @@ named_enum! {
         ModelCardSave => "evidence.model_card",
         ReadinessAttest => "evidence.readiness",
         DeploymentObserved => "change.deployment_observed",
+        KpiCreate => "kpi.create",
+        KpiValues => "kpi.values",
+        LedgerReplace => "ledger.replace",
+        /// The cost of a minute of an incident's downtime was set for a model.
+        IncidentCost => "ledger.incident_cost",
+        ExchangeRatesImport => "exchange_rates.import",
+        ProgrammeSave => "programme.save",
+        /// A governance report was frozen: its digest is in the entry.
+        ReportFreeze => "report.freeze",
     }
 }
 
@@ -74,6 +83,10 @@ named_enum! {
         Settings => "settings",
         Integration => "integration",
         Change => "change",
+        Kpi => "kpi",
+        Ledger => "ledger",
+        Programme => "programme",
+        Report => "report",
     }
 }
 

@@ -15,6 +15,8 @@ pub mod evidence;
 pub mod health;
 pub mod ids;
 pub mod incidents;
+pub mod kpis;
+pub mod ledger;
 pub mod live;
 pub mod models;
 pub mod monitoring;

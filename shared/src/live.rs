@@ -37,6 +37,8 @@ pub enum LiveEvent {
     Incident { incident: Box<IncidentSummary>, change: String },
     /// A change request was created or changed (status, approvals, timeline).
     Change { summary: Box<ChangeSummary>, change: String },
+    /// A KPI, its values or a model's ledger changed: business figures are out of date.
+    Business { model_id: Option<ModelId>, change: String },
     /// The stream lost events the client asked to resume from (the server restarted or
     /// they are too old): reload what is shown.
     Resync,
@@ -52,6 +54,7 @@ impl LiveEvent {
             Self::Stage { .. } => "stage",
             Self::Incident { .. } => "incident",
             Self::Change { .. } => "change",
+            Self::Business { .. } => "business",
             Self::Resync => "resync",
         }
     }

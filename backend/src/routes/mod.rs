@@ -12,6 +12,8 @@ mod fleet;
 mod health;
 mod incidents;
 mod integrations;
+mod kpis;
+mod ledger;
 mod live;
 mod models;
 mod monitoring;
@@ -79,6 +81,8 @@ fn api() -> Api {
     let api = integrations::routes(api);
     let api = changes::routes(api);
     let api = evidence::routes(api);
+    let api = kpis::routes(api);
+    let api = ledger::routes(api);
     audit::routes(api)
 }
 

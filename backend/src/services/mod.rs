@@ -5,5 +5,8 @@
 pub mod changes;
 pub mod deployments;
 pub mod evidence;
+pub mod exchange_rates;
 pub mod incidents;
+pub mod kpis;
+pub mod ledger;
 pub mod registry;

@@ -348,6 +348,9 @@ impl Store {
         action: AuditAction,
         actor: &Actor,
     ) -> DomainResult<IncidentRecord> {
+        // The downtime's ledger entry follows the incident's times, in the same transaction.
+        let times_changed = before.detected_at != after.detected_at || before.mitigated_at != after.mitigated_at;
+        let incident_cost = if times_changed { Some(self.incident_cost_entry(after).await?) } else { None };
         let mut tx = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE incidents SET title = $3, status = $4, severity = $5, impact = $6, assignee = $7, commander = $8,
@@ -394,6 +397,9 @@ impl Store {
         }
         for (kind, text) in entries {
             self.insert_timeline(&mut tx, &before.id, &actor.name, *kind, text).await?;
+        }
+        if let (Some(entry), Some(model_id)) = (incident_cost, &after.model_id) {
+            self.put_incident_cost(&mut tx, model_id, &after.id, entry.as_ref()).await?;
         }
         let changes = ChangeSet::default().fields(before, after).build();
         let record = AuditRecord { actor, action, target: AuditTarget::Incident, target_id: &before.id, changes };

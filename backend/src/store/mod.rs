@@ -12,6 +12,8 @@ pub mod evidence;
 mod health;
 pub mod identity;
 pub mod incidents;
+pub mod kpis;
+pub mod ledger;
 mod models;
 pub mod monitoring;
 pub mod replicas;
@@ -197,6 +199,13 @@ fn decode_stored<T: serde::de::DeserializeOwned>(json: &str, what: &str, owner: 
 }
 
 /// A new server-generated id: UUIDv7, so ids sort by creation time.
+/// An optional number as a parameter for `CAST($n AS DOUBLE PRECISION)`. Through
+/// `sqlx::Any`, a `None` binds with another type than `Some(f64)`, and PostgreSQL
+/// refuses a statement that sees both; text is one type for both.
+fn optional_real(value: Option<f64>) -> Option<String> {
+    value.map(|value| value.to_string())
+}
+
 fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }

@@ -151,6 +151,21 @@ const TABLE: &[(&str, &str, [Outcome; 8])] = &[
     ("GET", "/api/models/{id}/readiness", [A, A, A, A, A, D, U, U]),
     // Engineers and approvers attest; a viewer or a token may not.
     ("PUT", "/api/models/{id}/readiness", [A, A, A, D, D, D, U, U]),
+    ("GET", "/api/kpis", [A, A, A, A, A, D, U, U]),
+    // Reached: no body (4xx), or no such KPI (404). Approvers and admins keep the KPIs.
+    ("POST", "/api/kpis", [R, R, D, D, D, D, U, U]),
+    ("GET", "/api/kpis/{id}", [R, R, R, R, R, D, U, U]),
+    ("POST", "/api/kpis/{id}/values", [R, R, D, D, D, D, U, U]),
+    ("GET", "/api/models/{id}/ledger", [A, A, A, A, A, D, U, U]),
+    ("PUT", "/api/models/{id}/ledger", [R, R, D, D, D, D, U, U]),
+    ("GET", "/api/models/{id}/ledger.csv", [A, A, A, A, A, D, U, U]),
+    ("GET", "/api/models/{id}/roi", [A, A, A, A, A, D, U, U]),
+    ("PUT", "/api/models/{id}/incident-cost", [R, R, D, D, D, D, U, U]),
+    ("GET", "/api/exchange-rates", [A, A, A, A, A, D, U, U]),
+    ("POST", "/api/exchange-rates", [R, R, D, D, D, D, U, U]),
+    ("GET", "/api/programmes", [A, A, A, A, A, D, U, U]),
+    ("PUT", "/api/programmes/{name}", [R, R, D, D, D, D, U, U]),
+    ("GET", "/api/programmes/{name}/roi", [R, R, R, R, R, D, U, U]),
     ("POST", "/api/auth/logout", [A, A, A, A, A, A, U, U]),
 ];
 
@@ -287,7 +302,8 @@ async fn every_route_answers_each_caller_as_the_table_says(store: StoreKind) {
             let concrete = concrete
                 .replace("{job}", "access-check")
                 .replace("{*grouping}", "region/cz")
-                .replace("{tag}", "access-v1");
+                .replace("{tag}", "access-v1")
+                .replace("{name}", "access-programme");
             let concrete = match *path {
                 "/api/models/{id}/series" => format!("{concrete}?metric=latency_ms"),
                 "/api/models/{id}/drift/history" => format!("{concrete}?feature=age"),

@@ -81,6 +81,7 @@ impl EventStream {
                 LiveEvent::Status { health, .. } => Some(&health.model_id),
                 LiveEvent::Incident { incident, .. } => incident.model.as_ref(),
                 LiveEvent::Change { summary, .. } => Some(&summary.model_id),
+                LiveEvent::Business { model_id, .. } => model_id.as_ref(),
                 LiveEvent::Resync => None,
             };
             if kind == event && model_id == Some(&model.id) {

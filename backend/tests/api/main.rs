@@ -7,6 +7,7 @@ mod access;
 mod analysis;
 mod audit;
 mod auth;
+mod business;
 mod changes;
 mod errors;
 mod incidents;
