@@ -4,6 +4,7 @@
 pub mod alerting;
 pub mod analysis;
 pub mod auth;
+pub mod charts;
 pub mod clock;
 pub mod config;
 pub mod dataset_drift;
@@ -103,6 +104,8 @@ impl Application {
             );
         }
         let setup_secret = bootstrap_admin(&store, settings.admin_password.as_deref()).await?;
+        // Exchange-rate files placed in the data directory (no network at run time).
+        services::exchange_rates::import_directory(&store, &settings.data_dir.join("rates")).await;
         let index_html = std::fs::read_to_string(settings.dist_dir.join("index.html")).ok();
         let live = LiveHub::new(store.clone()).await?;
         let health = HealthBoard::default();

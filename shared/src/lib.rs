@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod live;
 pub mod models;
 pub mod monitoring;
+pub mod reports;
 pub mod telemetry;
 pub mod validation;
 

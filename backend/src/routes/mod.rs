@@ -17,6 +17,7 @@ mod ledger;
 mod live;
 mod models;
 mod monitoring;
+mod reports;
 mod telemetry;
 mod tokens;
 mod users;
@@ -83,6 +84,7 @@ fn api() -> Api {
     let api = evidence::routes(api);
     let api = kpis::routes(api);
     let api = ledger::routes(api);
+    let api = reports::routes(api);
     audit::routes(api)
 }
 

@@ -10,3 +10,4 @@ pub mod incidents;
 pub mod kpis;
 pub mod ledger;
 pub mod registry;
+pub mod reports;

@@ -5,6 +5,7 @@ use keel_shared::ModelId;
 use keel_shared::audit::{AuditAction, AuditTarget};
 use keel_shared::kpis::{KpiDefinition, KpiValue};
 use keel_shared::live::LiveEvent;
+use keel_shared::models::RiskTier;
 
 use super::audit::{Actor, AuditRecord, ChangeSet};
 use super::{Store, decode_stored, new_id};
@@ -138,5 +139,25 @@ impl Store {
     pub async fn model_names(&self) -> DomainResult<std::collections::HashMap<String, String>> {
         let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, name FROM models").fetch_all(&self.pool).await?;
         Ok(rows.into_iter().collect())
+    }
+}
+
+impl Store {
+    /// Every model with its tier and production version, by name.
+    pub async fn model_overview(&self) -> DomainResult<Vec<(ModelId, String, RiskTier, Option<String>)>> {
+        let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT m.id, m.name, m.risk_tier, v.tag FROM models m
+             LEFT JOIN model_versions v ON v.model_id = m.id AND v.stage = 'production' ORDER BY lower(m.name)",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, name, tier, production)| {
+                let tier = tier.parse().map_err(|error: keel_shared::models::UnknownVariant| {
+                    DomainError::Corrupt(format!("model {id}'s risk tier: {error}"))
+                })?;
+                Ok((ModelId(id), name, tier, production))
+            })
+            .collect()
     }
 }

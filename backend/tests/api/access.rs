@@ -166,6 +166,13 @@ const TABLE: &[(&str, &str, [Outcome; 8])] = &[
     ("GET", "/api/programmes", [A, A, A, A, A, D, U, U]),
     ("PUT", "/api/programmes/{name}", [R, R, D, D, D, D, U, U]),
     ("GET", "/api/programmes/{name}/roi", [R, R, R, R, R, D, U, U]),
+    ("GET", "/api/stakeholder", [A, A, A, A, A, D, U, U]),
+    ("GET", "/api/stakeholder/chart.svg", [A, A, A, A, A, D, U, U]),
+    ("GET", "/api/models/{id}/roi/chart.svg", [A, A, A, A, A, D, U, U]),
+    ("GET", "/api/reports/governance", [A, A, A, A, A, D, U, U]),
+    ("POST", "/api/reports/frozen", [R, R, D, D, D, D, U, U]),
+    ("GET", "/api/reports/frozen", [A, A, A, A, A, D, U, U]),
+    ("GET", "/api/reports/frozen/{id}", [R, R, R, R, R, D, U, U]),
     ("POST", "/api/auth/logout", [A, A, A, A, A, A, U, U]),
 ];
 

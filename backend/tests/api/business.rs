@@ -162,6 +162,8 @@ async fn an_incidents_downtime_is_costed_and_follows_its_times(store: StoreKind)
     let ledger = ok(app.get(&format!("/api/models/{}/ledger", model.id)).await).await;
     assert!(incident_entries(&ledger).is_empty(), "no downtime until it is mitigated");
 
+    // Acknowledged at once (so no escalation touches it), mitigated 40 minutes after detection.
+    ok(app.post_json(&format!("/api/incidents/{id}/transitions"), &json!({ "to": "investigating" })).await).await;
     app.clock.advance(chrono::Duration::minutes(40)).expect("a manual clock");
     ok(app.post_json(&format!("/api/incidents/{id}/transitions"), &json!({ "to": "mitigated" })).await).await;
     let ledger = ok(app.get(&format!("/api/models/{}/ledger", model.id)).await).await;
@@ -254,7 +256,61 @@ async fn kpi_values_set_the_traffic_light_and_a_bad_csv_row_imports_nothing(stor
     }
 }
 
+async fn the_stakeholder_page_report_and_chart_show_what_keel_holds_and_a_frozen_report_stays(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let model = app.create_model("pricing", RiskTier::High).await;
+    app.create_version(&model, "v1", "production").await;
+    let ledger = "month,kind,category,amount,currency,czk_per_unit,low,high\n\
+                  2026-01,cost,development,100000,CZK,1,90000,120000\n\
+                  2026-02,benefit,cost_reduction,80000,CZK,1,40000,100000\n\
+                  2026-03,benefit,cost_reduction,80000,CZK,1,40000,100000\n";
+    ok(put_csv(&app, &format!("/api/models/{}/ledger", model.id), ledger).await).await;
+    let incident = json!({ "title": "Prices drift", "severity": "sev3", "model": model.id });
+    ok(app.post_json("/api/incidents", &incident).await).await;
+    ok(app.put_json("/api/programmes/Pricing", &json!({ "models": ["pricing"] })).await).await;
+
+    let view = ok(app.get("/api/stakeholder?currency=CZK&months=12").await).await;
+    let shown = &view["models"][0];
+    assert_eq!((shown["name"].as_str(), shown["production_version"].as_str()), (Some("pricing"), Some("v1")));
+    assert_eq!((shown["open_incidents"].as_u64(), view["open_incidents"].as_u64()), (Some(1), Some(1)));
+    close("net value", &shown["roi"]["net_value"], &json!(60_000.0));
+    close("payback", &shown["roi"]["payback_months"], &json!(1.25));
+    let programme = &view["programmes"][0];
+    assert_eq!(programme["name"], "Pricing");
+    let range = &programme["range"];
+    assert!(range["p10"].as_f64() < range["p50"].as_f64() && range["p50"].as_f64() < range["p90"].as_f64(), "{range}");
+    assert!(range["label"].as_str().unwrap_or_default().contains("not a confidence interval"));
+    let euro = ok(app.get("/api/stakeholder?currency=EUR").await).await;
+    assert!(euro["models"][0]["roi_problem"].as_str().unwrap_or_default().contains("no euro rate"), "{euro}");
+
+    let month = app.clock.now().format("%Y-%m").to_string();
+    let report = ok(app.get(&format!("/api/reports/governance?month={month}&language=cs&currency=CZK")).await).await;
+    assert_eq!(report["incidents"][0]["title"], "Prices drift");
+    assert_eq!(report["language"], "cs");
+    let frozen =
+        app.post_json("/api/reports/frozen", &json!({ "month": month, "language": "cs", "currency": "CZK" })).await;
+    assert_eq!(frozen.status(), 201);
+    let frozen: Value = frozen.json().await.expect("frozen");
+    let digest = frozen["digest"].as_str().expect("digest").to_owned();
+    assert_eq!(digest.len(), 64);
+    // Later changes do not alter what was frozen.
+    ok(app.post_json("/api/incidents", &json!({ "title": "Another", "severity": "sev4", "model": model.id })).await)
+        .await;
+    let again = ok(app.get(&format!("/api/reports/frozen/{}", frozen["id"].as_str().expect("id"))).await).await;
+    assert_eq!(again["report"], frozen["report"]);
+    assert_eq!(again["report"]["incidents"].as_array().map(Vec::len), Some(1));
+    let audit = ok(app.get("/api/audit?action=report.freeze").await).await;
+    let entries = audit["items"].as_array().or_else(|| audit.as_array()).cloned().unwrap_or_default();
+    assert_eq!(entries[0]["changes"]["digest"]["after"], json!(digest), "{audit}");
+
+    let chart = app.get(&format!("/api/models/{}/roi/chart.svg?currency=CZK", model.id)).await;
+    assert_eq!(chart.headers()["content-type"], "image/svg+xml; charset=utf-8");
+    let chart = chart.text().await.expect("SVG");
+    assert!(chart.starts_with("<svg") && chart.contains("pricing — kumulovaná čistá hodnota"), "{chart}");
+}
+
 on_both_stores!(
+    the_stakeholder_page_report_and_chart_show_what_keel_holds_and_a_frozen_report_stays,
     figures_equal_numpy_financial_on_the_fixture_ledgers,
     cnb_and_ecb_files_convert_ledger_months,
     a_bad_row_is_named_nothing_is_imported_and_the_export_round_trips,

@@ -1,0 +1,311 @@
+//! The stakeholder page and the monthly governance report, assembled from what Keel
+//! holds: the registry and health, incidents, changes, KPIs and ledgers. A report can be
+//! frozen: its JSON is stored with its SHA-256 digest, and the digest enters the audit chain.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use keel_shared::ModelId;
+use keel_shared::changes::{ChangeStatus, Decision};
+use keel_shared::kpis::Kpi;
+use keel_shared::ledger::{LedgerEntry, ReportCurrency, YearMonth, roi_figures};
+use keel_shared::reports::{
+    FrozenReport, GovernanceReport, KpiLight, ModelValue, ProgrammeValue, ReportChange, ReportIncident, ReportLanguage,
+    ReportModel, RoiSummary, StakeholderView,
+};
+
+use super::{kpis, ledger};
+use crate::domain::{DomainError, DomainResult};
+use crate::health::HealthBoard;
+use crate::store::Store;
+use crate::store::audit::Actor;
+use crate::store::changes::ChangeFilter;
+use crate::store::incidents::{IncidentFilter, IncidentRecord};
+
+/// The discount rate of the stakeholder figures' NPV (the ROI API takes any).
+pub const DISCOUNT_RATE: f64 = 0.08;
+
+fn light(kpi: &Kpi) -> KpiLight {
+    KpiLight {
+        id: kpi.id.clone(),
+        name: kpi.definition.name.clone(),
+        unit: kpi.definition.unit,
+        status: kpi.status,
+        latest: kpi.latest.clone(),
+        planned_now: kpi.planned_now,
+        target: kpi.definition.target,
+    }
+}
+
+fn programme_value(
+    name: &str,
+    models: &[ModelId],
+    entries: &[(ModelId, LedgerEntry)],
+    currency: ReportCurrency,
+    months: u32,
+) -> ProgrammeValue {
+    let mine: Vec<(ModelId, LedgerEntry)> =
+        entries.iter().filter(|(model, _)| models.contains(model)).cloned().collect();
+    let base = ProgrammeValue {
+        name: name.to_owned(),
+        models: models.to_vec(),
+        roi: None,
+        range: None,
+        problem: None,
+        months: Vec::new(),
+    };
+    if mine.is_empty() {
+        return base;
+    }
+    match ledger::figures_of(&mine, currency, DISCOUNT_RATE) {
+        Ok((figures, range)) => {
+            let shown = figures.months.len().saturating_sub(months as usize);
+            ProgrammeValue {
+                roi: Some(RoiSummary::from(&figures)),
+                range: Some(range),
+                months: figures.months[shown..].to_vec(),
+                ..base
+            }
+        }
+        Err(error) => ProgrammeValue { problem: Some(error.to_string()), ..base },
+    }
+}
+
+/// Whether the incident's acknowledge or resolve deadline has passed unmet.
+fn breached(incident: &IncidentRecord, now: DateTime<Utc>) -> bool {
+    let summary = incident.summary();
+    summary.acknowledge_breached(now) || summary.resolve_breached(now)
+}
+
+/// `GET /api/stakeholder`.
+pub async fn stakeholder(
+    store: &Store,
+    health: &HealthBoard,
+    currency: ReportCurrency,
+    months: u32,
+) -> DomainResult<StakeholderView> {
+    if !(1..=120).contains(&months) {
+        return Err(DomainError::field("months", "a range of 1 to 120 months"));
+    }
+    let now = store.clock().now();
+    let models = store.model_overview().await?;
+    let ids: Vec<ModelId> = models.iter().map(|model| model.0.clone()).collect();
+    let entries = store.ledgers(&ids).await?;
+    let all_kpis = kpis::list(store, None, None).await?;
+    let open = store
+        .list_incidents(&IncidentFilter {
+            statuses: keel_shared::incidents::IncidentStatus::ALL
+                .iter()
+                .copied()
+                .filter(|status| status.is_open())
+                .collect(),
+            ..IncidentFilter::default()
+        })
+        .await?;
+    let waiting =
+        store.list_changes(&ChangeFilter { statuses: vec![ChangeStatus::Submitted], ..Default::default() }).await?;
+    let mut by_model: HashMap<&ModelId, Vec<&LedgerEntry>> = HashMap::new();
+    for (model, entry) in &entries {
+        by_model.entry(model).or_default().push(entry);
+    }
+    let mut values = Vec::new();
+    for (model_id, name, risk_tier, production_version) in &models {
+        let ledger: Vec<LedgerEntry> = by_model
+            .get(model_id)
+            .map(|found| found.iter().map(|entry| (*entry).clone()).collect())
+            .unwrap_or_default();
+        let kpis: Vec<KpiLight> =
+            all_kpis.iter().filter(|kpi| kpi.definition.model_id.as_ref() == Some(model_id)).map(light).collect();
+        if production_version.is_none() && ledger.is_empty() && kpis.is_empty() {
+            continue;
+        }
+        let (roi, roi_problem) = if ledger.is_empty() {
+            (None, None)
+        } else {
+            match roi_figures(&ledger, currency, DISCOUNT_RATE) {
+                Ok(figures) => (Some(RoiSummary::from(&figures)), None),
+                Err(problem) => (None, Some(problem)),
+            }
+        };
+        let incidents: Vec<&IncidentRecord> =
+            open.iter().filter(|incident| incident.model_id.as_ref() == Some(model_id)).collect();
+        values.push(ModelValue {
+            model_id: model_id.clone(),
+            name: name.clone(),
+            risk_tier: *risk_tier,
+            production_version: production_version.clone(),
+            health: health.get(model_id).map(|health| health.status),
+            open_incidents: incidents.len() as u32,
+            sla_breaches: incidents.iter().filter(|incident| breached(incident, now)).count() as u32,
+            approvals_waiting: waiting.iter().filter(|change| change.model_id == *model_id).count() as u32,
+            kpis,
+            roi,
+            roi_problem,
+        });
+    }
+    let programmes = store
+        .programmes()
+        .await?
+        .iter()
+        .map(|(name, members)| programme_value(name, members, &entries, currency, months))
+        .collect();
+    let fleet = programme_value("All models", &ids, &entries, currency, months);
+    Ok(StakeholderView {
+        currency,
+        months,
+        generated_at: now,
+        models: values,
+        programmes,
+        fleet,
+        open_incidents: open.len() as u32,
+        sla_breaches: open.iter().filter(|incident| breached(incident, now)).count() as u32,
+        approvals_waiting: waiting.len() as u32,
+    })
+}
+
+/// `GET /api/reports/governance`: the report of `month`.
+pub async fn governance(
+    store: &Store,
+    health: &HealthBoard,
+    month: Option<YearMonth>,
+    language: ReportLanguage,
+    currency: ReportCurrency,
+) -> DomainResult<GovernanceReport> {
+    let now = store.clock().now();
+    let month = month.unwrap_or_else(|| YearMonth::from_index(YearMonth::of(now.date_naive()).index() - 1));
+    let start = |month: YearMonth| month.first_day().and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    let (from, to) = (start(month), start(YearMonth::from_index(month.index() + 1)));
+    let view = stakeholder(store, health, currency, 120).await?;
+    let models = view
+        .models
+        .iter()
+        .map(|model| ReportModel {
+            name: model.name.clone(),
+            risk_tier: model.risk_tier,
+            production_version: model.production_version.clone(),
+            health: model.health,
+            kpis: model.kpis.clone(),
+            roi: model.roi.clone(),
+        })
+        .collect();
+    let mut changes = Vec::new();
+    for change in store.list_changes(&ChangeFilter::default()).await? {
+        let approvals = store.approvals(&change.id).await?;
+        let approved_in_month = approvals
+            .iter()
+            .any(|approval| approval.decision == Decision::Approve && approval.at >= from && approval.at < to);
+        let implemented_in_month = change.implemented_at.is_some_and(|at| at >= from && at < to);
+        if !approved_in_month && !implemented_in_month {
+            continue;
+        }
+        changes.push(ReportChange {
+            number: change.number,
+            title: change.title.clone(),
+            model_name: change.model_name.clone(),
+            kind: change.kind,
+            status: change.status,
+            risk: change.risk,
+            approved_by: approvals
+                .iter()
+                .filter(|approval| approval.decision == Decision::Approve && approval.voided.is_none())
+                .map(|approval| approval.approver.clone())
+                .collect(),
+            implemented_at: change.implemented_at,
+        });
+    }
+    changes.sort_by_key(|change| change.number);
+    let filter = IncidentFilter {
+        detected_from: Some(from.timestamp_millis()),
+        detected_to: Some(to.timestamp_millis()),
+        ..IncidentFilter::default()
+    };
+    let mut incidents: Vec<ReportIncident> = store
+        .list_incidents(&filter)
+        .await?
+        .iter()
+        .map(|incident| ReportIncident {
+            number: incident.number,
+            title: incident.title.clone(),
+            model_name: incident.model_name.clone(),
+            severity: incident.severity,
+            status: incident.status,
+            detected_at: incident.detected_at,
+            acknowledge_seconds: incident.acknowledged_at.map(|at| seconds(at - incident.detected_at)),
+            resolve_seconds: incident.resolved_at.map(|at| seconds(at - incident.detected_at)),
+            art73_deadline: incident.serious.as_ref().map(|serious| serious.deadline),
+            art73_reported_at: incident.serious.as_ref().and_then(|serious| serious.reported_at),
+        })
+        .collect();
+    incidents.sort_by_key(|incident| incident.number);
+    let mean = |values: Vec<f64>| (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64);
+    Ok(GovernanceReport {
+        month,
+        language,
+        currency,
+        generated_at: now,
+        models,
+        mtta_seconds: mean(incidents.iter().filter_map(|incident| incident.acknowledge_seconds).collect()),
+        mttr_seconds: mean(incidents.iter().filter_map(|incident| incident.resolve_seconds).collect()),
+        changes,
+        incidents,
+        programme: view.fleet,
+    })
+}
+
+fn seconds(duration: Duration) -> f64 {
+    duration.num_milliseconds() as f64 / 1000.0
+}
+
+/// Freezes the report of `month`: stored as JSON with its digest, the digest audited.
+pub async fn freeze(
+    store: &Store,
+    health: &HealthBoard,
+    month: Option<YearMonth>,
+    language: ReportLanguage,
+    currency: ReportCurrency,
+    actor: &Actor,
+) -> DomainResult<FrozenReport> {
+    let report = governance(store, health, month, language, currency).await?;
+    let body = serde_json::to_string(&report).map_err(anyhow::Error::from)?;
+    let digest = super::changes::sha256_hex(body.as_bytes());
+    let id = store.freeze_report(&report.month.to_string(), language.as_str(), &body, &digest, actor).await?;
+    frozen(store, &id).await
+}
+
+/// The frozen reports, newest first (without their bodies).
+pub async fn frozen_reports(store: &Store) -> DomainResult<Vec<FrozenReport>> {
+    store
+        .report_snapshots()
+        .await?
+        .into_iter()
+        .map(|(id, month, language, digest, at, by)| {
+            Ok(FrozenReport {
+                id,
+                month,
+                language: language.parse().map_err(|error: keel_shared::models::UnknownVariant| {
+                    DomainError::Corrupt(format!("a frozen report's language: {error}"))
+                })?,
+                digest,
+                frozen_at: DateTime::from_timestamp_millis(at).unwrap_or_default(),
+                frozen_by: by,
+                report: None,
+            })
+        })
+        .collect()
+}
+
+/// One frozen report, exactly as stored; its digest is checked again.
+pub async fn frozen(store: &Store, id: &str) -> DomainResult<FrozenReport> {
+    let (body, digest) = store.report_snapshot(id).await?;
+    if super::changes::sha256_hex(body.as_bytes()) != digest {
+        return Err(DomainError::Corrupt(format!("frozen report {id} no longer matches its digest")));
+    }
+    let report: GovernanceReport = serde_json::from_str(&body)
+        .map_err(|error| DomainError::Corrupt(format!("frozen report {id} does not decode: {error}")))?;
+    let listed = frozen_reports(store).await?;
+    let summary = listed
+        .into_iter()
+        .find(|frozen| frozen.id == id)
+        .ok_or_else(|| DomainError::NotFound(format!("no frozen report '{id}'")))?;
+    Ok(FrozenReport { report: Some(report), ..summary })
+}
