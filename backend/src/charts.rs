@@ -1,6 +1,8 @@
 //! Charts rendered on the server with plotters as SVG, for the console, slides and e-mail
 //! (`GET …/chart.svg`). Text is SVG `<text>`, so Czech diacritics render in any viewer.
 
+use chrono::NaiveDate;
+use keel_shared::kpis::Kpi;
 use keel_shared::ledger::{MonthFigures, ReportCurrency};
 use plotters::prelude::*;
 
@@ -98,6 +100,84 @@ fn draw<DB: DrawingBackend>(
         ))?
         .label("Skutečnost / actual")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], ACTUAL.stroke_width(3)));
+    chart.configure_series_labels().background_style(WHITE.mix(0.9)).border_style(BLACK.mix(0.2)).draw()?;
+    Ok(())
+}
+
+/// A KPI over time: its planned path from the baseline to the target, each value with
+/// its range as a bar, and the likely values joined.
+pub fn kpi(kpi: &Kpi) -> String {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let _ = draw_kpi(&root, kpi);
+        let _ = root.present();
+    }
+    svg
+}
+
+fn day_number(day: NaiveDate) -> i64 {
+    day.signed_duration_since(NaiveDate::default()).num_days()
+}
+
+fn draw_kpi<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    kpi: &Kpi,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    root.fill(&WHITE)?;
+    let definition = &kpi.definition;
+    let first = kpi.values.first().map_or(definition.baseline_date, |value| value.day.min(definition.baseline_date));
+    let last = kpi.values.last().map_or(definition.target_date, |value| value.day.max(definition.target_date));
+    let numbers = kpi
+        .values
+        .iter()
+        .flat_map(|value| [value.low.unwrap_or(value.likely), value.high.unwrap_or(value.likely)])
+        .chain([definition.baseline, definition.target]);
+    let (low, high) =
+        numbers.fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), value| (low.min(value), high.max(value)));
+    let pad = ((high - low) * 0.1).max(0.5);
+    let title = format!("{} ({})", definition.name, definition.unit);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(28)
+        .y_label_area_size(60)
+        .build_cartesian_2d(
+            day_number(first)..day_number(last).max(day_number(first) + 1),
+            (low - pad)..(high + pad),
+        )?;
+    chart
+        .configure_mesh()
+        .x_labels(6)
+        .x_label_formatter(&|day| (NaiveDate::default() + chrono::Duration::days(*day)).format("%Y-%m-%d").to_string())
+        .y_label_formatter(&|value| short(*value))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()?;
+    let path = [
+        (day_number(definition.baseline_date), definition.baseline),
+        (day_number(definition.target_date), definition.target),
+    ];
+    chart
+        .draw_series(LineSeries::new(path, PLAN.stroke_width(2)))?
+        .label("Plán / planned path")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], PLAN.stroke_width(2)));
+    chart.draw_series(kpi.values.iter().map(|value| {
+        let day = day_number(value.day);
+        PathElement::new(
+            [(day, value.low.unwrap_or(value.likely)), (day, value.high.unwrap_or(value.likely))],
+            ACTUAL.mix(0.5).stroke_width(6),
+        )
+    }))?;
+    chart
+        .draw_series(
+            LineSeries::new(
+                kpi.values.iter().map(|value| (day_number(value.day), value.likely)),
+                ACTUAL.stroke_width(2),
+            )
+            .point_size(3),
+        )?
+        .label("Hodnoty / values (low–high)")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], ACTUAL.stroke_width(2)));
     chart.configure_series_labels().background_style(WHITE.mix(0.9)).border_style(BLACK.mix(0.2)).draw()?;
     Ok(())
 }

@@ -7,6 +7,7 @@ or change MODEL VERSION: a Change Event of a deployment (`submit`), as a CI/CD p
 """
 
 import os
+from datetime import datetime, timezone
 import sys
 
 import pagerduty
@@ -30,6 +31,8 @@ elif step == "change":
         source="gitlab-ci",
         custom_details={"model_id": model, "model_version": version},
         links=[{"href": "https://ci.example/pipelines/42", "text": "Pipeline 42"}],
+        # pagerduty 7.2.0's default timestamp raises (it calls datetime.timezone on the class).
+        timestamp=datetime.now(timezone.utc).isoformat(),
     )
     print("submitted")
 else:

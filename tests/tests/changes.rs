@@ -197,7 +197,9 @@ async fn an_engineer_requests_an_approver_approves_and_the_promotion_moves_produ
         .await?;
     // No reload on the approver's side: the model page shows v2 in production.
     approver.wait_for_text(".facts dd", "v2").await?;
-    approver.wait_for("a[href*='kind=rollback']").await?;
+    // The engineer, who may request changes, is offered the rollback to v1 there.
+    engineer.client.goto(&keel.url(&model_path)).await?;
+    engineer.wait_for_text("a[href*='kind=rollback']", "Roll back to v1").await?;
 
     engineer.close().await?;
     approver.close().await?;

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::IntoResponse;
 use keel_shared::auth::Permission;
 use keel_shared::kpis::{Kpi, KpiDefinition, KpiQuery, KpiValuesRequest};
 
@@ -21,6 +22,12 @@ pub fn routes(api: Api) -> Api {
         .route(Method::POST, "/api/kpis", edit, create_kpi)
         .route(Method::GET, "/api/kpis/{id}", read, get_kpi)
         .route(Method::POST, "/api/kpis/{id}/values", edit, add_values)
+        .route(Method::GET, "/api/kpis/{id}/chart.svg", read, kpi_chart)
+}
+
+async fn kpi_chart(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<impl IntoResponse> {
+    let kpi = kpis::get(&state.store, &id).await?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")], crate::charts::kpi(&kpi)))
 }
 
 async fn list_kpis(State(state): State<AppState>, ApiQuery(query): ApiQuery<KpiQuery>) -> ApiResult<Json<Vec<Kpi>>> {

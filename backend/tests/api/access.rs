@@ -156,6 +156,7 @@ const TABLE: &[(&str, &str, [Outcome; 8])] = &[
     ("POST", "/api/kpis", [R, R, D, D, D, D, U, U]),
     ("GET", "/api/kpis/{id}", [R, R, R, R, R, D, U, U]),
     ("POST", "/api/kpis/{id}/values", [R, R, D, D, D, D, U, U]),
+    ("GET", "/api/kpis/{id}/chart.svg", [R, R, R, R, R, D, U, U]),
     ("GET", "/api/models/{id}/ledger", [A, A, A, A, A, D, U, U]),
     ("PUT", "/api/models/{id}/ledger", [R, R, D, D, D, D, U, U]),
     ("GET", "/api/models/{id}/ledger.csv", [A, A, A, A, A, D, U, U]),

@@ -244,6 +244,8 @@ async fn kpi_values_set_the_traffic_light_and_a_bad_csv_row_imports_nothing(stor
         .await
         .expect("sent");
     assert_eq!(ok(response).await["status"], "off_track");
+    let chart = app.get(&format!("/api/kpis/{id}/chart.svg")).await.text().await.expect("SVG");
+    assert!(chart.starts_with("<svg") && chart.contains("Manual review rate (%)"), "{chart}");
     app.clock.advance(chrono::Duration::days(8)).expect("a manual clock");
     // A week later the session has ended too: sign in again.
     let admin = app.signed_in_client("admin", ADMIN_PASSWORD).await;
