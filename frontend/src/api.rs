@@ -24,11 +24,14 @@ use keel_shared::incidents::{
     IncidentStatsQuery, IncidentStatus, IncidentSummary, Postmortem, RunbookStepRequest, SeriousIncidentRequest,
     SlaPolicy, TransitionRequest, UpdateIncidentRequest,
 };
+use keel_shared::kpis::{Kpi, KpiDefinition, KpiQuery, KpiValuesRequest};
+use keel_shared::ledger::{IncidentCost, Ledger, RatesImported, RoiFigures, RoiQuery};
 use keel_shared::models::{
     ChangeStageRequest, CreateModelRequest, CreateVersionRequest, ModelListQuery, ModelListResponse, ModelResponse,
     ModelSummary, VersionSummary,
 };
 use keel_shared::monitoring::{DriftHistory, DriftHistoryQuery, DriftOverview, DriftRun, EvaluateRequest};
+use keel_shared::reports::{FrozenReport, GovernanceReport, ReportQuery, StakeholderQuery, StakeholderView};
 use keel_shared::telemetry::{SeriesQuery, SeriesResponse};
 use keel_shared::{ErrorBody, ModelId};
 use serde::Serialize;
@@ -369,6 +372,93 @@ pub async fn readiness(model: &ModelId) -> ApiResult<ReadinessAssessment> {
 
 pub async fn attest_readiness(model: &ModelId, request: &ReadinessRequest) -> ApiResult<ReadinessAssessment> {
     put(&format!("/api/models/{}/readiness", encode(&model.0)), request).await
+}
+
+pub async fn stakeholder(query: &StakeholderQuery) -> ApiResult<StakeholderView> {
+    receive(Request::get(&format!("/api/stakeholder?{}", query_string(query)?)).send().await).await
+}
+
+/// Where the server renders the fleet's cumulative net value as SVG.
+pub fn stakeholder_chart_url(query: &StakeholderQuery, revision: u64) -> String {
+    format!("/api/stakeholder/chart.svg?{}&r={revision}", query_string(query).unwrap_or_default())
+}
+
+/// Where the server renders a model's cumulative net value as SVG.
+pub fn roi_chart_url(model: &ModelId, query: &RoiQuery, revision: u64) -> String {
+    format!("/api/models/{}/roi/chart.svg?{}&r={revision}", encode(&model.0), query_string(query).unwrap_or_default())
+}
+
+pub async fn list_kpis(query: &KpiQuery) -> ApiResult<Vec<Kpi>> {
+    receive(Request::get(&format!("/api/kpis?{}", query_string(query)?)).send().await).await
+}
+
+pub async fn get_kpi(id: &str) -> ApiResult<Kpi> {
+    receive(Request::get(&format!("/api/kpis/{}", encode(id))).send().await).await
+}
+
+pub async fn create_kpi(definition: &KpiDefinition) -> ApiResult<Kpi> {
+    post("/api/kpis", definition).await
+}
+
+pub async fn add_kpi_values(id: &str, request: &KpiValuesRequest) -> ApiResult<Kpi> {
+    post(&format!("/api/kpis/{}/values", encode(id)), request).await
+}
+
+/// Sends a CSV file of values as it is.
+pub async fn upload_kpi_values(id: &str, file: web_sys::File) -> ApiResult<Kpi> {
+    let request = Request::post(&format!("/api/kpis/{}/values", encode(id)))
+        .header("content-type", "text/csv")
+        .body(file)
+        .map_err(|error| client_error(&error.to_string()))?;
+    receive(request.send().await).await
+}
+
+pub async fn ledger(model: &ModelId) -> ApiResult<Ledger> {
+    receive(Request::get(&format!("/api/models/{}/ledger", encode(&model.0))).send().await).await
+}
+
+/// Where the ledger downloads as CSV.
+pub fn ledger_csv_url(model: &ModelId) -> String {
+    format!("/api/models/{}/ledger.csv", encode(&model.0))
+}
+
+/// Replaces the model's ledger with a CSV file, as it is.
+pub async fn upload_ledger(model: &ModelId, file: web_sys::File) -> ApiResult<Ledger> {
+    let request = Request::put(&format!("/api/models/{}/ledger", encode(&model.0)))
+        .header("content-type", "text/csv")
+        .body(file)
+        .map_err(|error| client_error(&error.to_string()))?;
+    receive(request.send().await).await
+}
+
+pub async fn roi(model: &ModelId, query: &RoiQuery) -> ApiResult<RoiFigures> {
+    receive(Request::get(&format!("/api/models/{}/roi?{}", encode(&model.0), query_string(query)?)).send().await).await
+}
+
+pub async fn set_incident_cost(model: &ModelId, cost: &IncidentCost) -> ApiResult<Ledger> {
+    put(&format!("/api/models/{}/incident-cost", encode(&model.0)), cost).await
+}
+
+/// Imports a CNB or ECB rates file, as it is.
+pub async fn upload_rates(file: web_sys::File) -> ApiResult<RatesImported> {
+    let request = Request::post("/api/exchange-rates").body(file).map_err(|error| client_error(&error.to_string()))?;
+    receive(request.send().await).await
+}
+
+pub async fn governance_report(query: &ReportQuery) -> ApiResult<GovernanceReport> {
+    receive(Request::get(&format!("/api/reports/governance?{}", query_string(query)?)).send().await).await
+}
+
+pub async fn freeze_report(query: &ReportQuery) -> ApiResult<FrozenReport> {
+    post("/api/reports/frozen", query).await
+}
+
+pub async fn frozen_reports() -> ApiResult<Vec<FrozenReport>> {
+    receive(Request::get("/api/reports/frozen").send().await).await
+}
+
+pub async fn frozen_report(id: &str) -> ApiResult<FrozenReport> {
+    receive(Request::get(&format!("/api/reports/frozen/{}", encode(id))).send().await).await
 }
 
 fn query_string<Q: Serialize>(query: &Q) -> ApiResult<String> {

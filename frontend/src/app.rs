@@ -12,9 +12,10 @@ use crate::api;
 use crate::auth::{Auth, use_auth};
 use crate::components::{ConnectionIndicator, ErrorState, Loading};
 use crate::pages::{
-    AccountPage, AlertsPage, AuditPage, ChangePage, ChangesPage, DriftPage, FairnessPage, IncidentPage, IncidentsPage,
-    IntegrationsPage, LoginPage, ModelCardPage, ModelPage, ModelsPage, NewChangePage, NewModelPage, NotFoundPage,
-    OverviewPage, ReadinessPage, RunbooksPage, SetupPage, TokensPage, UsersPage,
+    AccountPage, AlertsPage, AuditPage, BusinessPage, ChangePage, ChangesPage, DriftPage, FairnessPage,
+    FrozenReportPage, GovernanceReportPage, IncidentPage, IncidentsPage, IntegrationsPage, KpiPage, LoginPage,
+    ModelCardPage, ModelPage, ModelsPage, NewChangePage, NewModelPage, NotFoundPage, OverviewPage, ReadinessPage,
+    RunbooksPage, SetupPage, TokensPage, UsersPage, ValuePage,
 };
 
 #[component]
@@ -99,6 +100,7 @@ fn Shell() -> impl IntoView {
                         <li><A href="/models">"Models"</A></li>
                         <li><A href="/incidents">"Incidents"</A></li>
                         <li><A href="/changes">"Changes"<WaitingCount /></A></li>
+                        <li><A href="/business">"Business value"</A></li>
                         <li><A href="/alerts">"Alert rules"</A></li>
                         <li><A href="/runbooks">"Runbooks"</A></li>
                         <Show when=move || auth.can(Permission::ReadAudit)>
@@ -127,6 +129,11 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/models/:id") view=ModelPage />
                     <Route path=path!("/models/:id/drift") view=DriftPage />
                     <Route path=path!("/models/:id/readiness") view=ReadinessPage />
+                    <Route path=path!("/models/:id/value") view=ValuePage />
+                    <Route path=path!("/business") view=BusinessPage />
+                    <Route path=path!("/kpis/:id") view=KpiPage />
+                    <Route path=path!("/reports/governance") view=GovernanceReportPage />
+                    <Route path=path!("/reports/frozen/:id") view=FrozenReportPage />
                     <Route path=path!("/models/:id/versions/:tag/fairness") view=FairnessPage />
                     <Route path=path!("/models/:id/versions/:tag/model-card") view=ModelCardPage />
                     <Route path=path!("/changes") view=ChangesPage />

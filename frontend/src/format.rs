@@ -43,3 +43,31 @@ pub fn countdown(deadline: &DateTime<Utc>, now: &DateTime<Utc>) -> String {
     let seconds = (*deadline - *now).num_seconds();
     if seconds >= 0 { format!("in {}", span(seconds)) } else { format!("{} overdue", span(seconds)) }
 }
+
+/// `1 234 567 CZK`, `−12 500 EUR`: whole units with thin groups, as Czech boards read them.
+pub fn money(value: f64, currency: &str) -> String {
+    let rounded = value.round();
+    let digits = format!("{:.0}", rounded.abs());
+    let mut grouped = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push('\u{202f}');
+        }
+        grouped.push(digit);
+    }
+    let sign = if rounded < 0.0 { "−" } else { "" };
+    format!("{sign}{grouped} {currency}")
+}
+
+/// `12.4 months`, or what stands in for a payback never reached.
+pub fn months(value: Option<f64>, covered: u32) -> String {
+    match value {
+        Some(months) => format!("{months:.1} months"),
+        None => format!("not reached within {covered} months"),
+    }
+}
+
+/// `38 %` from a ratio.
+pub fn percent(ratio: f64) -> String {
+    format!("{:.0} %", ratio * 100.0)
+}

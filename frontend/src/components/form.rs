@@ -71,3 +71,14 @@ pub fn TextField(
         </div>
     }
 }
+
+/// A problem found in the browser before anything is sent, shown like the server's.
+pub fn local_error(field: &str, detail: &str) -> ErrorBody {
+    ErrorBody {
+        kind: "/problems/client".into(),
+        title: "Check the form".into(),
+        status: 0,
+        detail: format!("{field}: {detail}"),
+        fields: [(field.to_owned(), detail.to_owned())].into(),
+    }
+}

@@ -2,6 +2,7 @@
 
 mod badges;
 mod chart;
+mod csv;
 mod drift_charts;
 mod form;
 mod health;
@@ -12,8 +13,9 @@ mod states;
 
 pub use badges::{ChangeRiskBadge, ChangeStatusBadge, DriftBadge, EvidenceBadge, RiskBadge, StageBadge};
 pub use chart::{Annotation, MetricChart, Statistic, TimeRange, Window};
+pub use csv::{CsvDownload, csv_text};
 pub use drift_charts::{HistogramOverlay, ScoreHistory, format_score};
-pub use form::{FieldError, FormAlert, TextField, field_message};
+pub use form::{FieldError, FormAlert, TextField, field_message, local_error};
 pub use health::{ConnectionIndicator, HealthBadge, KeyNumbers, status_class};
 pub use markdown::Markdown;
 pub use model_select::{ModelSelect, use_models};

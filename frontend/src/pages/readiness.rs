@@ -55,7 +55,7 @@ pub fn ReadinessScore(assessment: ReadinessAssessment) -> impl IntoView {
                 {format!(" ({})", percent(assessment.floor))}
             </p>
             <ul class="score-bars">
-                {assessment.sections.iter().map(|section| {
+                {assessment.sections.into_iter().map(|section| {
                     let class = if section.score >= assessment.floor { "score-fill" } else { "score-fill score-low" };
                     view! {
                     <li>
@@ -91,7 +91,7 @@ fn Assessment(assessment: ReadinessAssessment, model: ModelId, saved: RwSignal<u
     };
     let items = assessment.items.clone();
     view! {
-        <section class="card"><ReadinessScore assessment=assessment.clone() /></section>
+        <section class="card"><ReadinessScore assessment=assessment /></section>
         <FormAlert error=Signal::from(error) />
         {ReadinessSection::ALL.iter().map(|section| {
             let attest = attest.clone();

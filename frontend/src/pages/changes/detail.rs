@@ -73,7 +73,7 @@ fn evidence_link(kind: EvidenceKind, detail: &ChangeDetail) -> Option<(String, &
 fn Change(detail: ChangeDetail, saved: RwSignal<u32>) -> impl IntoView {
     let auth = use_auth();
     let me = auth.me.with_untracked(|me| me.as_ref().map(|me| (me.user.username.clone(), me.user.role)));
-    let (username, role) = me.clone().unzip();
+    let (username, role) = me.unzip();
     let username = username.unwrap_or_default();
     let error = RwSignal::new(None::<ErrorBody>);
     let summary = detail.summary.clone();
@@ -110,7 +110,6 @@ fn Change(detail: ChangeDetail, saved: RwSignal<u32>) -> impl IntoView {
     };
     let comment = RwSignal::new(String::new());
     let decide = {
-        let id = id.clone();
         move |decision: Decision| {
             let id = id.clone();
             let request = ApprovalRequest { decision, comment: comment.get_untracked() };

@@ -121,7 +121,7 @@ pub fn NewChangePage() -> impl IntoView {
                         <option value="">"No particular version"</option>
                         {move || chosen.get().flatten().map(|response| response.versions.into_iter().map(|found| {
                             let label = format!("{} ({})", found.tag, found.stage.label().to_lowercase());
-                            view! { <option value=found.tag.clone()>{label}</option> }
+                            view! { <option value=found.tag>{label}</option> }
                         }).collect_view())}
                     </select>
                     <FieldError id="change-version-error" message=version_message />

@@ -18,7 +18,7 @@ use crate::pages::ReadinessScore;
 pub fn GovernanceSection(model: ModelSummary, versions: Vec<VersionSummary>) -> impl IntoView {
     let auth = use_auth();
     let live = use_live();
-    let model_id = model.id.clone();
+    let ModelSummary { id: model_id, rollback_version, risk_tier, .. } = model;
     let candidate = versions
         .iter()
         .filter(|version| !matches!(version.stage, Stage::Production | Stage::Archived))
@@ -55,7 +55,7 @@ pub fn GovernanceSection(model: ModelSummary, versions: Vec<VersionSummary>) -> 
         candidate.map(|tag| format!("&version={tag}")).unwrap_or_default()
     );
     let roll_back =
-        model.rollback_version.clone().map(|tag| format!("/changes/new?model={model_id}&kind=rollback&version={tag}"));
+        rollback_version.clone().map(|tag| format!("/changes/new?model={model_id}&kind=rollback&version={tag}"));
     let can_request = auth.can(Permission::RequestChanges);
     let readiness_link = format!("/models/{model_id}/readiness");
     view! {
@@ -64,8 +64,8 @@ pub fn GovernanceSection(model: ModelSummary, versions: Vec<VersionSummary>) -> 
                 <h2 id="changes-heading">"Changes"</h2>
                 {can_request.then(|| view! {
                     <div class="toolbar">
-                        {model.risk_tier.allows_production().then(|| view! { <a class="button button-primary" href=promote.clone()>"Request promotion"</a> })}
-                        {roll_back.clone().map(|href| view! { <a class="button" href=href>{format!("Roll back to {}", model.rollback_version.clone().unwrap_or_default())}</a> })}
+                        {risk_tier.allows_production().then(|| view! { <a class="button button-primary" href=promote.clone()>"Request promotion"</a> })}
+                        {roll_back.clone().map(|href| view! { <a class="button" href=href>{format!("Roll back to {}", rollback_version.clone().unwrap_or_default())}</a> })}
                     </div>
                 })}
             </div>
@@ -85,15 +85,15 @@ pub fn GovernanceSection(model: ModelSummary, versions: Vec<VersionSummary>) -> 
                 }.into_any()
             })}
             <p><a href=format!("/changes?model={model_id}")>"Every change of this model"</a></p>
-            <h3><a href=readiness_link.clone()>"Production readiness"</a></h3>
+            <h3><a href=readiness_link>"Production readiness"</a></h3>
             {move || readiness.get().and_then(Result::ok).map(|assessment| view! { <ReadinessScore assessment /> })}
             <h3>"Evidence per version"</h3>
             <ul class="change-list">
-                {versions.iter().map(|version| {
+                {versions.into_iter().map(|version| {
                     let base = format!("/models/{model_id}/versions/{}", version.tag);
                     view! {
                         <li>
-                            <span class="mono">{version.tag.clone()}</span>" · "
+                            <span class="mono">{version.tag}</span>" · "
                             <a href=format!("{base}/model-card")>"Model card"</a>" · "
                             <a href=format!("{base}/fairness")>"Fairness review"</a>
                         </li>

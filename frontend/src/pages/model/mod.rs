@@ -78,7 +78,7 @@ fn ModelDetails(response: ModelResponse, on_version_added: impl Fn() + Copy + Se
                 <RiskBadge tier=model.risk_tier />
             </div>
         </div>
-        <p class="toolbar"><a class="button" href=format!("/models/{}/drift", model.id)>"Drift and data quality"</a></p>
+        <p class="toolbar"><a class="button" href=format!("/models/{}/drift", model.id)>"Drift and data quality"</a><a class="button" href=format!("/models/{}/value", model.id)>"Business value"</a></p>
         {(!model.risk_tier.allows_production()).then(|| view! {
             <div class="alert alert-error" role="note">
                 <strong>"Prohibited practice."</strong>
