@@ -318,6 +318,7 @@ async fn serve(settings: Settings, with_demo_data: bool) -> anyhow::Result<()> {
         keel_backend::demo::monitoring::backfill(application.store()).await?;
         keel_backend::demo::incidents::load(application.store()).await?;
         keel_backend::demo::changes::load(application.store()).await?;
+        keel_backend::demo::business::load(application.store()).await?;
         application.evaluate_health().await?;
         let simulator = keel_backend::demo::run_simulator(application.store().clone(), application.ingest_writer());
         let feature_rows = keel_backend::demo::monitoring::run(application.store().clone());

@@ -1,6 +1,7 @@
 //! The demo fleet: models a mid-size Central European company might run, at every
 //! stage and EU AI Act risk tier, so a new user sees a populated console.
 
+pub mod business;
 pub mod changes;
 pub mod incidents;
 pub mod monitoring;

@@ -147,9 +147,17 @@ pub async fn parse_csv(store: &Store, text: &str) -> DomainResult<Vec<LedgerEntr
     currencies.dedup();
     let months: Vec<YearMonth> = rows.iter().map(|row| row.month).collect();
     let book = store.rate_book(&currencies, &months).await?;
+    // Without a fixing, a month's euro rate is the one entered on its EUR rows.
+    let entered_euro: std::collections::HashMap<YearMonth, f64> = rows
+        .iter()
+        .filter(|row| row.currency == "EUR")
+        .filter_map(|row| Some((row.month, row.czk_per_unit?)))
+        .collect();
     let mut entries = Vec::with_capacity(rows.len());
     for row in rows {
-        let euro = book.czk_per_unit("EUR", row.month);
+        let euro = book.czk_per_unit("EUR", row.month).or_else(|| {
+            entered_euro.get(&row.month).map(|rate| (*rate, format!("entered on a EUR row of {}", row.month)))
+        });
         let rate = match row.czk_per_unit {
             Some(rate) => Some((rate, "entered".to_owned())),
             None => book.czk_per_unit(&row.currency, row.month),
@@ -164,10 +172,9 @@ pub async fn parse_csv(store: &Store, text: &str) -> DomainResult<Vec<LedgerEntr
             );
             continue;
         };
-        // An entered euro rate is also the month's euro rate when no fixing is known.
         let (czk_per_eur, eur_source) = match euro {
+            _ if row.currency == "EUR" && row.czk_per_unit.is_some() => (Some(czk_per_unit), Some(rate_source.clone())),
             Some((rate, source)) => (Some(rate), Some(source)),
-            None if row.currency == "EUR" => (Some(czk_per_unit), Some(rate_source.clone())),
             None => (None, None),
         };
         entries.push(LedgerEntry {
