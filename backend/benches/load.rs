@@ -10,6 +10,8 @@
 //!    `/api/ingest` until the incident it opens arrives on `/api/live`.
 //! 5. Change approval: two approvers approve a promotion (the second approval meets the
 //!    policy and approves it), then an engineer implements it, moving the registry.
+//! 6. The stakeholder page (`GET /api/stakeholder`) over 200 models × 36 months of ledger
+//!    and 10 KPIs each.
 //!
 //! `cargo bench -p keel-backend --bench load` (add `-- --quick` for a smaller run).
 //! Request bodies are encoded before the clock starts, so the 2 cores go to the server.
@@ -141,8 +143,64 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         "| `POST /api/changes/{{id}}/transitions` to implemented: registry move, change, audit, event | {} |",
         percentiles(&mut implementations)
     );
+    let mut pages = stakeholder_latency(&target, if quick { 30 } else { 100 }).await?;
+    println!(
+        "| `GET /api/stakeholder`, 200 models × 36 months of ledger, 10 KPIs each | {} |",
+        percentiles(&mut pages)
+    );
     std::fs::remove_dir_all(&directory)?;
     Ok(())
+}
+
+/// Loads 200 models with 36 months of ledger (five lines, three with ranges) and 10 KPIs
+/// of 12 values each, then times the stakeholder page.
+async fn stakeholder_latency(target: &Target, rounds: usize) -> anyhow::Result<Vec<Duration>> {
+    for model in 0..200 {
+        let id = create_model(target, &format!("value-{model:03}")).await?;
+        let mut csv = String::from("month,kind,category,amount,currency,czk_per_unit,low,high\n");
+        for offset in 0..36 {
+            let month = format!("{:04}-{:02}", 2024 + offset / 12, offset % 12 + 1);
+            if offset == 0 {
+                csv.push_str(&format!("{month},cost,development,2000000,CZK,1,,\n"));
+            }
+            csv.push_str(&format!("{month},cost,compute,1600,EUR,25.1,,\n"));
+            csv.push_str(&format!("{month},cost,personnel,60000,CZK,1,50000,80000\n"));
+            csv.push_str(&format!("{month},benefit,cost_reduction,120000,CZK,1,60000,150000\n"));
+            csv.push_str(&format!("{month},benefit,revenue_increase,2000,EUR,25.1,0,3600\n"));
+        }
+        let response = target
+            .admin
+            .put(format!("{}/api/models/{id}/ledger", target.base))
+            .header("origin", &target.base)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await?;
+        anyhow::ensure!(response.status() == 200, "ledger: {}", response.status());
+        for kpi in 0..10 {
+            let definition = json!({
+                "name": format!("KPI {kpi}"), "unit": "%", "direction": "higher", "model_id": id,
+                "baseline": 10.0, "baseline_date": "2024-01-01", "target": 50.0, "target_date": "2027-01-01"
+            });
+            let created = post(target, &target.admin, "/api/kpis", &definition).await?;
+            let values: Vec<serde_json::Value> = (0..12)
+                .map(|month| json!({ "day": format!("2025-{:02}-28", month + 1), "likely": 20.0 + month as f64, "low": 18.0, "high": 40.0 }))
+                .collect();
+            let kpi_id = created["id"].as_str().unwrap_or_default();
+            post(target, &target.admin, &format!("/api/kpis/{kpi_id}/values"), &json!({ "values": values })).await?;
+        }
+    }
+    let url = format!("{}/api/stakeholder?currency=CZK&months=36", target.base);
+    let mut timings = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let started = Instant::now();
+        let response = target.admin.get(&url).send().await?;
+        anyhow::ensure!(response.status() == 200, "stakeholder answered {}", response.status());
+        let body: serde_json::Value = response.json().await?;
+        timings.push(started.elapsed());
+        anyhow::ensure!(body["models"].as_array().map(Vec::len) == Some(200), "200 models shown");
+    }
+    Ok(timings)
 }
 
 async fn connect(base: String) -> anyhow::Result<Target> {

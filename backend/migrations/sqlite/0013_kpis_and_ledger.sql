@@ -54,6 +54,9 @@ CREATE TABLE exchange_rates (
     PRIMARY KEY (currency, day, source)
 );
 
+-- The newest business event tells a cached stakeholder page whether it is still current.
+CREATE INDEX events_by_kind ON events (kind, seq);
+
 -- Programmes: named groups of models.
 CREATE TABLE programmes (
     name        TEXT PRIMARY KEY,

@@ -10,6 +10,7 @@ use keel_shared::kpis::{Kpi, KpiDefinition, KpiValue};
 use crate::domain::{DomainError, DomainResult};
 use crate::store::Store;
 use crate::store::audit::Actor;
+use crate::store::business::BusinessData;
 use crate::store::kpis::KpiRecord;
 
 /// Values accepted in one request.
@@ -71,6 +72,14 @@ pub async fn get(store: &Store, id: &str) -> DomainResult<Kpi> {
     let names = store.model_names().await?;
     let today = store.clock().now().date_naive();
     Ok(summarise(record, values.into_iter().map(|(_, value)| value).collect(), today, &names))
+}
+
+/// Every KPI of the cached business data with its status on `today`.
+pub fn summaries(data: &BusinessData, today: NaiveDate, names: &HashMap<String, String>) -> Vec<Kpi> {
+    data.kpis
+        .iter()
+        .map(|record| summarise(record.clone(), data.values.get(&record.id).cloned().unwrap_or_default(), today, names))
+        .collect()
 }
 
 fn summarise(record: KpiRecord, values: Vec<KpiValue>, today: NaiveDate, names: &HashMap<String, String>) -> Kpi {

@@ -279,19 +279,20 @@ pub async fn programme_figures(
     discount_rate: f64,
 ) -> DomainResult<(RoiFigures, NetValueRange)> {
     check_discount_rate(discount_rate)?;
-    let entries = store.ledgers(model_ids).await?;
-    figures_of(&entries, currency, discount_rate)
+    let data = store.business_data().await?;
+    data.figures(currency, discount_rate, model_ids, |mine| figures_of(mine, currency, discount_rate))
+        .map_err(|problem| DomainError::field("currency", problem))
 }
 
-/// The summed figures and Monte Carlo of `entries` from several models.
+/// The summed figures and Monte Carlo of `entries` from several models, or why they
+/// cannot be shown in `currency`.
 pub fn figures_of(
     entries: &[(ModelId, LedgerEntry)],
     currency: ReportCurrency,
     discount_rate: f64,
-) -> DomainResult<(RoiFigures, NetValueRange)> {
+) -> Result<(RoiFigures, NetValueRange), String> {
     let plain: Vec<LedgerEntry> = entries.iter().map(|(_, entry)| entry.clone()).collect();
-    let figures =
-        roi_figures(&plain, currency, discount_rate).map_err(|message| DomainError::field("currency", message))?;
+    let figures = roi_figures(&plain, currency, discount_rate)?;
     let first = figures.months.first().map(|month| month.month).unwrap_or(YearMonth { year: 2000, month: 1 });
     let (exact, lines) = ranged_lines(entries, currency, first, figures.months.len());
     let range = simulate(&exact, &lines, DRAWS, SEED, BOARD_HORIZON_MONTHS);

@@ -19,6 +19,7 @@ use crate::domain::{DomainError, DomainResult};
 use crate::health::HealthBoard;
 use crate::store::Store;
 use crate::store::audit::Actor;
+use crate::store::business::BusinessData;
 use crate::store::changes::ChangeFilter;
 use crate::store::incidents::{IncidentFilter, IncidentRecord};
 
@@ -40,12 +41,10 @@ fn light(kpi: &Kpi) -> KpiLight {
 fn programme_value(
     name: &str,
     models: &[ModelId],
-    entries: &[(ModelId, LedgerEntry)],
+    data: &BusinessData,
     currency: ReportCurrency,
     months: u32,
 ) -> ProgrammeValue {
-    let mine: Vec<(ModelId, LedgerEntry)> =
-        entries.iter().filter(|(model, _)| models.contains(model)).cloned().collect();
     let base = ProgrammeValue {
         name: name.to_owned(),
         models: models.to_vec(),
@@ -54,10 +53,12 @@ fn programme_value(
         problem: None,
         months: Vec::new(),
     };
-    if mine.is_empty() {
+    if !data.entries.iter().any(|(model, _)| models.contains(model)) {
         return base;
     }
-    match ledger::figures_of(&mine, currency, DISCOUNT_RATE) {
+    let figures =
+        data.figures(currency, DISCOUNT_RATE, models, |mine| ledger::figures_of(mine, currency, DISCOUNT_RATE));
+    match figures {
         Ok((figures, range)) => {
             let shown = figures.months.len().saturating_sub(months as usize);
             ProgrammeValue {
@@ -67,7 +68,7 @@ fn programme_value(
                 ..base
             }
         }
-        Err(error) => ProgrammeValue { problem: Some(error.to_string()), ..base },
+        Err(problem) => ProgrammeValue { problem: Some(problem), ..base },
     }
 }
 
@@ -90,8 +91,9 @@ pub async fn stakeholder(
     let now = store.clock().now();
     let models = store.model_overview().await?;
     let ids: Vec<ModelId> = models.iter().map(|model| model.0.clone()).collect();
-    let entries = store.ledgers(&ids).await?;
-    let all_kpis = kpis::list(store, None, None).await?;
+    let data = store.business_data().await?;
+    let names: HashMap<String, String> = models.iter().map(|(id, name, ..)| (id.0.clone(), name.clone())).collect();
+    let all_kpis = kpis::summaries(&data, now.date_naive(), &names);
     let open = store
         .list_incidents(&IncidentFilter {
             statuses: keel_shared::incidents::IncidentStatus::ALL
@@ -105,7 +107,7 @@ pub async fn stakeholder(
     let waiting =
         store.list_changes(&ChangeFilter { statuses: vec![ChangeStatus::Submitted], ..Default::default() }).await?;
     let mut by_model: HashMap<&ModelId, Vec<&LedgerEntry>> = HashMap::new();
-    for (model, entry) in &entries {
+    for (model, entry) in &data.entries {
         by_model.entry(model).or_default().push(entry);
     }
     let mut values = Vec::new();
@@ -147,9 +149,9 @@ pub async fn stakeholder(
         .programmes()
         .await?
         .iter()
-        .map(|(name, members)| programme_value(name, members, &entries, currency, months))
+        .map(|(name, members)| programme_value(name, members, &data, currency, months))
         .collect();
-    let fleet = programme_value("All models", &ids, &entries, currency, months);
+    let fleet = programme_value("All models", &ids, &data, currency, months);
     Ok(StakeholderView {
         currency,
         months,

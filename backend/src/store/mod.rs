@@ -6,6 +6,7 @@
 
 pub mod alerting;
 pub mod audit;
+pub mod business;
 pub mod changes;
 pub mod events;
 pub mod evidence;
@@ -76,6 +77,8 @@ pub struct Store {
     clock: Clock,
     /// Signalled after every commit that wrote events (the live relay waits on it).
     events_committed: Arc<tokio::sync::Notify>,
+    /// The business data as last read (see `business`).
+    business: business::BusinessCache,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -112,7 +115,14 @@ impl Store {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot connect to {}", crate::config::redact_password(url)))?;
-        Ok(Self { pool, dialect, series_ids: Arc::default(), clock: Clock::system(), events_committed: Arc::default() })
+        Ok(Self {
+            pool,
+            dialect,
+            series_ids: Arc::default(),
+            clock: Clock::system(),
+            events_committed: Arc::default(),
+            business: Arc::default(),
+        })
     }
 
     /// Brings the schema up to date.

@@ -282,6 +282,12 @@ async fn the_stakeholder_page_report_and_chart_show_what_keel_holds_and_a_frozen
     let range = &programme["range"];
     assert!(range["p10"].as_f64() < range["p50"].as_f64() && range["p50"].as_f64() < range["p90"].as_f64(), "{range}");
     assert!(range["label"].as_str().unwrap_or_default().contains("not a confidence interval"));
+    // A new ledger shows at once (the page's cached copy is read again).
+    let smaller = "month,kind,category,amount,currency,czk_per_unit\n2026-01,cost,development,10000,CZK,1\n";
+    ok(put_csv(&app, &format!("/api/models/{}/ledger", model.id), smaller).await).await;
+    let again = ok(app.get("/api/stakeholder?currency=CZK&months=12").await).await;
+    close("net value after the upload", &again["models"][0]["roi"]["net_value"], &json!(-10_000.0));
+    ok(put_csv(&app, &format!("/api/models/{}/ledger", model.id), ledger).await).await;
     let euro = ok(app.get("/api/stakeholder?currency=EUR").await).await;
     assert!(euro["models"][0]["roi_problem"].as_str().unwrap_or_default().contains("no euro rate"), "{euro}");
 
