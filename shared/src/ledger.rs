@@ -508,6 +508,19 @@ pub fn triangular(a: f64, b: f64, c: f64, u: f64) -> f64 {
 /// and scales its months by it; the net value's P10 / P50 / P90 and the share of draws
 /// whose cumulative net value reaches zero within `horizon` months.
 pub fn simulate(exact: &[f64], lines: &[RangedLine], draws: u32, seed: u64, horizon: u32) -> NetValueRange {
+    let drawn = draw(exact, lines, draws, seed, horizon);
+    summarise_draws(vec![drawn], seed, horizon)
+}
+
+/// The draws of one stream: each draw's net value, and how many paid back in time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draws {
+    pub net_values: Vec<f64>,
+    pub paid_back: u32,
+}
+
+/// `draws` draws from the stream seeded `seed` (see `simulate`).
+pub fn draw(exact: &[f64], lines: &[RangedLine], draws: u32, seed: u64, horizon: u32) -> Draws {
     let months = exact.len();
     // Cumulative per line, so a draw is one weighted sum of rows.
     let cumulative = |monthly: &[f64]| {
@@ -530,10 +543,21 @@ pub fn simulate(exact: &[f64], lines: &[RangedLine], draws: u32, seed: u64, hori
     let mut net_values = Vec::with_capacity(draws as usize);
     let mut paid_back = 0_u32;
     let mut path = vec![0.0; months];
+    let mut totals = vec![0.0; lines.len()];
     for _ in 0..draws {
+        for (total, line) in totals.iter_mut().zip(lines) {
+            *total = triangular(line.low, line.likely, line.high, random.next_f64());
+        }
+        let net = base.last().copied().unwrap_or_default() + totals.iter().sum::<f64>();
+        net_values.push(net);
+        // When the last month is inside the horizon, a net value ≥ 0 has paid back: only
+        // the other draws need their month-by-month path.
+        if within == months && net >= 0.0 {
+            paid_back += 1;
+            continue;
+        }
         path.copy_from_slice(&base);
-        for (line, (row, last_at)) in lines.iter().zip(&rows) {
-            let total = triangular(line.low, line.likely, line.high, random.next_f64());
+        for ((line, (row, last_at)), total) in lines.iter().zip(&rows).zip(&totals) {
             if line.likely == 0.0 {
                 path[*last_at..].iter_mut().for_each(|slot| *slot += total);
                 continue;
@@ -543,11 +567,18 @@ pub fn simulate(exact: &[f64], lines: &[RangedLine], draws: u32, seed: u64, hori
                 *slot += factor * value;
             }
         }
-        net_values.push(path.last().copied().unwrap_or_default());
         if path[..within].iter().any(|value| *value >= 0.0) {
             paid_back += 1;
         }
     }
+    Draws { net_values, paid_back }
+}
+
+/// The range of the draws of every stream (seeded `seed`, `seed + 1`, …).
+pub fn summarise_draws(streams: Vec<Draws>, seed: u64, horizon: u32) -> NetValueRange {
+    let paid_back: u32 = streams.iter().map(|stream| stream.paid_back).sum();
+    let mut net_values: Vec<f64> = streams.into_iter().flat_map(|stream| stream.net_values).collect();
+    let draws = net_values.len() as u32;
     net_values.sort_by(f64::total_cmp);
     let at = |q: f64| {
         if net_values.is_empty() {

@@ -7,8 +7,8 @@
 
 use keel_shared::ModelId;
 use keel_shared::ledger::{
-    IncidentCost, LedgerCategory, LedgerEntry, LedgerKind, NetValueRange, ReportCurrency, RoiFigures, YearMonth,
-    ranged_lines, roi_figures, simulate,
+    IncidentCost, LedgerCategory, LedgerEntry, LedgerKind, NetValueRange, ReportCurrency, RoiFigures, YearMonth, draw,
+    ranged_lines, roi_figures, summarise_draws,
 };
 use keel_shared::validation::FieldErrors;
 
@@ -295,7 +295,10 @@ pub fn figures_of(
     let figures = roi_figures(&plain, currency, discount_rate)?;
     let first = figures.months.first().map(|month| month.month).unwrap_or(YearMonth { year: 2000, month: 1 });
     let (exact, lines) = ranged_lines(entries, currency, first, figures.months.len());
-    let range = simulate(&exact, &lines, DRAWS, SEED, BOARD_HORIZON_MONTHS);
+    // Two streams of half the draws (seeds SEED and SEED + 1), one per core.
+    let stream = |seed: u64| draw(&exact, &lines, DRAWS / 2, seed, BOARD_HORIZON_MONTHS);
+    let (first_half, second_half) = crate::analysis::cores::on_both(|| stream(SEED), || stream(SEED + 1));
+    let range = summarise_draws(vec![first_half, second_half], SEED, BOARD_HORIZON_MONTHS);
     Ok((figures, range))
 }
 
