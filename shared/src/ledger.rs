@@ -332,7 +332,7 @@ pub fn irr(cash_flows: &[f64]) -> Option<f64> {
     // In x = 1 / (1 + rate) the NPV is a polynomial; scan x over (0, 1000] for sign
     // changes (rates from +∞ down to −0.999) and refine each by bisection.
     let value = |x: f64| cash_flows.iter().rev().fold(0.0, |total, flow| total * x + flow);
-    let steps = 20_000;
+    let steps = 4_000;
     let grid = |i: usize| 1e-3_f64.powf(1.0 - 2.0 * i as f64 / steps as f64);
     let mut roots = Vec::new();
     let mut previous = (grid(0), value(grid(0)));

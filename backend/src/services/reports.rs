@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use keel_shared::ModelId;
 use keel_shared::changes::{ChangeStatus, Decision};
 use keel_shared::kpis::Kpi;
-use keel_shared::ledger::{LedgerEntry, ReportCurrency, YearMonth, roi_figures};
+use keel_shared::ledger::{ReportCurrency, YearMonth, roi_figures};
 use keel_shared::reports::{
     FrozenReport, GovernanceReport, KpiLight, ModelValue, ProgrammeValue, ReportChange, ReportIncident, ReportLanguage,
     ReportModel, RoiSummary, StakeholderView,
@@ -106,28 +106,24 @@ pub async fn stakeholder(
         .await?;
     let waiting =
         store.list_changes(&ChangeFilter { statuses: vec![ChangeStatus::Submitted], ..Default::default() }).await?;
-    let mut by_model: HashMap<&ModelId, Vec<&LedgerEntry>> = HashMap::new();
-    for (model, entry) in &data.entries {
-        by_model.entry(model).or_default().push(entry);
-    }
+    let with_ledger: std::collections::HashSet<&ModelId> = data.entries.iter().map(|(model, _)| model).collect();
     let mut values = Vec::new();
     for (model_id, name, risk_tier, production_version) in &models {
-        let ledger: Vec<LedgerEntry> = by_model
-            .get(model_id)
-            .map(|found| found.iter().map(|entry| (*entry).clone()).collect())
-            .unwrap_or_default();
+        let has_ledger = with_ledger.contains(model_id);
         let kpis: Vec<KpiLight> =
             all_kpis.iter().filter(|kpi| kpi.definition.model_id.as_ref() == Some(model_id)).map(light).collect();
-        if production_version.is_none() && ledger.is_empty() && kpis.is_empty() {
+        if production_version.is_none() && !has_ledger && kpis.is_empty() {
             continue;
         }
-        let (roi, roi_problem) = if ledger.is_empty() {
-            (None, None)
-        } else {
-            match roi_figures(&ledger, currency, DISCOUNT_RATE) {
+        let (roi, roi_problem) = if has_ledger {
+            match data
+                .model_figures(currency, DISCOUNT_RATE, model_id, |ledger| roi_figures(ledger, currency, DISCOUNT_RATE))
+            {
                 Ok(figures) => (Some(RoiSummary::from(&figures)), None),
                 Err(problem) => (None, Some(problem)),
             }
+        } else {
+            (None, None)
         };
         let incidents: Vec<&IncidentRecord> =
             open.iter().filter(|incident| incident.model_id.as_ref() == Some(model_id)).collect();

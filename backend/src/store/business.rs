@@ -23,6 +23,9 @@ pub type Figures = Result<(RoiFigures, NetValueRange), String>;
 /// What figures are computed for: currency, discount rate (bits) and the models, sorted.
 type FiguresKey = (ReportCurrency, u64, Vec<ModelId>);
 
+/// One model's figures: currency, discount rate (bits), the model.
+type ModelFiguresKey = (ReportCurrency, u64, ModelId);
+
 /// One consistent copy of the business data.
 #[derive(Debug, Default)]
 pub struct BusinessData {
@@ -32,6 +35,8 @@ pub struct BusinessData {
     pub values: HashMap<String, Vec<KpiValue>>,
     /// Figures already computed from this copy, by currency, discount rate and models.
     figures: Mutex<HashMap<FiguresKey, Figures>>,
+    /// One model's figures already computed from this copy.
+    model_figures: Mutex<HashMap<ModelFiguresKey, Result<RoiFigures, String>>>,
 }
 
 impl BusinessData {
@@ -54,6 +59,27 @@ impl BusinessData {
             self.entries.iter().filter(|(model, _)| wanted.contains(model)).cloned().collect();
         let figures = compute(&mine);
         self.figures.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, figures.clone());
+        figures
+    }
+}
+
+impl BusinessData {
+    /// One model's figures, computed once per copy.
+    pub fn model_figures(
+        &self,
+        currency: ReportCurrency,
+        discount_rate: f64,
+        model: &ModelId,
+        compute: impl FnOnce(&[LedgerEntry]) -> Result<RoiFigures, String>,
+    ) -> Result<RoiFigures, String> {
+        let key = (currency, discount_rate.to_bits(), model.clone());
+        if let Some(found) = self.model_figures.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key) {
+            return found.clone();
+        }
+        let mine: Vec<LedgerEntry> =
+            self.entries.iter().filter(|(owner, _)| owner == model).map(|(_, entry)| entry.clone()).collect();
+        let figures = compute(&mine);
+        self.model_figures.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, figures.clone());
         figures
     }
 }
@@ -87,7 +113,7 @@ impl Store {
         for (kpi_id, value) in self.kpi_values(None).await? {
             values.entry(kpi_id).or_default().push(value);
         }
-        let data = Arc::new(BusinessData { entries, kpis, values, figures: Mutex::default() });
+        let data = Arc::new(BusinessData { entries, kpis, values, ..BusinessData::default() });
         *self.business.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((version, data.clone()));
         Ok(data)
     }
