@@ -2,7 +2,9 @@
 //! administrator, a console page in headless Chromium, saved as a PNG.
 //!
 //! Usage: `cargo run -p keel-e2e --bin screenshot -- [PATH] [CONSOLE-PATH | model:NAME | drift:NAME[#ID]]`
-//! (defaults: `docs/screenshot.png`, the overview `/`; `drift:NAME[#ID]` for a model's drift page, scrolled to ID). Needs the `keel` binary and `dist/` built.
+//! (defaults: `docs/screenshot.png`, the overview `/`; `drift:NAME[#ID]` for a model's drift page, scrolled to ID).
+//! `KEEL_SCREENSHOT_USER` and `KEEL_SCREENSHOT_PASSWORD` sign in as another demo user
+//! (default: the administrator). Needs the `keel` binary and `dist/` built.
 
 use anyhow::Context;
 use keel_e2e::{ADMIN_PASSWORD, Browser, Keel, workspace_root};
@@ -12,6 +14,8 @@ async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let output = args.next().map_or_else(|| workspace_root().join("docs/screenshot.png"), Into::into);
     let page = args.next().unwrap_or_else(|| "/".to_owned());
+    let username = std::env::var("KEEL_SCREENSHOT_USER").unwrap_or_else(|_| "admin".into());
+    let password = std::env::var("KEEL_SCREENSHOT_PASSWORD").unwrap_or_else(|_| ADMIN_PASSWORD.into());
     let keel = Keel::start("demo")?;
     let browser = Browser::start().await?;
     // `model:<name>` opens that model's page from the list; `drift:<name>` its drift page.
@@ -37,7 +41,7 @@ async fn main() -> anyhow::Result<()> {
             browser.client.execute("document.getElementById('health-heading').scrollIntoView();", vec![]).await?;
         }
         None if page.starts_with("drift:") => {}
-        None => browser.sign_in(&keel.url(&page), "admin", ADMIN_PASSWORD).await?,
+        None => browser.sign_in(&keel.url(&page), &username, &password).await?,
     }
     // Every page ends loading with its heading and no loading indicator.
     browser.wait_for("main h1").await?;

@@ -26,7 +26,8 @@ pub fn NewChangePage() -> impl IntoView {
     let model = RwSignal::new(initial("model"));
     let version = RwSignal::new(initial("version"));
     let target_stage = RwSignal::new(initial("stage").parse::<Stage>().unwrap_or(Stage::Production));
-    let title = RwSignal::new(String::new());
+    let incident = initial("incident");
+    let title = RwSignal::new(initial("title"));
     let description = RwSignal::new(String::new());
     let implementation_plan = RwSignal::new(String::new());
     let rollback_plan = RwSignal::new(String::new());
@@ -76,7 +77,7 @@ pub fn NewChangePage() -> impl IntoView {
             rollback_plan: rollback_plan.get(),
             scheduled_start: parse_local(&start.get()),
             scheduled_end: parse_local(&end.get()),
-            linked_incidents: Vec::new(),
+            linked_incidents: incident.split(',').filter(|id| !id.is_empty()).map(str::to_owned).collect(),
             risk: risk.get().parse::<RiskLevel>().ok(),
             risk_reason: risk_reason.get(),
         });

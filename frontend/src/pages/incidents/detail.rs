@@ -70,6 +70,15 @@ fn Incident(detail: IncidentDetail, saved: RwSignal<u32>) -> impl IntoView {
     let can_triage = auth.can(Permission::TriageIncidents);
     let can_resolve = auth.can(Permission::ResolveIncidents);
     let editable = incident.status.is_open() || incident.status == IncidentStatus::Resolved;
+    // A runbook step that rolls back offers the rollback change, pre-filled (an emergency
+    // during a SEV1 or SEV2).
+    let rollback_href = incident.model.as_ref().filter(|_| auth.can(Permission::RequestChanges)).map(|model| {
+        let urgency = if matches!(incident.severity, Severity::Sev1 | Severity::Sev2) { "emergency" } else { "normal" };
+        format!(
+            "/changes/new?model={model}&kind=rollback&type={urgency}&incident={}&title=Roll%20back%20after%20INC-{}",
+            incident.id, incident.number
+        )
+    });
     let transition = {
         let id = id.clone();
         move |to: IncidentStatus| {
@@ -139,6 +148,9 @@ fn Incident(detail: IncidentDetail, saved: RwSignal<u32>) -> impl IntoView {
                                                     } />
                                                 " "{step.text.clone()}
                                             </label>
+                                            {rollback_href.clone().filter(|_| step.text.to_lowercase().contains("roll")).map(|href| view! {
+                                                " "<a class="button button-small" href=href>"Request the rollback"</a>
+                                            })}
                                         </li>
                                     }
                                 }).collect_view()}
