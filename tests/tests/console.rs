@@ -123,7 +123,7 @@ async fn a_viewer_sees_no_controls_to_change_anything_and_cannot_forge_one() -> 
     let nav = browser.client.find(Locator::Css("nav")).await?.text().await?;
     assert_eq!(
         nav.split_whitespace().collect::<Vec<_>>(),
-        ["Overview", "Models", "Incidents", "Alert", "rules", "Runbooks"],
+        ["Overview", "Models", "Incidents", "Changes", "Business", "value", "Alert", "rules", "Runbooks"],
         "pages to read only: no audit, users, integrations or tokens"
     );
     browser.client.find(Locator::Css("table a.table-link")).await?.click().await?;

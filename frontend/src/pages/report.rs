@@ -14,7 +14,7 @@ use leptos_router::hooks::use_params_map;
 use super::business::light_class;
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{ErrorState, FormAlert, Loading};
+use crate::components::{CsvDownload, ErrorState, FormAlert, Loading, csv_text};
 use crate::format;
 
 /// The report's words in its language.
@@ -203,6 +203,94 @@ fn Report(report: GovernanceReport, frozen: Option<FrozenReport>) -> impl IntoVi
     let chart = format!("/api/stakeholder/chart.svg?currency={currency}&months=36");
     let means =
         word("means").replace("{a}", &duration(report.mtta_seconds)).replace("{r}", &duration(report.mttr_seconds));
+    let month = report.month.to_string();
+    let optional = |value: Option<f64>| value.map(|value| format!("{value:.0}")).unwrap_or_default();
+    let models_csv = csv_text(
+        &["model", "risk_tier", "production_version", "health", "kpis"],
+        &report
+            .models
+            .iter()
+            .map(|model| {
+                vec![
+                    model.name.clone(),
+                    model.risk_tier.as_str().to_owned(),
+                    model.production_version.clone().unwrap_or_default(),
+                    model.health.map(|health| health.label().to_owned()).unwrap_or_default(),
+                    model.kpis.iter().map(|kpi| format!("{}: {}", kpi.name, kpi.status)).collect::<Vec<_>>().join("; "),
+                ]
+            })
+            .collect::<Vec<_>>(),
+    );
+    let changes_csv = csv_text(
+        &["change", "title", "model", "kind", "status", "risk", "approved_by", "implemented_at"],
+        &report
+            .changes
+            .iter()
+            .map(|change| {
+                vec![
+                    format!("CHG-{}", change.number),
+                    change.title.clone(),
+                    change.model_name.clone(),
+                    change.kind.to_string(),
+                    change.status.to_string(),
+                    change.risk.to_string(),
+                    change.approved_by.join("; "),
+                    change.implemented_at.map(|at| at.to_rfc3339()).unwrap_or_default(),
+                ]
+            })
+            .collect::<Vec<_>>(),
+    );
+    let incidents_csv = csv_text(
+        &[
+            "incident",
+            "title",
+            "model",
+            "severity",
+            "status",
+            "detected_at",
+            "acknowledge_seconds",
+            "resolve_seconds",
+            "art73_deadline",
+        ],
+        &report
+            .incidents
+            .iter()
+            .map(|incident| {
+                vec![
+                    format!("INC-{}", incident.number),
+                    incident.title.clone(),
+                    incident.model_name.clone().unwrap_or_default(),
+                    incident.severity.to_string(),
+                    incident.status.to_string(),
+                    incident.detected_at.to_rfc3339(),
+                    optional(incident.acknowledge_seconds),
+                    optional(incident.resolve_seconds),
+                    incident.art73_deadline.map(|at| at.to_rfc3339()).unwrap_or_default(),
+                ]
+            })
+            .collect::<Vec<_>>(),
+    );
+    let roi_csv = csv_text(
+        &["model", "net_value", "roi", "payback_months", "planned_payback_months"],
+        &report
+            .models
+            .iter()
+            .filter_map(|model| model.roi.as_ref().map(|roi| (model.name.clone(), roi)))
+            .map(|(name, roi)| {
+                vec![
+                    name,
+                    format!("{:.2}", roi.net_value),
+                    roi.roi.map(|roi| format!("{roi:.4}")).unwrap_or_default(),
+                    roi.payback_months.map(|months| format!("{months:.2}")).unwrap_or_default(),
+                    roi.planned_payback_months.map(|months| format!("{months:.2}")).unwrap_or_default(),
+                ]
+            })
+            .collect::<Vec<_>>(),
+    );
+    let export = move |name: &str, csv: String| {
+        let filename = format!("{name}-{month}.csv");
+        view! { <p class="no-print"><CsvDownload filename=filename csv=Signal::derive(move || csv.clone()) /></p> }
+    };
     view! {
         <article class="report" lang=language.as_str()>
             <header class="report-header">
@@ -212,6 +300,7 @@ fn Report(report: GovernanceReport, frozen: Option<FrozenReport>) -> impl IntoVi
             </header>
             <section class="report-section">
                 <h2>{word("models")}</h2>
+                {export("models", models_csv)}
                 <table class="table">
                     <thead><tr><th>{word("model")}</th><th>{word("tier")}</th><th>{word("production")}</th><th>{word("health")}</th><th>{word("kpis")}</th></tr></thead>
                     <tbody>{report.models.iter().map(|model| view! {
@@ -227,6 +316,7 @@ fn Report(report: GovernanceReport, frozen: Option<FrozenReport>) -> impl IntoVi
             </section>
             <section class="report-section">
                 <h2>{word("changes")}</h2>
+                {export("changes", changes_csv)}
                 {if report.changes.is_empty() { view! { <p>{word("none")}</p> }.into_any() } else { view! {
                     <table class="table">
                         <thead><tr><th>{word("change")}</th><th>{word("model")}</th><th>{word("risk")}</th><th>{word("approved_by")}</th><th>{word("implemented")}</th></tr></thead>
@@ -244,6 +334,7 @@ fn Report(report: GovernanceReport, frozen: Option<FrozenReport>) -> impl IntoVi
             </section>
             <section class="report-section">
                 <h2>{word("incidents")}</h2>
+                {export("incidents", incidents_csv)}
                 <p>{means}</p>
                 {if report.incidents.is_empty() { view! { <p>{word("none")}</p> }.into_any() } else { view! {
                     <table class="table">
@@ -264,6 +355,7 @@ fn Report(report: GovernanceReport, frozen: Option<FrozenReport>) -> impl IntoVi
             </section>
             <section class="report-section">
                 <h2>{word("value")}</h2>
+                {export("roi", roi_csv)}
                 <figure class="report-chart"><img src=chart alt="Cumulative net value" /></figure>
                 <table class="table">
                     <thead><tr><th>{word("model")}</th><th class="numeric">{word("net")}</th><th class="numeric">"ROI"</th><th>{word("payback")}</th></tr></thead>
