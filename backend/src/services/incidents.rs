@@ -167,7 +167,23 @@ pub async fn acknowledge_by_sender(store: &Store, fingerprint: &str, actor: &Act
 }
 
 /// Moves an incident to `to`, if the state machine and the responder's role allow it.
+/// When a background job (escalation, a sender's note) wrote the incident between the
+/// read and the write, the move is judged again on what is stored now.
 pub async fn transition(store: &Store, id: &str, to: IncidentStatus, by: &Responder) -> DomainResult<IncidentRecord> {
+    let mut attempts = 0;
+    loop {
+        let seen = store.incident(id).await?.revision;
+        match transition_once(store, id, to, by).await {
+            Err(DomainError::Conflict(message)) if attempts < 3 && store.incident(id).await?.revision != seen => {
+                attempts += 1;
+                tracing::debug!(incident = id, %message, "the incident changed meanwhile; judging the move again");
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+async fn transition_once(store: &Store, id: &str, to: IncidentStatus, by: &Responder) -> DomainResult<IncidentRecord> {
     let incident = store.incident(id).await?;
     let from = incident.status;
     if !from.next().contains(&to) {
