@@ -51,7 +51,7 @@ fn ledger_csv(first: YearMonth, months: i64, case: &(&str, f64, f64, f64, i64)) 
             let actual = benefit * share * (0.92 + 0.06 * ((offset * 7 % 5) as f64) / 4.0);
             csv.push_str(&format!(
                 "{month},benefit,cost_reduction,{actual:.0},CZK,1,{:.0},{:.0},\n",
-                actual * 0.7,
+                actual * 0.85,
                 actual * 1.15
             ));
             let planned = benefit * (offset as f64 / (ramp as f64 * 0.75)).min(1.0);
