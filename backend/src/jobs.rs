@@ -113,6 +113,12 @@ pub fn start(state: &AppState) -> JoinSet<()> {
         async move { leadership.keep(&store).await }
     });
 
+    let (board, live, warm_store) = (state.health.clone(), state.live.clone(), store.clone());
+    supervise(&mut jobs, "business figures", move || {
+        let (board, live, store) = (board.clone(), live.clone(), warm_store.clone());
+        async move { crate::services::reports::keep_warm(&store, &board, &live).await }
+    });
+
     let (board, live, alerting_store, leadership) =
         (state.health.clone(), state.live.clone(), store.clone(), state.leadership.clone());
     let alert_every = Duration::from_secs(u64::from(state.settings.alert_evaluation_seconds));

@@ -307,3 +307,31 @@ pub async fn frozen(store: &Store, id: &str) -> DomainResult<FrozenReport> {
         .ok_or_else(|| DomainError::NotFound(format!("no frozen report '{id}'")))?;
     Ok(FrozenReport { report: Some(report), ..summary })
 }
+
+/// How long after the first business event of a burst the figures are computed again.
+const WARM_DELAY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Keeps the stakeholder figures computed: after each burst of `business` events, reads
+/// the business data again and computes the page in both currencies, so the first
+/// reader after a change does not wait for it. Runs on every replica (each has its copy).
+pub async fn keep_warm(store: &Store, health: &HealthBoard, live: &crate::live::LiveHub) -> anyhow::Result<()> {
+    use crate::live::Delivery;
+    use keel_shared::live::LiveEvent;
+    let mut events = live.subscribe(None).await?;
+    let mut stale = true;
+    loop {
+        if stale {
+            tokio::time::sleep(WARM_DELAY).await;
+            for currency in [ReportCurrency::Eur, ReportCurrency::Czk] {
+                if let Err(error) = stakeholder(store, health, currency, 12).await {
+                    tracing::warn!(%error, "the stakeholder figures could not be computed ahead");
+                }
+            }
+        }
+        match events.next().await {
+            Some(Delivery::Event(event)) => stale = matches!(event.event, LiveEvent::Business { .. }),
+            Some(Delivery::Resync) => stale = true,
+            None => return Ok(()),
+        }
+    }
+}
