@@ -248,7 +248,8 @@ impl Default for RoiQuery {
     }
 }
 
-fn default_currency() -> ReportCurrency {
+/// Figures are in euros unless asked otherwise.
+pub(crate) fn default_currency() -> ReportCurrency {
     ReportCurrency::Eur
 }
 

@@ -10,7 +10,7 @@ use crate::changes::{ChangeKind, ChangeStatus, RiskLevel};
 use crate::health::HealthStatus;
 use crate::incidents::{IncidentStatus, Severity};
 use crate::kpis::{KpiStatus, KpiUnit, KpiValue};
-use crate::ledger::{MonthFigures, NetValueRange, ReportCurrency, RoiFigures, YearMonth};
+use crate::ledger::{MonthFigures, NetValueRange, ReportCurrency, RoiFigures, YearMonth, default_currency};
 use crate::models::RiskTier;
 
 named_enum! {
@@ -29,10 +29,6 @@ pub struct StakeholderQuery {
     /// The time range in months back from now: incidents and changes within it, the chart.
     #[serde(default = "default_months")]
     pub months: u32,
-}
-
-fn default_currency() -> ReportCurrency {
-    ReportCurrency::Eur
 }
 
 fn default_months() -> u32 {

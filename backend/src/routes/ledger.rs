@@ -74,7 +74,7 @@ async fn put_ledger(
 async fn ledger_csv(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<impl IntoResponse> {
     let model_id = ModelId(id);
     let model = state.store.get_model(&model_id).await?.model;
-    let csv = ledger::to_csv(&state.store.ledger(&model_id).await?);
+    let csv = ledger::to_csv(&state.store.ledger(&model_id).await?)?;
     let disposition = format!("attachment; filename=\"ledger-{}.csv\"", model.name);
     Ok((
         [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],

@@ -56,11 +56,11 @@ async fn freeze(
 }
 
 async fn frozen_reports(State(state): State<AppState>) -> ApiResult<Json<Vec<FrozenReport>>> {
-    Ok(Json(reports::frozen_reports(&state.store).await?))
+    Ok(Json(state.store.report_snapshots().await?))
 }
 
 async fn frozen(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<FrozenReport>> {
-    Ok(Json(reports::frozen(&state.store, &id).await?))
+    Ok(Json(state.store.report_snapshot(&id).await?))
 }
 
 fn svg(body: String) -> impl IntoResponse {

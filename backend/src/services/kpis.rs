@@ -50,9 +50,18 @@ pub async fn list(store: &Store, model: Option<&str>, programme: Option<&str>) -
         None => None,
     };
     let records = store.kpis(model_id.as_ref(), programme).await?;
-    let ids: Vec<String> = records.iter().map(|record| record.id.clone()).collect();
+    // Every KPI's values in one read; a filtered list reads only its own KPIs'.
     let mut values: HashMap<String, Vec<KpiValue>> = HashMap::new();
-    for (kpi_id, value) in store.kpi_values(Some(&ids)).await? {
+    let stored = if model_id.is_none() && programme.is_none() {
+        store.kpi_values(None).await?
+    } else {
+        let mut stored = Vec::new();
+        for record in &records {
+            stored.extend(store.kpi_values(Some(&record.id)).await?);
+        }
+        stored
+    };
+    for (kpi_id, value) in stored {
         values.entry(kpi_id).or_default().push(value);
     }
     let names = store.model_names().await?;
@@ -68,7 +77,7 @@ pub async fn list(store: &Store, model: Option<&str>, programme: Option<&str>) -
 
 pub async fn get(store: &Store, id: &str) -> DomainResult<Kpi> {
     let record = store.kpi(id).await?;
-    let values = store.kpi_values(Some(std::slice::from_ref(&record.id))).await?;
+    let values = store.kpi_values(Some(&record.id)).await?;
     let names = store.model_names().await?;
     let today = store.clock().now().date_naive();
     Ok(summarise(record, values.into_iter().map(|(_, value)| value).collect(), today, &names))

@@ -212,42 +212,47 @@ pub async fn replace(store: &Store, model_id: &ModelId, text: &str, actor: &Acto
 }
 
 /// The ledger as CSV, in the upload format (with the rates used and their sources).
-pub fn to_csv(entries: &[LedgerEntry]) -> String {
+pub fn to_csv(entries: &[LedgerEntry]) -> DomainResult<String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let _ = writer.write_record([
-        "month",
-        "kind",
-        "category",
-        "amount",
-        "currency",
-        "czk_per_unit",
-        "low",
-        "high",
-        "planned",
-        "rate_source",
-        "czk_per_eur",
-        "eur_source",
-        "incident_id",
-    ]);
+    writer
+        .write_record([
+            "month",
+            "kind",
+            "category",
+            "amount",
+            "currency",
+            "czk_per_unit",
+            "low",
+            "high",
+            "planned",
+            "rate_source",
+            "czk_per_eur",
+            "eur_source",
+            "incident_id",
+        ])
+        .map_err(anyhow::Error::from)?;
     let number = |value: Option<f64>| value.map(|value| value.to_string()).unwrap_or_default();
     for entry in entries {
-        let _ = writer.write_record([
-            entry.month.to_string(),
-            entry.kind.to_string(),
-            entry.category.to_string(),
-            entry.amount.to_string(),
-            entry.currency.clone(),
-            entry.czk_per_unit.to_string(),
-            number(entry.low),
-            number(entry.high),
-            entry.planned.to_string(),
-            entry.rate_source.clone(),
-            number(entry.czk_per_eur),
-            entry.eur_source.clone().unwrap_or_default(),
-            entry.incident_id.clone().unwrap_or_default(),
-        ]);
+        writer
+            .write_record([
+                entry.month.to_string(),
+                entry.kind.to_string(),
+                entry.category.to_string(),
+                entry.amount.to_string(),
+                entry.currency.clone(),
+                entry.czk_per_unit.to_string(),
+                number(entry.low),
+                number(entry.high),
+                entry.planned.to_string(),
+                entry.rate_source.clone(),
+                number(entry.czk_per_eur),
+                entry.eur_source.clone().unwrap_or_default(),
+                entry.incident_id.clone().unwrap_or_default(),
+            ])
+            .map_err(anyhow::Error::from)?;
     }
-    String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
+    let bytes = writer.into_inner().map_err(|error| anyhow::anyhow!("the ledger CSV: {error}"))?;
+    Ok(String::from_utf8(bytes).map_err(anyhow::Error::from)?)
 }
 
 /// The ROI figures of one model.

@@ -267,45 +267,7 @@ pub async fn freeze(
     let body = serde_json::to_string(&report).map_err(anyhow::Error::from)?;
     let digest = super::changes::sha256_hex(body.as_bytes());
     let id = store.freeze_report(&report.month.to_string(), language.as_str(), &body, &digest, actor).await?;
-    frozen(store, &id).await
-}
-
-/// The frozen reports, newest first (without their bodies).
-pub async fn frozen_reports(store: &Store) -> DomainResult<Vec<FrozenReport>> {
-    store
-        .report_snapshots()
-        .await?
-        .into_iter()
-        .map(|(id, month, language, digest, at, by)| {
-            Ok(FrozenReport {
-                id,
-                month,
-                language: language.parse().map_err(|error: keel_shared::models::UnknownVariant| {
-                    DomainError::Corrupt(format!("a frozen report's language: {error}"))
-                })?,
-                digest,
-                frozen_at: DateTime::from_timestamp_millis(at).unwrap_or_default(),
-                frozen_by: by,
-                report: None,
-            })
-        })
-        .collect()
-}
-
-/// One frozen report, exactly as stored; its digest is checked again.
-pub async fn frozen(store: &Store, id: &str) -> DomainResult<FrozenReport> {
-    let (body, digest) = store.report_snapshot(id).await?;
-    if super::changes::sha256_hex(body.as_bytes()) != digest {
-        return Err(DomainError::Corrupt(format!("frozen report {id} no longer matches its digest")));
-    }
-    let report: GovernanceReport = serde_json::from_str(&body)
-        .map_err(|error| DomainError::Corrupt(format!("frozen report {id} does not decode: {error}")))?;
-    let listed = frozen_reports(store).await?;
-    let summary = listed
-        .into_iter()
-        .find(|frozen| frozen.id == id)
-        .ok_or_else(|| DomainError::NotFound(format!("no frozen report '{id}'")))?;
-    Ok(FrozenReport { report: Some(report), ..summary })
+    store.report_snapshot(&id).await
 }
 
 /// How long after the first business event of a burst the figures are computed again.

@@ -106,8 +106,7 @@ impl Store {
         {
             return Ok(data.clone());
         }
-        let ids: Vec<ModelId> = self.model_names().await?.into_keys().map(ModelId).collect();
-        let entries = self.ledgers(&ids).await?;
+        let entries = self.all_ledger_entries().await?;
         let kpis = self.kpis(None, None).await?;
         let mut values: HashMap<String, Vec<KpiValue>> = HashMap::new();
         for (kpi_id, value) in self.kpi_values(None).await? {

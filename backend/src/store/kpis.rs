@@ -74,19 +74,19 @@ impl Store {
         Ok(KpiRecord { definition: decode_stored(&json, "definition", &format!("KPI {id}"))?, id: id.to_owned() })
     }
 
-    /// Every value of the given KPIs (all when `None`), oldest first, by KPI id.
-    pub async fn kpi_values(&self, ids: Option<&[String]>) -> DomainResult<Vec<(String, KpiValue)>> {
+    /// Every value of one KPI (of all when `None`), oldest first, with its KPI's id.
+    pub async fn kpi_values(&self, kpi_id: Option<&str>) -> DomainResult<Vec<(String, KpiValue)>> {
         let rows: Vec<ValueRow> = sqlx::query_as(
-            "SELECT kpi_id, day, likely, low, high, note, entered_by FROM kpi_values ORDER BY kpi_id, day",
+            "SELECT kpi_id, day, likely, low, high, note, entered_by FROM kpi_values
+             WHERE ($1 IS NULL OR kpi_id = $1) ORDER BY kpi_id, day",
         )
+        .bind(kpi_id)
         .fetch_all(&self.pool)
         .await?;
-        let wanted: Option<std::collections::HashSet<&str>> = ids.map(|ids| ids.iter().map(String::as_str).collect());
         rows.into_iter()
-            .filter(|row| wanted.as_ref().is_none_or(|wanted| wanted.contains(row.0.as_str())))
             .map(|(kpi_id, day, likely, low, high, note, entered_by)| {
                 let day =
-                    day.parse().map_err(|error| DomainError::Internal(anyhow::anyhow!("a stored day: {error}")))?;
+                    day.parse().map_err(|error| DomainError::Corrupt(format!("a stored KPI value's day: {error}")))?;
                 Ok((kpi_id, KpiValue { day, likely, low, high, note, entered_by }))
             })
             .collect()

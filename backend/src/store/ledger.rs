@@ -7,11 +7,12 @@ use keel_shared::audit::{AuditAction, AuditTarget};
 use keel_shared::ledger::{ExchangeRate, IncidentCost, LedgerEntry, YearMonth};
 use keel_shared::live::LiveEvent;
 use keel_shared::models::UnknownVariant;
+use keel_shared::reports::{FrozenReport, GovernanceReport};
 use sqlx::{Any, FromRow, Transaction};
 
 use super::audit::{Actor, AuditRecord, ChangeSet};
 use super::incidents::IncidentRecord;
-use super::{Store, new_id};
+use super::{Store, from_millis, new_id};
 use crate::domain::{DomainError, DomainResult};
 
 pub const CNB: &str = "CNB";
@@ -157,7 +158,7 @@ impl Store {
     }
 
     /// Every model's ledger entries, for a programme or the fleet.
-    pub async fn ledgers(&self, model_ids: &[ModelId]) -> DomainResult<Vec<(ModelId, LedgerEntry)>> {
+    pub async fn all_ledger_entries(&self) -> DomainResult<Vec<(ModelId, LedgerEntry)>> {
         let rows: Vec<ModelEntryRow> = sqlx::query_as(concat!(
             "SELECT model_id, ",
             entry_columns!(),
@@ -165,11 +166,7 @@ impl Store {
         ))
         .fetch_all(&self.pool)
         .await?;
-        let wanted: std::collections::HashSet<&str> = model_ids.iter().map(|id| id.0.as_str()).collect();
-        rows.into_iter()
-            .filter(|row| wanted.contains(row.model_id.as_str()))
-            .map(|row| Ok((ModelId(row.model_id), entry_of(row.entry)?)))
-            .collect()
+        rows.into_iter().map(|row| Ok((ModelId(row.model_id), entry_of(row.entry)?))).collect()
     }
 
     /// Replaces the model's uploaded entries with `entries` in one transaction; the
@@ -365,23 +362,48 @@ impl Store {
         Ok(id)
     }
 
-    /// Frozen reports, newest first: id, month, language, digest, when, by whom.
-    pub async fn report_snapshots(&self) -> DomainResult<Vec<(String, String, String, String, i64, String)>> {
-        Ok(sqlx::query_as(
-            "SELECT id, month, language, digest, created_at, created_by FROM report_snapshots ORDER BY created_at DESC",
+    /// Frozen reports, newest first, without their bodies.
+    pub async fn report_snapshots(&self) -> DomainResult<Vec<FrozenReport>> {
+        let rows: Vec<SnapshotRow> = sqlx::query_as(
+            "SELECT id, month, language, digest, created_at, created_by, NULL AS body FROM report_snapshots
+             ORDER BY created_at DESC",
         )
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        rows.into_iter().map(snapshot_of).collect()
     }
 
-    /// A frozen report's body and digest.
-    pub async fn report_snapshot(&self, id: &str) -> DomainResult<(String, String)> {
-        let row: Option<(String, String)> = sqlx::query_as("SELECT body, digest FROM report_snapshots WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.ok_or_else(|| DomainError::NotFound(format!("no frozen report '{id}'")))
+    /// A frozen report exactly as stored, its digest checked again.
+    pub async fn report_snapshot(&self, id: &str) -> DomainResult<FrozenReport> {
+        let row: Option<SnapshotRow> = sqlx::query_as(
+            "SELECT id, month, language, digest, created_at, created_by, body FROM report_snapshots WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        snapshot_of(row.ok_or_else(|| DomainError::NotFound(format!("no frozen report '{id}'")))?)
     }
+}
+
+/// id, month, language, digest, created_at, created_by, body (absent in lists).
+type SnapshotRow = (String, String, String, String, i64, String, Option<String>);
+
+fn snapshot_of((id, month, language, digest, at, by, body): SnapshotRow) -> DomainResult<FrozenReport> {
+    let language = language
+        .parse()
+        .map_err(|error: UnknownVariant| DomainError::Corrupt(format!("frozen report {id}'s language: {error}")))?;
+    let report = match body {
+        None => None,
+        Some(body) => {
+            if crate::services::changes::sha256_hex(body.as_bytes()) != digest {
+                return Err(DomainError::Corrupt(format!("frozen report {id} no longer matches its digest")));
+            }
+            let report: GovernanceReport = serde_json::from_str(&body)
+                .map_err(|error| DomainError::Corrupt(format!("frozen report {id} does not decode: {error}")))?;
+            Some(report)
+        }
+    };
+    Ok(FrozenReport { id, month, language, digest, frozen_at: from_millis(at), frozen_by: by, report })
 }
 
 async fn insert_entry(
