@@ -196,17 +196,31 @@ pub async fn import(store: &Store, text: &str, actor: &Actor) -> DomainResult<Ra
     Ok(imported)
 }
 
-/// Imports every file in `directory` (the data directory's `rates/`), logging what it could not read.
+/// Imports every file in `directory` (the data directory's `rates/`) that changed since
+/// it was last imported (its SHA-256 is kept as a setting), logging what it could not read.
 pub async fn import_directory(store: &Store, directory: &std::path::Path) {
     let Ok(entries) = std::fs::read_dir(directory) else { return };
     for entry in entries.flatten() {
         let path = entry.path();
         let result = match std::fs::read_to_string(&path) {
-            Ok(text) => import(store, &text, &Actor::system()).await.map(|_| ()),
+            Ok(text) => import_file(store, &path, &text).await,
             Err(error) => Err(DomainError::field("file", error.to_string())),
         };
         if let Err(error) = result {
             tracing::warn!(file = %path.display(), %error, "exchange-rate file not imported");
         }
     }
+}
+
+async fn import_file(store: &Store, path: &std::path::Path, text: &str) -> DomainResult<()> {
+    let setting = format!("rates_file:{}", path.file_name().map(|name| name.to_string_lossy()).unwrap_or_default());
+    let digest = super::changes::sha256_hex(text.as_bytes());
+    let imported: Option<String> = store.setting(&setting).await?;
+    if imported.as_deref() == Some(digest.as_str()) {
+        return Ok(());
+    }
+    import(store, text, &Actor::system()).await?;
+    store
+        .put_setting(&setting, &Some(digest), keel_shared::audit::AuditAction::ExchangeRatesImport, &Actor::system())
+        .await
 }

@@ -6,7 +6,9 @@
 use keel_shared::models::RiskTier;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_PASSWORD, StoreKind, TestApp, expect_error, spawn_app};
+use keel_backend::config::Settings;
+
+use crate::helpers::{ADMIN_PASSWORD, StoreKind, TestApp, expect_error, spawn_app, spawn_app_with};
 use crate::on_both_stores;
 
 async fn put_csv(app: &TestApp, path: &str, csv: &str) -> reqwest::Response {
@@ -107,6 +109,32 @@ async fn cnb_and_ecb_files_convert_ledger_months(store: StoreKind) {
         refused.fields.get("line 2").map(String::as_str),
         Some("no CZK rate for USD in 2026-08: give czk_per_unit or import the CNB or ECB rates for that month")
     );
+}
+
+async fn rates_placed_in_the_data_directory_are_imported_once(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let data_dir = app.scratch_dir().join("shared-data");
+    std::fs::create_dir_all(data_dir.join("rates")).expect("rates directory");
+    std::fs::write(data_dir.join("rates/denni_kurz.txt"), CNB_DAILY).expect("a rates file");
+    let start = || {
+        spawn_app_with(Settings {
+            addr: "127.0.0.1:0".parse().expect("address"),
+            data_dir: data_dir.clone(),
+            database_url: Some(app.database_url.clone()),
+            dist_dir: app.scratch_dir().join("dist"),
+            admin_password: Some(ADMIN_PASSWORD.into()),
+            ..Default::default()
+        })
+    };
+    // Started twice with the same file: imported at the first start only.
+    let first = start().await;
+    let second = start().await;
+    let coverage = ok(second.get("/api/exchange-rates").await).await;
+    assert_eq!((coverage[0]["source"].as_str(), coverage[0]["rates"].as_i64()), (Some("CNB"), Some(3)), "{coverage}");
+    let audit = ok(second.get("/api/audit?action=exchange_rates.import").await).await;
+    let entries = audit["items"].as_array().or_else(|| audit.as_array()).cloned().unwrap_or_default();
+    assert_eq!(entries.len(), 2, "one import and the file's digest, not again at the second start: {audit}");
+    drop(first);
 }
 
 async fn a_bad_row_is_named_nothing_is_imported_and_the_export_round_trips(store: StoreKind) {
@@ -318,6 +346,7 @@ async fn the_stakeholder_page_report_and_chart_show_what_keel_holds_and_a_frozen
 }
 
 on_both_stores!(
+    rates_placed_in_the_data_directory_are_imported_once,
     the_stakeholder_page_report_and_chart_show_what_keel_holds_and_a_frozen_report_stays,
     figures_equal_numpy_financial_on_the_fixture_ledgers,
     cnb_and_ecb_files_convert_ledger_months,

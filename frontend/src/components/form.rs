@@ -82,3 +82,12 @@ pub fn local_error(field: &str, detail: &str) -> ErrorBody {
         fields: [(field.to_owned(), detail.to_owned())].into(),
     }
 }
+
+/// The file chosen in the `<input type="file">` a change event came from, with the input
+/// (to clear it once the upload is done).
+pub fn chosen_file(event: &leptos::ev::Event) -> Option<(web_sys::HtmlInputElement, web_sys::File)> {
+    use wasm_bindgen::JsCast;
+    let input = event.target()?.dyn_into::<web_sys::HtmlInputElement>().ok()?;
+    let file = input.files()?.get(0)?;
+    Some((input, file))
+}

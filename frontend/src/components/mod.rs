@@ -15,7 +15,7 @@ pub use badges::{ChangeRiskBadge, ChangeStatusBadge, DriftBadge, EvidenceBadge, 
 pub use chart::{Annotation, MetricChart, Statistic, TimeRange, Window};
 pub use csv::{CsvDownload, csv_text};
 pub use drift_charts::{HistogramOverlay, ScoreHistory, format_score};
-pub use form::{FieldError, FormAlert, TextField, field_message, local_error};
+pub use form::{FieldError, FormAlert, TextField, chosen_file, field_message, local_error};
 pub use health::{ConnectionIndicator, HealthBadge, KeyNumbers, status_class};
 pub use markdown::Markdown;
 pub use model_select::{ModelSelect, use_models};

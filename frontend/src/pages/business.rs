@@ -9,11 +9,12 @@ use keel_shared::ledger::ReportCurrency;
 use keel_shared::reports::{KpiLight, ModelValue, ProgrammeValue, StakeholderQuery, StakeholderView};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::JsCast;
 
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{CsvDownload, ErrorState, FormAlert, Loading, ModelSelect, csv_text, status_class, use_models};
+use crate::components::{
+    CsvDownload, ErrorState, FormAlert, Loading, ModelSelect, chosen_file, csv_text, status_class, use_models,
+};
 use crate::format;
 use crate::live::use_live;
 
@@ -108,10 +109,7 @@ fn RatesUpload() -> impl IntoView {
     let error = RwSignal::new(None::<ErrorBody>);
     let notice = RwSignal::new(None::<String>);
     let upload = move |event: leptos::ev::Event| {
-        let Some(input) = event.target().and_then(|target| target.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
-            return;
-        };
-        let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
+        let Some((input, file)) = chosen_file(&event) else { return };
         spawn_local(async move {
             match api::upload_rates(file).await {
                 Ok(imported) => {

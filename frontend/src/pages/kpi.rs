@@ -8,12 +8,11 @@ use keel_shared::kpis::{Kpi, KpiValue, KpiValuesRequest};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
-use wasm_bindgen::JsCast;
 
 use super::business::light_class;
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{CsvDownload, ErrorState, FormAlert, Loading, csv_text};
+use crate::components::{CsvDownload, ErrorState, FormAlert, Loading, chosen_file, csv_text};
 use crate::live::use_live;
 
 #[component]
@@ -156,10 +155,7 @@ fn EnterValue(id: String) -> impl IntoView {
         }
     };
     let upload = move |event: leptos::ev::Event| {
-        let Some(input) = event.target().and_then(|target| target.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
-            return;
-        };
-        let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
+        let Some((input, file)) = chosen_file(&event) else { return };
         let id = id.clone();
         spawn_local(async move {
             match api::upload_kpi_values(&id, file).await {

@@ -9,12 +9,11 @@ use keel_shared::{ErrorBody, ModelId};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
-use wasm_bindgen::JsCast;
 
 use super::business::light_class;
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{ErrorState, FormAlert, Loading, local_error};
+use crate::components::{ErrorState, FormAlert, Loading, chosen_file, local_error};
 use crate::format;
 use crate::live::use_live;
 
@@ -109,11 +108,7 @@ fn LedgerUpload(model: ModelId) -> impl IntoView {
     let upload = {
         let model = model.clone();
         move |event: leptos::ev::Event| {
-            let Some(input) = event.target().and_then(|target| target.dyn_into::<web_sys::HtmlInputElement>().ok())
-            else {
-                return;
-            };
-            let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
+            let Some((input, file)) = chosen_file(&event) else { return };
             let model = model.clone();
             spawn_local(async move {
                 match api::upload_ledger(&model, file).await {
