@@ -752,3 +752,16 @@ mod tests {
         assert!(first.label.contains("not a confidence interval"));
     }
 }
+
+#[cfg(test)]
+mod symmetric_ranges {
+    use super::*;
+
+    #[test]
+    fn a_symmetric_range_centres_the_simulated_median_on_the_likely_value() {
+        let line = RangedLine { monthly: vec![0.0, 50.0, 50.0], low: 70.0, likely: 100.0, high: 130.0 };
+        let range = simulate(&[-100.0, 0.0, 0.0], std::slice::from_ref(&line), 10_000, 3, 36);
+        assert!(range.p50.abs() < 1.0, "P50 {}", range.p50);
+        assert!((range.p10 + range.p90).abs() < 1.0, "P10 {} P90 {}", range.p10, range.p90);
+    }
+}

@@ -34,14 +34,14 @@ fn ledger_csv(first: YearMonth, months: i64, case: &(&str, f64, f64, f64, i64)) 
             csv.push_str(&format!(
                 "{month},cost,development,{investment},CZK,1,{},{},\n",
                 investment * 0.95,
-                investment * 1.25
+                investment * 1.1
             ));
             csv.push_str(&format!("{month},cost,development,{investment},CZK,1,,,true\n"));
         }
         csv.push_str(&format!(
             "{month},cost,compute,{running_eur},EUR,{rate},{},{},\n",
             running_eur * 0.9,
-            running_eur * 1.4
+            running_eur * 1.15
         ));
         csv.push_str(&format!("{month},cost,monitoring,180,EUR,{rate},,,\n"));
         csv.push_str(&format!("{month},cost,personnel,{},CZK,1,,,\n", 38_000 + 2_000 * (offset % 3)));
