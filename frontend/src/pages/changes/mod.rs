@@ -67,10 +67,13 @@ pub fn ChangesPage() -> impl IntoView {
             </Show>
         </div>
         <form class="filters" role="search" on:submit=|event| event.prevent_default()>
-            <label class="filter filter-check">
-                <input type="checkbox" name="waiting" prop:checked=waiting on:change=move |event| waiting.set(event_target_checked(&event)) />
-                <span>"Waiting for my approval"</span>
-            </label>
+            // Only those who may approve have changes waiting for them.
+            <Show when=move || can_approve>
+                <label class="filter filter-check">
+                    <input type="checkbox" name="waiting" prop:checked=waiting on:change=move |event| waiting.set(event_target_checked(&event)) />
+                    <span>"Waiting for my approval"</span>
+                </label>
+            </Show>
             <label class="filter">
                 <span class="filter-label">"Status"</span>
                 <select name="status" prop:value=status on:change=move |event| status.set(event_target_value(&event))>
