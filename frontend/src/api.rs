@@ -18,7 +18,7 @@ use keel_shared::changes::{
 use keel_shared::evidence::{
     FairnessQuery, FairnessReview, ModelCard, ModelCardResponse, ReadinessAssessment, ReadinessRequest, SignOffRequest,
 };
-use keel_shared::health::{FleetResponse, HealthThresholds, ModelHealth};
+use keel_shared::health::{FleetResponse, HealthThresholds, ModelHealth, Sparkline};
 use keel_shared::incidents::{
     CommentRequest, CreateIncidentRequest, IncidentDetail, IncidentListResponse, IncidentQuery, IncidentStats,
     IncidentStatsQuery, IncidentStatus, IncidentSummary, Postmortem, RunbookStepRequest, SeriousIncidentRequest,
@@ -48,10 +48,12 @@ pub async fn get_model(id: &ModelId) -> ApiResult<ModelResponse> {
 }
 
 pub async fn create_model(request: &CreateModelRequest) -> ApiResult<ModelSummary> {
+    request.validate().map_err(invalid)?;
     post("/api/models", request).await
 }
 
 pub async fn create_version(model: &ModelId, request: &CreateVersionRequest) -> ApiResult<VersionSummary> {
+    request.validate().map_err(invalid)?;
     post(&format!("/api/models/{}/versions", encode(&model.0)), request).await
 }
 
@@ -72,11 +74,19 @@ pub async fn fleet(query: &ModelListQuery) -> ApiResult<FleetResponse> {
     receive(Request::get(&format!("/api/fleet?{}", query_string(query)?)).send().await).await
 }
 
+pub async fn model_sparklines(model: &ModelId) -> ApiResult<Vec<Sparkline>> {
+    receive(Request::get(&format!("/api/models/{}/sparklines", encode(&model.0))).send().await).await
+}
+
 pub async fn fleet_health() -> ApiResult<Vec<ModelHealth>> {
     receive(Request::get("/api/fleet/health").send().await).await
 }
 
 pub async fn set_health_thresholds(model: &ModelId, thresholds: &HealthThresholds) -> ApiResult<ModelHealth> {
+    let errors = thresholds.validate();
+    if !errors.is_empty() {
+        return Err(invalid(errors));
+    }
     let url = format!("/api/models/{}/health-thresholds", encode(&model.0));
     let request = Request::put(&url).json(thresholds).map_err(|error| client_error(&error.to_string()))?;
     receive(request.send().await).await
@@ -134,6 +144,7 @@ pub async fn list_users() -> ApiResult<Vec<UserSummary>> {
 }
 
 pub async fn create_user(request: &CreateUserRequest) -> ApiResult<UserSummary> {
+    request.validate().map_err(invalid)?;
     post("/api/users", request).await
 }
 
@@ -157,6 +168,7 @@ pub async fn list_tokens() -> ApiResult<Vec<TokenSummary>> {
 }
 
 pub async fn create_token(request: &CreateTokenRequest) -> ApiResult<CreatedTokenResponse> {
+    request.validate().map_err(invalid)?;
     post("/api/tokens", request).await
 }
 
@@ -505,6 +517,13 @@ async fn receive<T: DeserializeOwned>(sent: Result<Response, gloo_net::Error>) -
         detail: format!("the server answered {status} {}", response.status_text()),
         fields: Default::default(),
     }))
+}
+
+/// What `shared`'s validation found before anything was sent, shaped as the server's 422
+/// (the server runs the same rules again).
+fn invalid(fields: keel_shared::validation::FieldErrors) -> ErrorBody {
+    let detail = fields.iter().map(|(field, message)| format!("{field}: {message}")).collect::<Vec<_>>().join("; ");
+    ErrorBody { kind: "/problems/validation".into(), title: "Unprocessable Entity".into(), status: 422, detail, fields }
 }
 
 fn client_error(detail: &str) -> ErrorBody {

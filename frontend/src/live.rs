@@ -46,8 +46,6 @@ pub struct Live {
     pub health: RwSignal<HashMap<ModelId, ModelHealth>>,
     /// Per model, how many refreshes its new points have caused.
     points: RwSignal<HashMap<ModelId, u64>>,
-    /// Refreshes caused by any model's points, or by a resync.
-    changes: RwSignal<u64>,
     /// Per model, how many drift evaluations finished.
     drift_runs: RwSignal<HashMap<ModelId, u64>>,
     /// Per model, how many of its versions moved stage.
@@ -66,7 +64,7 @@ impl Live {
     /// Changes when the model's new points are stored (or after a resync): read it
     /// inside a resource to refetch then.
     pub fn model_changes(&self, model_id: &ModelId) -> u64 {
-        self.changes.track();
+        self.resyncs.track();
         self.points.with(|points| points.get(model_id).copied().unwrap_or_default())
     }
 
@@ -97,9 +95,10 @@ impl Live {
         self.business_events.get()
     }
 
-    /// Changes when any model's new points are stored (or after a resync).
-    pub fn fleet_changes(&self) -> u64 {
-        self.changes.get()
+    /// Changes after a resync, when anything shown may be stale: a model's new points
+    /// refresh only what shows that model (`model_changes`).
+    pub fn resynced(&self) -> u64 {
+        self.resyncs.get()
     }
 
     pub fn health_of(&self, model_id: &ModelId) -> Option<ModelHealth> {
@@ -117,7 +116,6 @@ pub fn provide_live() -> Live {
         connection: RwSignal::new(Connection::Connecting),
         health: RwSignal::new(HashMap::new()),
         points: RwSignal::new(HashMap::new()),
-        changes: RwSignal::new(0),
         drift_runs: RwSignal::new(HashMap::new()),
         stage_moves: RwSignal::new(HashMap::new()),
         incident_events: RwSignal::new(0),
@@ -251,7 +249,6 @@ impl Stream {
                 reload_health(self.live);
                 self.live.incident_events.update(|events| *events += 1);
                 self.live.change_events.update(|events| *events += 1);
-                self.live.changes.update(|changes| *changes += 1);
                 self.live.resyncs.update(|resyncs| *resyncs += 1);
             }
         }
@@ -274,7 +271,6 @@ impl Stream {
                         *points.entry(model_id).or_default() += 1;
                     }
                 });
-                stream.live.changes.update(|changes| *changes += 1);
             },
             REFRESH_DELAY,
         );

@@ -23,12 +23,15 @@ use crate::store::rollups::Resolution;
 
 pub fn routes(api: Api) -> Api {
     let read = Access::Permission(Permission::ReadModels);
-    api.route(Method::GET, "/api/fleet", read, fleet).route(Method::GET, "/api/fleet/health", read, fleet_health).route(
-        Method::PUT,
-        "/api/models/{id}/health-thresholds",
-        Access::Permission(Permission::WriteModels),
-        set_thresholds,
-    )
+    api.route(Method::GET, "/api/fleet", read, fleet)
+        .route(Method::GET, "/api/fleet/health", read, fleet_health)
+        .route(Method::GET, "/api/models/{id}/sparklines", read, model_sparklines)
+        .route(
+            Method::PUT,
+            "/api/models/{id}/health-thresholds",
+            Access::Permission(Permission::WriteModels),
+            set_thresholds,
+        )
 }
 
 /// Reads one statistic of a bucket.
@@ -47,19 +50,35 @@ async fn fleet(
 ) -> ApiResult<Json<FleetResponse>> {
     let filter = query.validate().map_err(ApiError::Validation)?;
     let (models, total) = state.store.list_models(&filter).await?;
-    let to = state.clock.now().timestamp_millis();
-    let from = to - Duration::days(1).num_milliseconds();
     let mut tiles = Vec::with_capacity(models.len());
     for model in models {
-        let mut sparklines = Vec::with_capacity(SPARKLINES.len());
-        for (metric, statistic, pick) in SPARKLINES {
-            let rollups = state.store.metric_rollups(&model.id.0, metric, from, to, Resolution::Minute).await?;
-            let values = into_buckets(rollups, from, to, SPARKLINE_BUCKETS).iter().map(pick).collect();
-            sparklines.push(Sparkline { metric: metric.to_owned(), statistic: statistic.to_owned(), values });
-        }
+        let sparklines = sparklines(&state, &model.id).await?;
         tiles.push(FleetTile { health: state.health.get(&model.id), model, sparklines });
     }
     Ok(Json(FleetResponse { tiles, total, page: filter.page, per_page: filter.per_page }))
+}
+
+/// One tile's sparklines: what the overview refetches when that model's points arrive.
+async fn model_sparklines(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Vec<Sparkline>>> {
+    let model_id = ModelId(id);
+    state.store.get_model(&model_id).await?;
+    Ok(Json(sparklines(&state, &model_id).await?))
+}
+
+/// The model's last day of each tile signal.
+async fn sparklines(state: &AppState, model_id: &ModelId) -> ApiResult<Vec<Sparkline>> {
+    let to = state.clock.now().timestamp_millis();
+    let from = to - Duration::days(1).num_milliseconds();
+    let mut sparklines = Vec::with_capacity(SPARKLINES.len());
+    for (metric, statistic, pick) in SPARKLINES {
+        let rollups = state.store.metric_rollups(&model_id.0, metric, from, to, Resolution::Minute).await?;
+        let values = into_buckets(rollups, from, to, SPARKLINE_BUCKETS).iter().map(pick).collect();
+        sparklines.push(Sparkline { metric: metric.to_owned(), statistic: statistic.to_owned(), values });
+    }
+    Ok(sparklines)
 }
 
 async fn fleet_health(State(state): State<AppState>) -> Json<Vec<ModelHealth>> {

@@ -8,7 +8,7 @@ use keel_shared::health::{HealthSignals, HealthThresholds, SIGNAL_WINDOW_MINUTES
 use super::audit::{Actor, AuditRecord, ChangeSet};
 use super::rollups::Resolution;
 use super::telemetry::MINUTE_MILLIS;
-use super::{Store, decode_stored, from_millis};
+use super::{Store, from_millis, stored};
 use crate::analysis::sketch::QuantileSketch;
 use crate::domain::{DomainError, DomainResult};
 
@@ -51,7 +51,7 @@ impl Store {
                 .bind(&model_id.0)
                 .fetch_optional(&mut *tx)
                 .await?;
-        let json = serde_json::to_string(thresholds).map_err(|error| DomainError::Internal(error.into()))?;
+        let json = stored::encode_thresholds(thresholds)?;
         let changes = match parse_thresholds(before.as_deref(), &model_id.0) {
             Ok(before) => ChangeSet::default().fields(&before, thresholds),
             // Unreadable old values must not stop them being replaced; the audit keeps their text.
@@ -113,7 +113,5 @@ impl Store {
 
 /// Stored thresholds (the defaults without a row).
 fn parse_thresholds(json: Option<&str>, model_id: &str) -> DomainResult<HealthThresholds> {
-    json.map_or(Ok(HealthThresholds::default()), |json| {
-        decode_stored(json, "health thresholds", &format!("model '{model_id}'"))
-    })
+    json.map_or(Ok(HealthThresholds::default()), |json| stored::decode_thresholds(json, &format!("model '{model_id}'")))
 }

@@ -19,6 +19,7 @@ mod models;
 pub mod monitoring;
 pub mod replicas;
 pub mod rollups;
+mod stored;
 pub mod telemetry;
 pub mod webhooks;
 

@@ -89,7 +89,7 @@ async fn stored_monitoring_settings(
         .fetch_optional(connection)
         .await?;
     stored.map_or(Ok(MonitoringSettings::default()), |json| {
-        decode_stored(&json, "monitoring settings", &format!("model '{model_id}'"))
+        super::stored::decode_monitoring(&json, &format!("model '{model_id}'"))
     })
 }
 
@@ -107,7 +107,7 @@ impl Store {
         actor: &Actor,
     ) -> DomainResult<()> {
         self.model_summary(model_id).await?;
-        let after = serde_json::to_string(settings).map_err(|error| DomainError::Internal(error.into()))?;
+        let after = super::stored::encode_monitoring(settings)?;
         let mut tx = self.begin_write().await?;
         let changes = match stored_monitoring_settings(&mut tx, model_id).await {
             Ok(before) => ChangeSet::default().fields(&before, settings),

@@ -50,6 +50,7 @@ const TABLE: &[(&str, &str, [Outcome; 8])] = &[
     ("GET", "/api/models/{id}/metrics", [A, A, A, A, A, D, U, U]),
     ("GET", "/api/fleet", [A, A, A, A, A, D, U, U]),
     ("GET", "/api/fleet/health", [A, A, A, A, A, D, U, U]),
+    ("GET", "/api/models/{id}/sparklines", [A, A, A, A, A, D, U, U]),
     ("PUT", "/api/models/{id}/health-thresholds", [A, D, A, D, D, D, U, U]),
     ("GET", "/api/live", [A, A, A, A, A, D, U, U]),
     ("POST", "/api/analysis/drift", [A, A, A, A, A, D, U, U]),

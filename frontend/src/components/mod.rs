@@ -10,6 +10,7 @@ mod markdown;
 mod model_select;
 mod sparkline;
 mod states;
+mod table;
 
 pub use badges::{ChangeRiskBadge, ChangeStatusBadge, DriftBadge, EvidenceBadge, RiskBadge, StageBadge};
 pub use chart::{Annotation, MetricChart, Statistic, TimeRange, Window};
@@ -20,4 +21,5 @@ pub use health::{ConnectionIndicator, HealthBadge, KeyNumbers, status_class};
 pub use markdown::Markdown;
 pub use model_select::{ModelSelect, use_models};
 pub use sparkline::Sparkline;
-pub use states::{EmptyState, ErrorState, Loading};
+pub use states::{EmptyState, ErrorState, Loading, loaded};
+pub use table::{DataTable, Pager};

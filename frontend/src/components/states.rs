@@ -34,3 +34,21 @@ pub fn ErrorState(error: ErrorBody) -> impl IntoView {
         </div>
     }
 }
+
+/// The one way a page shows what it loads: "Loading …" while it waits, the server's
+/// explanation when the load failed, and `show` of the value once it came.
+pub fn loaded<T, V>(
+    resource: LocalResource<crate::api::ApiResult<T>>,
+    what: &'static str,
+    show: impl Fn(T) -> V + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + 'static,
+    V: IntoView + 'static,
+{
+    move || match resource.get() {
+        None => view! { <Loading what /> }.into_any(),
+        Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
+        Some(Ok(value)) => show(value).into_any(),
+    }
+}

@@ -17,7 +17,7 @@ use leptos::task::spawn_local;
 use super::incidents::SeverityBadge;
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{EmptyState, ErrorState, FormAlert, Loading, ModelSelect, TextField, use_models};
+use crate::components::{DataTable, EmptyState, FormAlert, ModelSelect, TextField, loaded, use_models};
 use crate::format;
 use crate::live::use_live;
 
@@ -66,24 +66,8 @@ pub fn AlertsPage() -> impl IntoView {
             <RuleForm on_created=move || { creating.set(false); changed.update(|count| *count += 1); } />
         </Show>
         <FormAlert error=Signal::from(error) />
-        {move || match rules.get() {
-            None => view! { <Loading what="alert rules" /> }.into_any(),
-            Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-            Some(Ok(rules)) => view! {
-                <div class="table-wrap">
-                    <table class="table" aria-label="Alert rules">
-                        <thead>
-                            <tr>
-                                <th scope="col">"Rule"</th>
-                                <th scope="col">"Watches"</th>
-                                <th scope="col">"Fires when"</th>
-                                <th scope="col">"Severity"</th>
-                                <th scope="col">"Covers"</th>
-                                <th scope="col">"Firing"</th>
-                                <th scope="col">"State"</th>
-                            </tr>
-                        </thead>
-                        <tbody>
+        {loaded(rules, "alert rules", move |rules| view! {
+                <DataTable label="Alert rules" columns=&["Rule", "Watches", "Fires when", "Severity", "Covers", "Firing", "State"]>
                             {rules.into_iter().map(|rule| {
                                 let spec = &rule.spec;
                                 let pending = if spec.for_seconds > 0 { format!(" for {}", format::span(i64::from(spec.for_seconds))) } else { String::new() };
@@ -110,11 +94,8 @@ pub fn AlertsPage() -> impl IntoView {
                                     </tr>
                                 }
                             }).collect_view()}
-                        </tbody>
-                    </table>
-                </div>
-            }.into_any(),
-        }}
+                        </DataTable>
+            }.into_any())}
         <History changed />
         <Silences can_manage />
         <ServiceLevels can_manage />
@@ -149,14 +130,10 @@ fn History(changed: RwSignal<u32>) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="history-heading">
             <h2 id="history-heading">"Recent state changes"</h2>
-            {move || match history.get() {
-                None => view! { <Loading what="alert history" /> }.into_any(),
-                Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-                Some(Ok(entries)) if entries.is_empty() => view! { <p>"No rule has changed state yet."</p> }.into_any(),
-                Some(Ok(entries)) => view! {
-                    <table class="table" aria-label="Alert history">
-                        <thead><tr><th scope="col">"When"</th><th scope="col">"Rule"</th><th scope="col">"Model"</th><th scope="col">"Change"</th><th scope="col">"Value"</th></tr></thead>
-                        <tbody>
+            {loaded(history, "alert history", move |value| match value {
+                entries if entries.is_empty() => view! { <p>"No rule has changed state yet."</p> }.into_any(),
+                entries => view! {
+                    <DataTable label="Alert history" columns=&["When", "Rule", "Model", "Change", "Value"]>
                             {entries.into_iter().take(50).map(|entry| view! {
                                 <tr>
                                     <td>{format::timestamp(&entry.at)}</td>
@@ -166,10 +143,9 @@ fn History(changed: RwSignal<u32>) -> impl IntoView {
                                     <td>{entry.value.map_or_else(|| "—".to_owned(), |value| format!("{value:.4}"))}</td>
                                 </tr>
                             }).collect_view()}
-                        </tbody>
-                    </table>
+                        </DataTable>
                 }.into_any(),
-            }}
+            })}
         </section>
     }
 }
@@ -386,9 +362,7 @@ fn RuleForm(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
                 <button type="submit" class="button button-primary">"Create rule"</button>
             </div>
             {move || preview.get().map(|results| view! {
-                <table class="table" aria-label="Preview">
-                    <thead><tr><th scope="col">"Model"</th><th scope="col">"Value now"</th><th scope="col">"Would be"</th></tr></thead>
-                    <tbody>
+                <DataTable label="Preview" columns=&["Model", "Value now", "Would be"]>
                         {results.into_iter().map(|result| view! {
                             <tr>
                                 <td>{result.model_name}</td>
@@ -396,8 +370,7 @@ fn RuleForm(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
                                 <td>{result.verdict.replace('_', " ")}</td>
                             </tr>
                         }).collect_view()}
-                    </tbody>
-                </table>
+                    </DataTable>
             })}
         </form>
     }
@@ -458,11 +431,9 @@ fn Silences(can_manage: bool) -> impl IntoView {
             <h2 id="silences-heading">"Silences"</h2>
             <p class="field-hint">"A silenced firing is recorded but opens no incident and notifies nobody: for maintenance windows."</p>
             <FormAlert error=error_signal />
-            {move || match silences.get() {
-                None => view! { <Loading what="silences" /> }.into_any(),
-                Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-                Some(Ok(list)) if list.is_empty() => view! { <EmptyState title="No active silences" message="Every firing rule opens its incident."><span></span></EmptyState> }.into_any(),
-                Some(Ok(list)) => view! {
+            {loaded(silences, "silences", move |value| match value {
+                list if list.is_empty() => view! { <EmptyState title="No active silences" message="Every firing rule opens its incident."><span></span></EmptyState> }.into_any(),
+                list => view! {
                     <ul class="silence-list">
                         {list.into_iter().map(|silence| {
                             let id = silence.id.clone();
@@ -481,7 +452,7 @@ fn Silences(can_manage: bool) -> impl IntoView {
                         }).collect_view()}
                     </ul>
                 }.into_any(),
-            }}
+            })}
             <Show when=move || can_manage>
                 <form class="form form-inline" aria-label="New silence" on:submit=submit>
                     <div class="field">
@@ -546,9 +517,7 @@ fn ServiceLevels(can_manage: bool) -> impl IntoView {
                 <div class="alert alert-success" role="status">"Saved."</div>
             </Show>
             {move || policy.get().map(|current| view! {
-                <table class="table" aria-label="Service levels">
-                    <thead><tr><th scope="col">"Severity"</th><th scope="col">"Acknowledge within (min)"</th><th scope="col">"Resolve within (min)"</th></tr></thead>
-                    <tbody>
+                <DataTable label="Service levels" columns=&["Severity", "Acknowledge within (min)", "Resolve within (min)"]>
                         {Severity::ALL.iter().map(|severity| {
                             let severity = *severity;
                             let sla = current.for_severity(severity);
@@ -562,8 +531,7 @@ fn ServiceLevels(can_manage: bool) -> impl IntoView {
                                 </tr>
                             }
                         }).collect_view()}
-                    </tbody>
-                </table>
+                    </DataTable>
             })}
             <Show when=move || can_manage>
                 <div class="form-actions"><button type="submit" class="button">"Save service levels"</button></div>

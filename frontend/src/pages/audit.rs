@@ -5,7 +5,7 @@ use keel_shared::audit::{AuditAction, AuditEntry, AuditQuery, AuditTarget};
 use leptos::prelude::*;
 
 use crate::api;
-use crate::components::{EmptyState, ErrorState, Loading};
+use crate::components::{DataTable, EmptyState, Pager, loaded};
 use crate::format;
 
 const PER_PAGE: u32 = 50;
@@ -105,32 +105,18 @@ pub fn AuditPage() -> impl IntoView {
             {filter_input("From", "from", from, "date")}
             {filter_input("To", "to", to, "date")}
         </form>
-        {move || match entries.get() {
-            None => view! { <Loading what="the audit log" /> }.into_any(),
-            Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-            Some(Ok(list)) if list.items.is_empty() => view! {
+        {loaded(entries, "the audit log", move |value| match value {
+            list if list.items.is_empty() => view! {
                 <EmptyState title="No entries" message="No audit entry matches these filters."><span></span></EmptyState>
             }.into_any(),
-            Some(Ok(list)) => {
-                let has_next = u64::from(list.page) * u64::from(list.per_page) < list.total;
+            list => {
+                let shown = list.items.len();
                 view! {
-                    <div class="table-wrap">
-                        <table class="table" aria-label="Audit entries">
-                            <thead><tr>
-                                <th scope="col">"#"</th><th scope="col">"When"</th><th scope="col">"Actor"</th>
-                                <th scope="col">"Action"</th><th scope="col">"Target"</th><th scope="col">"Changes"</th>
-                            </tr></thead>
-                            <tbody>{list.items.into_iter().map(entry_row).collect_view()}</tbody>
-                        </table>
-                    </div>
-                    <nav class="pager" aria-label="Pages">
-                        <span>{format::count(list.total, "entry", "entries")}</span>
-                        <button type="button" class="button" disabled=list.page == 1 on:click=move |_| page.update(|page| *page -= 1)>"Previous"</button>
-                        <button type="button" class="button" disabled=!has_next on:click=move |_| page.update(|page| *page += 1)>"Next"</button>
-                    </nav>
+                    <DataTable label="Audit entries" columns=&["#", "When", "Actor", "Action", "Target", "Changes"]>{list.items.into_iter().map(entry_row).collect_view()}</DataTable>
+                    <Pager page at=list.page per_page=list.per_page shown total=list.total one="entry" many="entries" />
                 }.into_any()
             }
-        }}
+        })}
     }
 }
 

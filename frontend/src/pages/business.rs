@@ -13,7 +13,7 @@ use leptos::task::spawn_local;
 use crate::api;
 use crate::auth::use_auth;
 use crate::components::{
-    CsvDownload, ErrorState, FormAlert, Loading, ModelSelect, chosen_file, csv_text, status_class, use_models,
+    CsvDownload, DataTable, FormAlert, ModelSelect, chosen_file, csv_text, loaded, status_class, use_models,
 };
 use crate::format;
 use crate::live::use_live;
@@ -92,11 +92,7 @@ pub fn BusinessPage() -> impl IntoView {
                 <a class="button" href="/reports/governance">"Governance report"</a>
             </div>
         </div>
-        {move || match view_data.get() {
-            None => view! { <Loading what="the business figures" /> }.into_any(),
-            Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-            Some(Ok(data)) => view! { <Stakeholder data chart_url=Signal::derive(chart_url) /> }.into_any(),
-        }}
+        {loaded(view_data, "the business figures", move |data| view! { <Stakeholder data chart_url=Signal::derive(chart_url) /> }.into_any())}
         <NewKpi />
         <RatesUpload />
     }
@@ -232,9 +228,7 @@ fn Models(models: Vec<ModelValue>, currency: &'static str) -> impl IntoView {
                 view! { <p class="muted">"No model is in production or has a ledger or KPIs yet."</p> }.into_any()
             } else {
                 view! {
-                    <table class="table">
-                        <thead><tr><th>"Model"</th><th>"Health"</th><th>"Incidents"</th><th>"Approvals waiting"</th><th>"KPIs"</th><th class="numeric">"Net value"</th><th class="numeric">"ROI"</th><th>"Payback"</th></tr></thead>
-                        <tbody>
+                    <DataTable label="Models" columns=&["Model", "Health", "Incidents", "Approvals waiting", "KPIs", "Net value", "ROI", "Payback"] numeric=&["Net value", "ROI"]>
                             {models.into_iter().map(|model| {
                                 let health = model.health.map(|health| view! { <span class=status_class(health)>{health.label()}</span> });
                                 let net = model.roi.as_ref().map_or_else(|| model.roi_problem.clone().map_or("No ledger".into(), |_| "No euro rate".into()), |roi| format::money(roi.net_value, currency));
@@ -254,8 +248,7 @@ fn Models(models: Vec<ModelValue>, currency: &'static str) -> impl IntoView {
                                     </tr>
                                 }
                             }).collect_view()}
-                        </tbody>
-                    </table>
+                        </DataTable>
                 }.into_any()
             }}
         </section>
@@ -289,9 +282,7 @@ fn Programmes(programmes: Vec<ProgrammeValue>, currency: &'static str) -> impl I
                 <h2 id="programmes-heading">"Programmes"</h2>
                 <CsvDownload filename=format!("programmes-{currency}.csv") csv=Signal::derive(move || csv.clone()) />
             </div>
-            <table class="table">
-                <thead><tr><th>"Programme"</th><th class="numeric">"Net value"</th><th>"Simulated net value (P10 / P50 / P90)"</th><th>"Payback within 36 months"</th><th>"Payback"</th></tr></thead>
-                <tbody>
+            <DataTable label="Programmes" columns=&["Programme", "Net value", "Simulated net value (P10 / P50 / P90)", "Payback within 36 months", "Payback"] numeric=&["Net value"]>
                     {programmes.into_iter().map(|programme| {
                         let label = programme.range.as_ref().map(|range| range.label.clone()).unwrap_or_default();
                         view! {
@@ -304,8 +295,7 @@ fn Programmes(programmes: Vec<ProgrammeValue>, currency: &'static str) -> impl I
                             </tr>
                         }
                     }).collect_view()}
-                </tbody>
-            </table>
+                </DataTable>
             <p class="muted">"The simulated figures draw each model's cost and benefit lines from their low / likely / high estimates: a spread of estimates, not a confidence interval."</p>
         </section>
     }
@@ -345,9 +335,7 @@ fn Kpis(models: Vec<ModelValue>) -> impl IntoView {
                 view! { <p class="muted">"No KPIs yet: define one below."</p> }.into_any()
             } else {
                 view! {
-                    <table class="table">
-                        <thead><tr><th>"KPI"</th><th>"Status"</th><th>"Latest (range)"</th><th class="numeric">"Planned now"</th><th class="numeric">"Target"</th></tr></thead>
-                        <tbody>
+                    <DataTable label="KPIs" columns=&["KPI", "Status", "Latest (range)", "Planned now", "Target"] numeric=&["Planned now", "Target"]>
                             {lights.into_iter().map(|(model, light)| view! {
                                 <tr>
                                     <td><a href=format!("/kpis/{}", light.id)>{light.name.clone()}</a><div class="cell-sub">{model}</div></td>
@@ -357,8 +345,7 @@ fn Kpis(models: Vec<ModelValue>) -> impl IntoView {
                                     <td class="numeric">{light.target}</td>
                                 </tr>
                             }).collect_view()}
-                        </tbody>
-                    </table>
+                        </DataTable>
                 }.into_any()
             }}
         </section>

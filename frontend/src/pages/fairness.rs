@@ -13,7 +13,7 @@ use web_sys::HtmlInputElement;
 
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{EmptyState, ErrorState, FormAlert, Loading, TextField};
+use crate::components::{DataTable, EmptyState, ErrorState, FormAlert, Loading, TextField};
 use crate::format;
 
 fn ratio(value: Option<f64>) -> String {
@@ -123,9 +123,7 @@ fn AttributeCard(attribute: AttributeFairness) -> impl IntoView {
                 <ul class="conflicts">{attribute.breaches.iter().map(|breach| view! { <li class="conflict conflict-blocking">{breach.clone()}</li> }).collect_view()}</ul>
             })}
             <GroupChart attribute=attribute.clone() />
-            <table class="table" aria-label=format!("Groups of {}", attribute.attribute)>
-                <thead><tr><th scope="col">"Group"</th><th scope="col">"Rows"</th><th scope="col">"Selection rate"</th><th scope="col">"True positive rate"</th><th scope="col">"False positive rate"</th></tr></thead>
-                <tbody>
+            <DataTable label=format!("Groups of {}", attribute.attribute) columns=&["Group", "Rows", "Selection rate", "True positive rate", "False positive rate"]>
                     {attribute.groups.iter().map(|group| view! {
                         <tr>
                             <td>{group.group.clone()}</td>
@@ -135,8 +133,7 @@ fn AttributeCard(attribute: AttributeFairness) -> impl IntoView {
                             <td>{format!("{:.3}", group.false_positive_rate)}</td>
                         </tr>
                     }).collect_view()}
-                </tbody>
-            </table>
+                </DataTable>
         </section>
     }
 }

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api;
-use crate::components::{EmptyState, ErrorState, FormAlert, Loading, ModelSelect, TextField, use_models};
+use crate::components::{DataTable, EmptyState, FormAlert, ModelSelect, TextField, loaded, use_models};
 use crate::format;
 
 #[component]
@@ -96,17 +96,12 @@ pub fn IntegrationsPage() -> impl IntoView {
             </div>
             <div class="form-actions"><button type="submit" class="button button-primary">"Create key"</button></div>
         </form>
-        {move || match integrations.get() {
-            None => view! { <Loading what="integrations" /> }.into_any(),
-            Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-            Some(Ok(list)) if list.is_empty() => view! {
+        {loaded(integrations, "integrations", move |value| match value {
+            list if list.is_empty() => view! {
                 <EmptyState title="No integrations yet" message="Create a key for each sender."><span></span></EmptyState>
             }.into_any(),
-            Some(Ok(list)) => view! {
-                <div class="table-wrap">
-                    <table class="table" aria-label="Integrations">
-                        <thead><tr><th scope="col">"Name"</th><th scope="col">"Sender"</th><th scope="col">"Created"</th><th scope="col">"Last used"</th><th scope="col"></th></tr></thead>
-                        <tbody>
+            list => view! {
+                <DataTable label="Integrations" columns=&["col", "col", "col", "col", "col"]>
                             {list.into_iter().map(|integration| {
                                 let (id, name) = (integration.id.clone(), integration.name.clone());
                                 view! {
@@ -119,10 +114,8 @@ pub fn IntegrationsPage() -> impl IntoView {
                                     </tr>
                                 }
                             }).collect_view()}
-                        </tbody>
-                    </table>
-                </div>
+                        </DataTable>
             }.into_any(),
-        }}
+        })}
     }
 }

@@ -12,7 +12,7 @@ use leptos_router::hooks::use_params_map;
 use super::business::light_class;
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{CsvDownload, ErrorState, FormAlert, Loading, chosen_file, csv_text};
+use crate::components::{CsvDownload, DataTable, FormAlert, chosen_file, csv_text, loaded};
 use crate::live::use_live;
 
 #[component]
@@ -26,11 +26,7 @@ pub fn KpiPage() -> impl IntoView {
         async move { api::get_kpi(&id).await }
     });
     view! {
-        {move || match kpi.get() {
-            None => view! { <Loading what="the KPI" /> }.into_any(),
-            Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-            Some(Ok(kpi)) => view! { <KpiView kpi revision=live.business_changes() /> }.into_any(),
-        }}
+        {loaded(kpi, "the KPI", move |kpi| view! { <KpiView kpi revision=live.business_changes() /> }.into_any())}
     }
 }
 
@@ -84,9 +80,7 @@ fn KpiView(kpi: Kpi, revision: u64) -> impl IntoView {
                 view! { <p class="muted">"No values yet."</p> }.into_any()
             } else {
                 view! {
-                    <table class="table">
-                        <thead><tr><th>"Day"</th><th class="numeric">"Low"</th><th class="numeric">"Value"</th><th class="numeric">"High"</th><th>"Note"</th><th>"Entered by"</th></tr></thead>
-                        <tbody>
+                    <DataTable label="Values" columns=&["Day", "Low", "Value", "High", "Note", "Entered by"] numeric=&["Low", "Value", "High"]>
                             {kpi.values.iter().rev().map(|value| view! {
                                 <tr>
                                     <td>{value.day.to_string()}</td>
@@ -97,8 +91,7 @@ fn KpiView(kpi: Kpi, revision: u64) -> impl IntoView {
                                     <td>{value.entered_by.clone()}</td>
                                 </tr>
                             }).collect_view()}
-                        </tbody>
-                    </table>
+                        </DataTable>
                 }.into_any()
             }}
         </section>

@@ -13,7 +13,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{ErrorState, FormAlert, Loading, Markdown};
+use crate::components::{FormAlert, Markdown, loaded};
 use crate::format;
 
 #[component]
@@ -36,11 +36,7 @@ pub fn ModelCardPage() -> impl IntoView {
             </div>
             <a class="button" href=move || api::model_card_markdown_url(&model.get(), &tag.get()) download="">"Export Markdown"</a>
         </div>
-        {move || match card.get() {
-            None => view! { <Loading what="the model card" /> }.into_any(),
-            Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-            Some(Ok(response)) => view! { <Editor response model=model.get_untracked() tag=tag.get_untracked() saved /> }.into_any(),
-        }}
+        {loaded(card, "the model card", move |response| view! { <Editor response model=model.get_untracked() tag=tag.get_untracked() saved /> }.into_any())}
     }
 }
 

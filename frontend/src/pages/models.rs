@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{EmptyState, ErrorState, HealthBadge, Loading, RiskBadge};
+use crate::components::{DataTable, EmptyState, HealthBadge, Pager, RiskBadge, loaded};
 use crate::format;
 
 const PER_PAGE: u32 = 25;
@@ -93,64 +93,27 @@ pub fn ModelsPage() -> impl IntoView {
                 <button type="button" class="button button-quiet" on:click=clear_filters>"Clear filters"</button>
             </Show>
         </form>
-        {move || match models.get() {
-            None => view! { <Loading what="models" /> }.into_any(),
-            Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-            Some(Ok(list)) if list.items.is_empty() && filtered() => view! {
+        {loaded(models, "models", move |value| match value {
+            list if list.items.is_empty() && filtered() => view! {
                 <EmptyState title="No matching models" message="No model matches these filters.">
                     <button type="button" class="button" on:click=clear_filters>"Clear filters"</button>
                 </EmptyState>
             }.into_any(),
-            Some(Ok(list)) if list.items.is_empty() => view! {
+            list if list.items.is_empty() => view! {
                 <EmptyState title="No models yet" message="Register the first model to start governing it.">
                     <Show when=move || can_write>
                         <a class="button button-primary" href="/models/new">"Register model"</a>
                     </Show>
                 </EmptyState>
             }.into_any(),
-            Some(Ok(list)) => {
-                let first = u64::from(list.page - 1) * u64::from(list.per_page) + 1;
-                let last = first + list.items.len() as u64 - 1;
-                let has_next = last < list.total;
+            list => {
+                let shown = list.items.len();
                 view! {
-                    <div class="table-wrap">
-                        <table class="table" aria-label="Models">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Name"</th>
-                                    <th scope="col">"Health"</th>
-                                    <th scope="col">"Risk tier"</th>
-                                    <th scope="col">"In production"</th>
-                                    <th scope="col">"Latest version"</th>
-                                    <th scope="col">"Owner"</th>
-                                    <th scope="col">"Updated"</th>
-                                </tr>
-                            </thead>
-                            <tbody>{list.items.into_iter().map(model_row).collect_view()}</tbody>
-                        </table>
-                    </div>
-                    <nav class="pager" aria-label="Pages">
-                        <span>{format!("{first}–{last} of {}", format::count(list.total, "model", "models"))}</span>
-                        <button
-                            type="button"
-                            class="button"
-                            disabled=list.page == 1
-                            on:click=move |_| page.update(|page| *page -= 1)
-                        >
-                            "Previous"
-                        </button>
-                        <button
-                            type="button"
-                            class="button"
-                            disabled=!has_next
-                            on:click=move |_| page.update(|page| *page += 1)
-                        >
-                            "Next"
-                        </button>
-                    </nav>
+                    <DataTable label="Models" columns=&["Name", "Health", "Risk tier", "In production", "Latest version", "Owner", "Updated"]>{list.items.into_iter().map(model_row).collect_view()}</DataTable>
+                    <Pager page at=list.page per_page=list.per_page shown total=list.total one="model" many="models" />
                 }.into_any()
             }
-        }}
+        })}
     }
 }
 

@@ -8,15 +8,17 @@ use keel_shared::models::ModelListQuery;
 use leptos::prelude::*;
 
 use crate::api;
-use crate::components::{EmptyState, ErrorState, HealthBadge, KeyNumbers, Loading, RiskBadge, Sparkline, status_class};
+use crate::components::{EmptyState, HealthBadge, KeyNumbers, RiskBadge, Sparkline, loaded, status_class};
 use crate::live::use_live;
 use crate::pages::IncidentStatsLine;
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let live = use_live();
+    // Each tile refreshes its own sparklines; the whole fleet is read again only after a
+    // resync.
     let fleet = LocalResource::new(move || {
-        live.fleet_changes();
+        live.resynced();
         async move { api::fleet(&ModelListQuery::default()).await }
     });
     // Open incidents per model, for the tiles.
@@ -42,15 +44,13 @@ pub fn OverviewPage() -> impl IntoView {
         </div>
         <StatusCounts />
         <IncidentStatsLine />
-        {move || match fleet.get() {
-            None => view! { <Loading what="the fleet" /> }.into_any(),
-            Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-            Some(Ok(response)) if response.tiles.is_empty() => view! {
+        {loaded(fleet, "the fleet", move |value| match value {
+            response if response.tiles.is_empty() => view! {
                 <EmptyState title="No models yet" message="Register a model, then point its telemetry at Keel.">
                     <a class="button button-primary" href="/models/new">"Register model"</a>
                 </EmptyState>
             }.into_any(),
-            Some(Ok(response)) => view! {
+            response => view! {
                 <ul class="tile-grid" aria-label="Models">
                     {response.tiles.into_iter().map(|tile| {
                         let model = tile.model.id.clone();
@@ -58,7 +58,7 @@ pub fn OverviewPage() -> impl IntoView {
                     }).collect_view()}
                 </ul>
             }.into_any(),
-        }}
+        })}
     }
 }
 
@@ -88,6 +88,21 @@ fn Tile(tile: FleetTile, open_incidents: Signal<usize>) -> impl IntoView {
     let FleetTile { model, health, sparklines } = tile;
     let live = use_live();
     let model_id = model.id.clone();
+    let sparklines = RwSignal::new(sparklines);
+    // The model's new points: read its last day again (the first run only subscribes).
+    let refreshed_for = model.id.clone();
+    Effect::new(move |seen: Option<u64>| {
+        let changes = live.model_changes(&refreshed_for);
+        if seen.is_some_and(|seen| seen != changes) {
+            let model_id = refreshed_for.clone();
+            leptos::task::spawn_local(async move {
+                if let Ok(fresh) = api::model_sparklines(&model_id).await {
+                    sparklines.set(fresh);
+                }
+            });
+        }
+        changes
+    });
     let model_link = model.id.0.clone();
     let production = model
         .production_version
@@ -117,7 +132,7 @@ fn Tile(tile: FleetTile, open_incidents: Signal<usize>) -> impl IntoView {
                 })}
             })}
             <div class="tile-sparklines">
-                {sparklines.into_iter().map(|line| {
+                {move || sparklines.get().into_iter().map(|line| {
                     let label = sparkline_label(&line.metric, &line.statistic);
                     view! {
                         <div class="tile-sparkline">

@@ -11,7 +11,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{ErrorState, FormAlert, Loading};
+use crate::components::{FormAlert, loaded};
 use crate::format;
 
 fn percent(score: f64) -> String {
@@ -36,11 +36,7 @@ pub fn ReadinessPage() -> impl IntoView {
                 <p class="page-lede">"What Keel checks itself counts 1, what a named person attests ½, what is missing 0. The overall score is the weakest section's; a first production promotion needs every section at the floor."</p>
             </div>
         </div>
-        {move || match assessment.get() {
-            None => view! { <Loading what="the assessment" /> }.into_any(),
-            Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-            Some(Ok(assessment)) => view! { <Assessment assessment model=model.get_untracked() saved /> }.into_any(),
-        }}
+        {loaded(assessment, "the assessment", move |assessment| view! { <Assessment assessment model=model.get_untracked() saved /> }.into_any())}
     }
 }
 

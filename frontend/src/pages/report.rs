@@ -14,7 +14,7 @@ use leptos_router::hooks::use_params_map;
 use super::business::light_class;
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{CsvDownload, ErrorState, FormAlert, Loading, csv_text};
+use crate::components::{CsvDownload, FormAlert, csv_text, loaded};
 use crate::format;
 
 /// The report's words in its language.
@@ -150,11 +150,7 @@ pub fn GovernanceReportPage() -> impl IntoView {
                 <p class="notice" role="status">"Frozen: "<a href=format!("/reports/frozen/{}", report.id)>{format!("report {} ({})", report.month, report.language)}</a>{format!(", SHA-256 {}", report.digest)}</p>
             })}
         </div>
-        {move || match report.get() {
-            None => view! { <Loading what="the report" /> }.into_any(),
-            Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-            Some(Ok(report)) => view! { <Report report frozen=None /> }.into_any(),
-        }}
+        {loaded(report, "the report", move |report| view! { <Report report frozen=None /> }.into_any())}
         <section class="card no-print" aria-labelledby="frozen-heading">
             <h2 id="frozen-heading">"Frozen reports"</h2>
             {move || frozen_list.get().and_then(Result::ok).map(|list| if list.is_empty() {
@@ -184,14 +180,10 @@ pub fn FrozenReportPage() -> impl IntoView {
             <div><p class="breadcrumb"><a href="/reports/governance">"Governance report"</a></p><h1>"Frozen report"</h1></div>
             <button type="button" class="button" on:click=move |_| { let _ = window().print(); }>"Print / PDF"</button>
         </div>
-        {move || match report.get() {
-            None => view! { <Loading what="the report" /> }.into_any(),
-            Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-            Some(Ok(frozen)) => match frozen.report.clone() {
+        {loaded(report, "the report", move |frozen| match frozen.report.clone() {
                 Some(report) => view! { <Report report frozen=Some(frozen) /> }.into_any(),
                 None => view! { <p>"The report body is missing."</p> }.into_any(),
-            },
-        }}
+            })}
     }
 }
 

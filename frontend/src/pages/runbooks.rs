@@ -11,7 +11,7 @@ use leptos::task::spawn_local;
 
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{EmptyState, ErrorState, FormAlert, Loading, Markdown, ModelSelect, TextField, use_models};
+use crate::components::{EmptyState, FormAlert, Markdown, ModelSelect, TextField, loaded, use_models};
 
 const TEMPLATE: &str = "## When this fires\n\nWhat the alert means.\n\n- [ ] Open the model's health page and confirm the signal\n- [ ] Check recent changes to the model and its data\n- [ ] Roll back or mitigate, then record it on the incident\n";
 
@@ -37,15 +37,13 @@ pub fn RunbooksPage() -> impl IntoView {
         {move || editing.get().map(|runbook| view! {
             <RunbookEditor runbook on_done=move || { editing.set(None); changed.update(|count| *count += 1); } />
         })}
-        {move || match runbooks.get() {
-            None => view! { <Loading what="runbooks" /> }.into_any(),
-            Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-            Some(Ok(list)) if list.is_empty() => view! {
+        {loaded(runbooks, "runbooks", move |value| match value {
+            list if list.is_empty() => view! {
                 <EmptyState title="No runbooks yet" message="Write the first one so responders know what to do.">
                     <span></span>
                 </EmptyState>
             }.into_any(),
-            Some(Ok(list)) => view! {
+            list => view! {
                 <ul class="runbook-list">
                     {list.into_iter().map(|runbook| {
                         let steps = runbook_steps(&runbook.spec.body).len();
@@ -72,7 +70,7 @@ pub fn RunbooksPage() -> impl IntoView {
                     }).collect_view()}
                 </ul>
             }.into_any(),
-        }}
+        })}
     }
 }
 

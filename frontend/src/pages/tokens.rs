@@ -5,7 +5,7 @@ use keel_shared::auth::{CreateTokenRequest, TokenScope, TokenSummary};
 use leptos::prelude::*;
 
 use crate::api;
-use crate::components::{ErrorState, FieldError, FormAlert, Loading, field_message};
+use crate::components::{DataTable, FieldError, FormAlert, field_message, loaded};
 use crate::format;
 
 #[component]
@@ -66,18 +66,10 @@ pub fn TokensPage() -> impl IntoView {
             </div>
         })}
         {move || revoke_error.get().map(|body| view! { <div class="alert alert-error" role="alert">{body.detail}</div> })}
-        {move || match tokens.get() {
-            None => view! { <Loading what="tokens" /> }.into_any(),
-            Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-            Some(Ok(list)) if list.is_empty() => view! { <p class="muted">"No API tokens yet."</p> }.into_any(),
-            Some(Ok(list)) => view! {
-                <div class="table-wrap">
-                    <table class="table" aria-label="API tokens">
-                        <thead><tr>
-                            <th scope="col">"Name"</th><th scope="col">"Token"</th><th scope="col">"Scopes"</th>
-                            <th scope="col">"Owner"</th><th scope="col">"Last used"</th><th scope="col">"Status"</th>
-                        </tr></thead>
-                        <tbody>
+        {loaded(tokens, "tokens", move |value| match value {
+            list if list.is_empty() => view! { <p class="muted">"No API tokens yet."</p> }.into_any(),
+            list => view! {
+                <DataTable label="API tokens" columns=&["Name", "Token", "Scopes", "Owner", "Last used", "Status"]>
                             {list.into_iter().map(|token| {
                                 let scopes = token.scopes.iter().map(|scope| scope.as_str()).collect::<Vec<_>>().join(", ");
                                 let last_used = token.last_used_at.as_ref().map_or_else(|| "Never".to_owned(), format::timestamp);
@@ -104,11 +96,9 @@ pub fn TokensPage() -> impl IntoView {
                                     </tr>
                                 }
                             }).collect_view()}
-                        </tbody>
-                    </table>
-                </div>
+                        </DataTable>
             }.into_any(),
-        }}
+        })}
         <form class="card form form-spaced" on:submit=submit aria-labelledby="new-token-heading">
             <h2 id="new-token-heading">"Create a token"</h2>
             <FormAlert error />

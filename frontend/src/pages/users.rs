@@ -5,7 +5,7 @@ use keel_shared::auth::{CreateUserRequest, Role, UserSummary};
 use leptos::prelude::*;
 
 use crate::api;
-use crate::components::{ErrorState, FieldError, FormAlert, Loading, field_message};
+use crate::components::{DataTable, FieldError, FormAlert, field_message, loaded};
 use crate::format;
 
 #[component]
@@ -67,14 +67,8 @@ pub fn UsersPage() -> impl IntoView {
                 <p class="page-lede">"People who can sign in. Roles decide what they may do; approvals need people other than the requester."</p>
             </div>
         </div>
-        {move || match users.get() {
-            None => view! { <Loading what="users" /> }.into_any(),
-            Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-            Some(Ok(list)) => view! {
-                <div class="table-wrap">
-                    <table class="table" aria-label="Users">
-                        <thead><tr><th scope="col">"Username"</th><th scope="col">"Name"</th><th scope="col">"Role"</th><th scope="col">"Added"</th><th scope="col">"Status"</th><th scope="col">"Access"</th></tr></thead>
-                        <tbody>
+        {loaded(users, "users", move |list| view! {
+                <DataTable label="Users" columns=&["Username", "Name", "Role", "Added", "Status", "Access"]>
                             {list.into_iter().map(|user| {
                                 let active = user.deactivated_at.is_none();
                                 let label = format!("{} {}", if active { "Deactivate" } else { "Reactivate" }, user.username);
@@ -96,12 +90,9 @@ pub fn UsersPage() -> impl IntoView {
                                     </tr>
                                 }
                             }).collect_view()}
-                        </tbody>
-                    </table>
-                </div>
+                        </DataTable>
                 <FormAlert error=activity_error />
-            }.into_any(),
-        }}
+            }.into_any())}
         <form class="card form form-spaced" on:submit=submit aria-labelledby="new-user-heading">
             <h2 id="new-user-heading">"Add a user"</h2>
             <FormAlert error />

@@ -13,7 +13,7 @@ use leptos_router::hooks::use_params_map;
 use super::business::light_class;
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{ErrorState, FormAlert, Loading, chosen_file, local_error};
+use crate::components::{DataTable, FormAlert, chosen_file, loaded, local_error};
 use crate::format;
 use crate::live::use_live;
 
@@ -54,13 +54,11 @@ pub fn ValuePage() -> impl IntoView {
                 }).collect_view()}
             </div>
         </div>
-        {move || match figures.get() {
-            None => view! { <Loading what="the figures" /> }.into_any(),
-            Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-            Some(Ok(figures)) if figures.months.is_empty() => view! {
+        {loaded(figures, "the figures", move |value| match value {
+            figures if figures.months.is_empty() => view! {
                 <section class="card"><p class="muted">"No ledger yet: upload the model's costs and benefits below."</p></section>
             }.into_any(),
-            Some(Ok(figures)) => {
+            figures => {
                 let currency = figures.currency.as_str();
                 view! {
                     <section class="summary-cards" aria-label="Figures">
@@ -73,7 +71,7 @@ pub fn ValuePage() -> impl IntoView {
                     </section>
                 }.into_any()
             }
-        }}
+        })}
         <figure class="card chart-card"><img class="server-chart" src=chart alt="Cumulative net value per month, actual and planned" /></figure>
         <section class="card" aria-labelledby="model-kpis-heading">
             <h2 id="model-kpis-heading">"KPIs"</h2>
@@ -90,11 +88,7 @@ pub fn ValuePage() -> impl IntoView {
             })}
         </section>
         {move || auth.can(Permission::EditKpis).then(|| view! { <LedgerUpload model=model.get() /> })}
-        {move || match ledger.get() {
-            None => view! { <Loading what="the ledger" /> }.into_any(),
-            Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-            Some(Ok(ledger)) => view! { <LedgerTable ledger /> }.into_any(),
-        }}
+        {loaded(ledger, "the ledger", move |ledger| view! { <LedgerTable ledger /> }.into_any())}
     }
 }
 
@@ -178,9 +172,7 @@ fn LedgerTable(ledger: Ledger) -> impl IntoView {
                 view! { <p class="muted">"No entries."</p> }.into_any()
             } else {
                 view! {
-                    <table class="table">
-                        <thead><tr><th>"Month"</th><th>"Category"</th><th class="numeric">"Amount"</th><th>"Range"</th><th>"Rate"</th><th></th></tr></thead>
-                        <tbody>
+                    <DataTable label="Ledger entries" columns=&["Month", "Category", "Amount", "Range", "Rate", ""] numeric=&["Amount"]>
                             {ledger.entries.into_iter().map(|entry| view! {
                                 <tr>
                                     <td>{entry.month.to_string()}</td>
@@ -191,8 +183,7 @@ fn LedgerTable(ledger: Ledger) -> impl IntoView {
                                     <td>{if entry.planned { "plan" } else if entry.incident_id.is_some() { "from an incident" } else { "" }}</td>
                                 </tr>
                             }).collect_view()}
-                        </tbody>
-                    </table>
+                        </DataTable>
                 }.into_any()
             }}
         </section>

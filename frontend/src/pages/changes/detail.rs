@@ -14,7 +14,7 @@ use super::target_text;
 use crate::api;
 use crate::auth::use_auth;
 use crate::components::{
-    ChangeRiskBadge, ChangeStatusBadge, ErrorState, EvidenceBadge, FormAlert, Loading, Markdown, RiskBadge,
+    ChangeRiskBadge, ChangeStatusBadge, DataTable, ErrorState, EvidenceBadge, FormAlert, Loading, Markdown, RiskBadge,
 };
 use crate::format;
 use crate::live::use_live;
@@ -183,9 +183,7 @@ fn Change(detail: ChangeDetail, saved: RwSignal<u32>) -> impl IntoView {
                         {(!blocking.is_empty()).then(|| view! {
                             <p class="muted">{format!("Approval waits for: {}.", blocking.join(", "))}</p>
                         })}
-                        <table class="table" aria-label="Evidence">
-                            <thead><tr><th scope="col">"Gate"</th><th scope="col">"Verdict"</th><th scope="col">"What Keel found"</th><th scope="col">"Source"</th></tr></thead>
-                            <tbody>
+                        <DataTable label="Evidence" columns=&["Gate", "Verdict", "What Keel found", "Source"]>
                                 {detail_for_evidence.evidence.iter().map(|item| {
                                     let link = evidence_link(item.kind, &detail_for_evidence);
                                     view! {
@@ -203,8 +201,7 @@ fn Change(detail: ChangeDetail, saved: RwSignal<u32>) -> impl IntoView {
                                         </tr>
                                     }
                                 }).collect_view()}
-                            </tbody>
-                        </table>
+                            </DataTable>
                     </section>
                 })}
                 <section class="card" aria-labelledby="approvals-heading">
@@ -217,9 +214,7 @@ fn Change(detail: ChangeDetail, saved: RwSignal<u32>) -> impl IntoView {
                         view! { <p class="muted">"No approvals yet. The requester never counts, nor does the implementer's own approval."</p> }.into_any()
                     } else {
                         view! {
-                            <table class="table" aria-label="Approvals">
-                                <thead><tr><th scope="col">"Who"</th><th scope="col">"Decision"</th><th scope="col">"When"</th><th scope="col">"Comment"</th><th scope="col">"Bound to"</th></tr></thead>
-                                <tbody>
+                            <DataTable label="Approvals" columns=&["Who", "Decision", "When", "Comment", "Bound to"]>
                                     {detail.approvals.iter().map(|approval| view! {
                                         <tr class=if approval.voided.is_some() { "approval-voided" } else { "" }>
                                             <td>{approval.approver.clone()}<div class="cell-sub">{approval.approver_role.label()}</div></td>
@@ -234,8 +229,7 @@ fn Change(detail: ChangeDetail, saved: RwSignal<u32>) -> impl IntoView {
                                             </td>
                                         </tr>
                                     }).collect_view()}
-                                </tbody>
-                            </table>
+                                </DataTable>
                         }.into_any()
                     }}
                     {(!detail.policy.not_counted.is_empty()).then(|| view! {

@@ -14,7 +14,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{ChangeRiskBadge, ChangeStatusBadge, EmptyState, ErrorState, Loading, ModelSelect, use_models};
+use crate::components::{ChangeRiskBadge, ChangeStatusBadge, DataTable, EmptyState, ModelSelect, loaded, use_models};
 use crate::format;
 use crate::live::use_live;
 
@@ -97,34 +97,19 @@ pub fn ChangesPage() -> impl IntoView {
                 <button type="button" class="button button-quiet" on:click=clear>"Clear filters"</button>
             </Show>
         </form>
-        {move || match changes.get() {
-            None => view! { <Loading what="changes" /> }.into_any(),
-            Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-            Some(Ok(list)) if list.items.is_empty() && waiting.get() => view! {
+        {loaded(changes, "changes", move |value| match value {
+            list if list.items.is_empty() && waiting.get() => view! {
                 <EmptyState title="Nothing waits for your approval" message="Changes others submit appear here until you approve or reject them.">
                     <button type="button" class="button" on:click=move |_| waiting.set(false)>"Show all open changes"</button>
                 </EmptyState>
             }.into_any(),
-            Some(Ok(list)) if list.items.is_empty() => view! {
+            list if list.items.is_empty() => view! {
                 <EmptyState title="No matching changes" message="No change request matches these filters. Request a promotion from a model's page, or a change here.">
                     <button type="button" class="button" on:click=clear>"Clear filters"</button>
                 </EmptyState>
             }.into_any(),
-            Some(Ok(list)) => view! {
-                <div class="table-wrap">
-                    <table class="table" aria-label="Changes">
-                        <thead>
-                            <tr>
-                                <th scope="col">"Change"</th>
-                                <th scope="col">"Target"</th>
-                                <th scope="col">"Risk"</th>
-                                <th scope="col">"Status"</th>
-                                <th scope="col">"Approvals"</th>
-                                <th scope="col">"Requested by"</th>
-                                <th scope="col">"Updated"</th>
-                            </tr>
-                        </thead>
-                        <tbody>
+            list => view! {
+                <DataTable label="Changes" columns=&["Change", "Target", "Risk", "Status", "Approvals", "Requested by", "Updated"]>
                             {list.items.into_iter().map(|change| {
                                 let href = format!("/changes/{}", change.id);
                                 view! {
@@ -145,10 +130,8 @@ pub fn ChangesPage() -> impl IntoView {
                                     </tr>
                                 }
                             }).collect_view()}
-                        </tbody>
-                    </table>
-                </div>
+                        </DataTable>
             }.into_any(),
-        }}
+        })}
     }
 }

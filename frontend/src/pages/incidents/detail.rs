@@ -17,7 +17,7 @@ use leptos_router::hooks::use_params_map;
 use super::{IncidentStatusBadge, SeverityBadge, SlaBadge, model_cell, ticking_now};
 use crate::api;
 use crate::auth::use_auth;
-use crate::components::{ErrorState, FormAlert, Loading, Markdown};
+use crate::components::{DataTable, FormAlert, Markdown, loaded};
 use crate::format;
 use crate::live::use_live;
 
@@ -34,11 +34,7 @@ pub fn IncidentPage() -> impl IntoView {
         let id = id();
         async move { api::get_incident(&id).await }
     });
-    move || match incident.get() {
-        None => view! { <Loading what="the incident" /> }.into_any(),
-        Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-        Some(Ok(detail)) => view! { <Incident detail saved /> }.into_any(),
-    }
+    loaded(incident, "the incident", move |detail| view! { <Incident detail saved /> }.into_any())
 }
 
 /// Runs `call` and bumps `saved` on success; the error (if any) lands in `error`.
@@ -255,9 +251,7 @@ fn Deliveries(deliveries: Vec<WebhookDelivery>) -> impl IntoView {
         view! {
             <section class="card" aria-labelledby="deliveries-heading">
                 <h2 id="deliveries-heading">"Webhook deliveries"</h2>
-                <table class="table" aria-label="Webhook deliveries">
-                    <thead><tr><th scope="col">"Level"</th><th scope="col">"URL"</th><th scope="col">"Status"</th><th scope="col">"Attempts"</th><th scope="col">"Last error"</th><th scope="col">"Next attempt"</th></tr></thead>
-                    <tbody>
+                <DataTable label="Webhook deliveries" columns=&["Level", "URL", "Status", "Attempts", "Last error", "Next attempt"]>
                         {deliveries.into_iter().map(|delivery| view! {
                             <tr>
                                 <td>{delivery.level}</td>
@@ -268,8 +262,7 @@ fn Deliveries(deliveries: Vec<WebhookDelivery>) -> impl IntoView {
                                 <td>{delivery.next_attempt_at.map_or_else(|| "—".to_owned(), |at| at.format("%H:%M:%S UTC").to_string())}</td>
                             </tr>
                         }).collect_view()}
-                    </tbody>
-                </table>
+                    </DataTable>
             </section>
         }
     })

@@ -18,7 +18,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use crate::api;
 use crate::auth::use_auth;
 use crate::components::{
-    EmptyState, ErrorState, FieldError, FormAlert, Loading, ModelSelect, TextField, field_message, use_models,
+    DataTable, EmptyState, FieldError, FormAlert, ModelSelect, TextField, field_message, loaded, use_models,
 };
 use crate::format;
 use crate::live::use_live;
@@ -190,34 +190,19 @@ pub fn IncidentsPage() -> impl IntoView {
                 <button type="button" class="button button-quiet" on:click=clear>"Clear filters"</button>
             </Show>
         </form>
-        {move || match incidents.get() {
-            None => view! { <Loading what="incidents" /> }.into_any(),
-            Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-            Some(Ok(list)) if list.items.is_empty() && status.get() == "open" && !filtered() => view! {
+        {loaded(incidents, "incidents", move |value| match value {
+            list if list.items.is_empty() && status.get() == "open" && !filtered() => view! {
                 <EmptyState title="No open incidents" message="Nothing needs a responder right now. Alert rules open incidents by themselves when a model misbehaves.">
                     <a class="button" href="/alerts">"See alert rules"</a>
                 </EmptyState>
             }.into_any(),
-            Some(Ok(list)) if list.items.is_empty() => view! {
+            list if list.items.is_empty() => view! {
                 <EmptyState title="No matching incidents" message="No incident matches these filters.">
                     <button type="button" class="button" on:click=clear>"Clear filters"</button>
                 </EmptyState>
             }.into_any(),
-            Some(Ok(list)) => view! {
-                <div class="table-wrap">
-                    <table class="table" aria-label="Incidents">
-                        <thead>
-                            <tr>
-                                <th scope="col">"Incident"</th>
-                                <th scope="col">"Severity"</th>
-                                <th scope="col">"Status"</th>
-                                <th scope="col">"SLA"</th>
-                                <th scope="col">"Model"</th>
-                                <th scope="col">"Assignee"</th>
-                                <th scope="col">"Opened"</th>
-                            </tr>
-                        </thead>
-                        <tbody>
+            list => view! {
+                <DataTable label="Incidents" columns=&["Incident", "Severity", "Status", "SLA", "Model", "Assignee", "Opened"]>
                             {list.items.into_iter().map(|incident| {
                                 let href = format!("/incidents/{}", incident.id);
                                 view! {
@@ -235,11 +220,9 @@ pub fn IncidentsPage() -> impl IntoView {
                                     </tr>
                                 }
                             }).collect_view()}
-                        </tbody>
-                    </table>
-                </div>
+                        </DataTable>
             }.into_any(),
-        }}
+        })}
     }
 }
 

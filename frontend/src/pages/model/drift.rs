@@ -16,7 +16,7 @@ use super::{once_loaded, route_model};
 use crate::api;
 use crate::auth::use_auth;
 use crate::components::{
-    DriftBadge, EmptyState, ErrorState, FormAlert, HealthBadge, HistogramOverlay, Loading, ScoreHistory, format_score,
+    DataTable, DriftBadge, EmptyState, FormAlert, HealthBadge, HistogramOverlay, ScoreHistory, format_score, loaded,
 };
 use crate::format;
 use crate::live::use_live;
@@ -49,11 +49,7 @@ pub fn DriftPage() -> impl IntoView {
                         <div class="page-header-badges"><HealthBadge model_id=model.id.clone() /></div>
                     </div>
                     {can_write.then(|| view! { <EvaluateButton model_id=model.id.clone() on_done=refresh /> })}
-                    {move || match overview.get() {
-                        None => view! { <Loading what="drift" /> }.into_any(),
-                        Some(Err(error)) => view! { <ErrorState error /> }.into_any(),
-                        Some(Ok(overview)) => view! { <Overview model_id=model_id.get() overview selected /> }.into_any(),
-                    }}
+                    {loaded(overview, "drift", move |overview| view! { <Overview model_id=model_id.get() overview selected /> }.into_any())}
                     {(can_write && !versions.is_empty()).then(|| view! {
                         <section class="card" aria-labelledby="upload-heading">
                             <ReferenceUpload model_id=model.id versions on_uploaded=refresh />
@@ -87,13 +83,7 @@ fn Overview(model_id: ModelId, overview: DriftOverview, selected: RwSignal<Optio
                 view! { <p class="muted">"No reference uploaded yet."</p> }.into_any()
             } else {
                 view! {
-                    <div class="table-wrap">
-                        <table class="table" aria-label="References">
-                            <thead><tr>
-                                <th scope="col">"Version"</th><th scope="col">"Source"</th><th scope="col">"Rows"</th>
-                                <th scope="col">"Columns"</th><th scope="col">"Baseline"</th><th scope="col">"Uploaded"</th>
-                            </tr></thead>
-                            <tbody>
+                    <DataTable label="References" columns=&["Version", "Source", "Rows", "Columns", "Baseline", "Uploaded"]>
                                 {overview.references.iter().map(|reference| view! {
                                     <tr>
                                         <td class="mono">{reference.version.clone()}</td>
@@ -104,9 +94,7 @@ fn Overview(model_id: ModelId, overview: DriftOverview, selected: RwSignal<Optio
                                         <td>{format!("{} by {}", format::timestamp(&reference.created_at), reference.created_by)}</td>
                                     </tr>
                                 }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
+                            </DataTable>
                 }.into_any()
             }}
         </section>
@@ -200,13 +188,7 @@ fn RunSections(
                 </dd></div>
             </dl>
             <FreshnessLine freshness />
-            <div class="table-wrap">
-                <table class="table" aria-label="Features by drift score">
-                    <thead><tr>
-                        <th scope="col">"Feature"</th><th scope="col">"Kind"</th><th scope="col">"Method"</th>
-                        <th scope="col">"Score"</th><th scope="col">"Threshold"</th><th scope="col">"Drift"</th>
-                    </tr></thead>
-                    <tbody>
+            <DataTable label="Features by drift score" columns=&["Feature", "Kind", "Method", "Score", "Threshold", "Drift"]>
                         {columns.iter().map(|column| {
                             let name = column.column.clone();
                             let result = column.report.as_ref().and_then(|report| Some((report.kind, *report.results.first()?)));
@@ -230,9 +212,7 @@ fn RunSections(
                                 </tr>
                             }
                         }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
+                    </DataTable>
         </section>
         <div class="chart-grid" id="feature-charts">
             <figure class="chart card">
@@ -272,13 +252,7 @@ fn QualitySection(run: DriftRun) -> impl IntoView {
                 <div><dt>"Missing from live rows"</dt><dd>{if report.only_in_reference.is_empty() { "none".to_owned() } else { report.only_in_reference.join(", ") }}</dd></div>
                 <div><dt>"Unknown to the reference"</dt><dd>{if report.only_in_current.is_empty() { "none".to_owned() } else { report.only_in_current.join(", ") }}</dd></div>
             </dl>
-            <div class="table-wrap">
-                <table class="table" aria-label="Data quality by feature">
-                    <thead><tr>
-                        <th scope="col">"Feature"</th><th scope="col">"Missing (reference)"</th><th scope="col">"Missing (current)"</th>
-                        <th scope="col">"Outside the reference"</th><th scope="col">"Distinct (reference → current)"</th><th scope="col">"Type"</th>
-                    </tr></thead>
-                    <tbody>
+            <DataTable label="Data quality by feature" columns=&["Feature", "Missing (reference)", "Missing (current)", "Outside the reference", "Distinct (reference → current)", "Type"]>
                         {report.columns.iter().filter_map(|column| Some((column.column.clone(), column.quality.clone()?))).map(|(name, quality)| view! {
                             <tr>
                                 <td>{name}</td>
@@ -289,9 +263,7 @@ fn QualitySection(run: DriftRun) -> impl IntoView {
                                 <td>{quality.type_mismatch.unwrap_or_else(|| "same".into())}</td>
                             </tr>
                         }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
+                    </DataTable>
         </section>
     }
 }
@@ -308,10 +280,7 @@ fn PerformanceSection(performance: PerformanceReport) -> impl IntoView {
                     <strong>"Worse than the reference. "</strong>{degraded.join("; ")}
                 </div>
             })}
-            <div class="table-wrap">
-                <table class="table" aria-label="Performance">
-                    <thead><tr><th scope="col">"Metric"</th><th scope="col">"Current"</th><th scope="col">"Reference"</th><th scope="col">"Better when"</th></tr></thead>
-                    <tbody>
+            <DataTable label="Performance" columns=&["Metric", "Current", "Reference", "Better when"]>
                         {current.metrics.iter().map(|metric| {
                             let reference = baseline.as_ref().and_then(|baseline| baseline.metrics.iter().find(|then| then.name == metric.name)).map(|then| format_score(then.value));
                             view! {
@@ -323,9 +292,7 @@ fn PerformanceSection(performance: PerformanceReport) -> impl IntoView {
                                 </tr>
                             }
                         }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
+                    </DataTable>
         </section>
     }
 }

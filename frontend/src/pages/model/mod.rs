@@ -15,7 +15,7 @@ use leptos_router::hooks::use_params_map;
 use crate::api;
 use crate::auth::use_auth;
 use crate::components::{
-    ErrorState, FieldError, FormAlert, HealthBadge, Loading, RiskBadge, StageBadge, field_message,
+    DataTable, ErrorState, FieldError, FormAlert, HealthBadge, Loading, RiskBadge, StageBadge, field_message,
 };
 use crate::format;
 use crate::live::use_live;
@@ -129,19 +129,7 @@ fn VersionsTable(
     });
     let error: Signal<Option<ErrorBody>> = Signal::derive(move || move_stage.value().get().and_then(Result::err));
     view! {
-        <div class="table-wrap">
-            <table class="table" aria-label="Versions">
-                <thead>
-                    <tr>
-                        <th scope="col">"Tag"</th>
-                        <th scope="col">"Stage"</th>
-                        <th scope="col">"Training data"</th>
-                        <th scope="col">"Notes"</th>
-                        <th scope="col">"Registered"</th>
-                        {can_move.then(|| view! { <th scope="col">"Move to"</th> })}
-                    </tr>
-                </thead>
-                <tbody>
+        <DataTable label="Versions" columns=if can_move { &VERSION_COLUMNS } else { &VERSION_COLUMNS[..5] }>
                     {versions.into_iter().map(|version| {
                         let (model_id, tag, from) = (model_id.clone(), version.tag.clone(), version.stage);
                         // Only the moves that need no change request are offered here.
@@ -173,9 +161,7 @@ fn VersionsTable(
                             </tr>
                         }
                     }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        </DataTable>
         <FormAlert error />
         {can_move.then(|| view! {
             <p class="muted">"Canary and production are reached, and production is left, only through an approved change request."</p>
@@ -183,6 +169,9 @@ fn VersionsTable(
     }
     .into_any()
 }
+
+/// The versions table's columns; the last only for those who may move stages.
+const VERSION_COLUMNS: [&str; 6] = ["Tag", "Stage", "Training data", "Notes", "Registered", "Move to"];
 
 #[component]
 fn NewVersionForm(model_id: ModelId, on_added: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
