@@ -32,6 +32,8 @@ const RESTART_DELAY: Duration = Duration::from_secs(1);
 const ROLLUP_EVERY: Duration = Duration::from_secs(2);
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 const DRIFT_SCHEDULE_EVERY: Duration = Duration::from_secs(60);
+/// How often telemetry-measured KPIs are measured (a period's value appears after it ends).
+const KPI_MEASURE_EVERY: Duration = Duration::from_secs(300);
 
 /// Whether this replica holds the singleton lease now.
 #[derive(Clone, Debug)]
@@ -169,6 +171,12 @@ pub fn start(state: &AppState) -> JoinSet<()> {
         "scheduled drift",
         DRIFT_SCHEDULE_EVERY,
         Arc::new(|store| Box::pin(async move { Ok(scheduler::run_due(&store).await?) })),
+    );
+    singleton(
+        &mut jobs,
+        "measured KPIs",
+        KPI_MEASURE_EVERY,
+        Arc::new(|store| Box::pin(async move { Ok(crate::services::kpis::measure_all(&store).await.map(drop)?) })),
     );
     jobs
 }

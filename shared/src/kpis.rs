@@ -9,7 +9,7 @@
 //! The planned path runs linearly from the baseline (value, date) to the target (value,
 //! date) and stays at the target after its date.
 
-use chrono::{NaiveDate, TimeDelta};
+use chrono::{Datelike, NaiveDate, TimeDelta};
 use serde::{Deserialize, Serialize};
 
 use crate::ModelId;
@@ -55,6 +55,72 @@ impl KpiCadence {
     }
 }
 
+impl KpiCadence {
+    /// The first and last day of the period (calendar day, ISO week from Monday, calendar
+    /// month) that holds `day`.
+    pub fn period_of(self, day: NaiveDate) -> (NaiveDate, NaiveDate) {
+        match self {
+            Self::Daily => (day, day),
+            Self::Weekly => {
+                let monday = day - TimeDelta::days(i64::from(day.weekday().num_days_from_monday()));
+                (monday, monday + TimeDelta::days(6))
+            }
+            Self::Monthly => {
+                let first = day.with_day(1).unwrap_or(day);
+                let next = if first.month() == 12 {
+                    NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+                } else {
+                    NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+                };
+                (first, next.and_then(|next| next.pred_opt()).unwrap_or(first))
+            }
+        }
+    }
+}
+
+named_enum! {
+    /// How one period's telemetry points become a KPI value.
+    KpiAggregation {
+        Avg => "avg",
+        Min => "min",
+        Max => "max",
+        P50 => "p50",
+        P95 => "p95",
+        P99 => "p99",
+        Count => "count",
+        Sum => "sum",
+    }
+}
+
+/// A KPI measured from a telemetry series of its model: one value per completed cadence
+/// period, dated the period's last day, written by Keel (`entered_by` "system").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KpiSource {
+    /// The metric's name as the model reports it (e.g. `manual_review_rate`, `accuracy`).
+    pub metric: String,
+    pub aggregation: KpiAggregation,
+    /// Multiplies the aggregate: 100 shows a 0–1 share in %, 1/60 minutes in hours.
+    #[serde(default = "unit_scale")]
+    pub scale: f64,
+}
+
+fn unit_scale() -> f64 {
+    1.0
+}
+
+impl KpiSource {
+    /// "p95 of latency_ms per day" (× the scale when it is not 1).
+    pub fn describe(&self, cadence: KpiCadence) -> String {
+        let period = match cadence {
+            KpiCadence::Daily => "day",
+            KpiCadence::Weekly => "week",
+            KpiCadence::Monthly => "month",
+        };
+        let scale = if self.scale == 1.0 { String::new() } else { format!(" × {}", self.scale) };
+        format!("{} of {} per {period}{scale}", self.aggregation, self.metric)
+    }
+}
+
 named_enum! {
     /// A KPI's traffic light.
     KpiStatus {
@@ -97,6 +163,9 @@ pub struct KpiDefinition {
     pub owner: String,
     #[serde(default = "default_cadence")]
     pub cadence: KpiCadence,
+    /// Measured from the model's telemetry instead of entered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<KpiSource>,
 }
 
 fn default_cadence() -> KpiCadence {
@@ -117,6 +186,17 @@ impl KpiDefinition {
         }
         if !self.baseline.is_finite() || !self.target.is_finite() {
             errors.insert("target".into(), "baseline and target must be numbers".into());
+        }
+        if let Some(source) = &self.source {
+            if self.model_id.is_none() {
+                errors.insert("source".into(), "only a model's KPI can be measured from its telemetry".into());
+            }
+            if source.metric.trim().is_empty() {
+                errors.insert("source.metric".into(), "name the telemetry metric to measure".into());
+            }
+            if !source.scale.is_finite() || source.scale == 0.0 {
+                errors.insert("source.scale".into(), "the scale must be a number other than 0".into());
+            }
         }
         let improves = match self.direction {
             KpiDirection::HigherIsBetter => self.target >= self.baseline,
@@ -198,6 +278,64 @@ impl KpiValue {
     }
 }
 
+impl KpiUnit {
+    /// Whether values of several models add up to the programme's (money, hours, counts
+    /// do; a rate or a latency does not).
+    pub fn is_additive(self) -> bool {
+        matches!(self, Self::Eur | Self::Czk | Self::Hours | Self::Count)
+    }
+}
+
+/// A programme's KPI as the sum of its models' KPIs of one name and unit: baselines and
+/// targets add up (from the earliest baseline date to the latest target date), and on
+/// each day a model reported, the programme's value is the sum of every model's latest
+/// value so far (ranges add end to end) — once every model has one. `None` when the
+/// unit does not add up, the models disagree on the direction, or there is nothing.
+pub fn programme_sum(name: &str, parts: &[(&KpiDefinition, &[KpiValue])]) -> Option<(KpiDefinition, Vec<KpiValue>)> {
+    let (first, _) = parts.first()?;
+    if !first.unit.is_additive()
+        || parts.iter().any(|(definition, _)| definition.unit != first.unit || definition.direction != first.direction)
+    {
+        return None;
+    }
+    let definition = KpiDefinition {
+        name: name.to_owned(),
+        unit: first.unit,
+        direction: first.direction,
+        model_id: None,
+        programme: None,
+        baseline: parts.iter().map(|(definition, _)| definition.baseline).sum(),
+        baseline_date: parts.iter().map(|(definition, _)| definition.baseline_date).min()?,
+        target: parts.iter().map(|(definition, _)| definition.target).sum(),
+        target_date: parts.iter().map(|(definition, _)| definition.target_date).max()?,
+        owner: String::new(),
+        cadence: parts.iter().map(|(definition, _)| definition.cadence).max_by_key(|cadence| cadence.period())?,
+        source: None,
+    };
+    let mut days: Vec<NaiveDate> = parts.iter().flat_map(|(_, values)| values.iter().map(|value| value.day)).collect();
+    days.sort_unstable();
+    days.dedup();
+    let values = days
+        .into_iter()
+        .filter_map(|day| {
+            let latest: Option<Vec<&KpiValue>> =
+                parts.iter().map(|(_, values)| values.iter().take_while(|value| value.day <= day).last()).collect();
+            let latest = latest?;
+            let sum = |end: fn(&KpiValue) -> f64| latest.iter().map(|value| end(value)).sum::<f64>();
+            let ranged = latest.iter().any(|value| value.low.is_some() || value.high.is_some());
+            Some(KpiValue {
+                day,
+                likely: sum(|value| value.likely),
+                low: ranged.then(|| sum(|value| value.low.unwrap_or(value.likely))),
+                high: ranged.then(|| sum(|value| value.high.unwrap_or(value.likely))),
+                note: format!("sum of {} models", latest.len()),
+                entered_by: "keel".into(),
+            })
+        })
+        .collect();
+    Some((definition, values))
+}
+
 /// `GET /api/kpis` item and `POST /api/kpis` answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Kpi {
@@ -251,6 +389,7 @@ mod tests {
             target_date: day("2026-11-01"),
             owner: "Ops".into(),
             cadence: KpiCadence::Monthly,
+            source: None,
         }
     }
 
@@ -287,13 +426,48 @@ mod tests {
     }
 
     #[test]
+    fn periods_are_calendar_days_iso_weeks_and_months() {
+        assert_eq!(KpiCadence::Daily.period_of(day("2026-12-06")), (day("2026-12-06"), day("2026-12-06")));
+        assert_eq!(KpiCadence::Weekly.period_of(day("2026-12-06")), (day("2026-11-30"), day("2026-12-06")));
+        assert_eq!(KpiCadence::Monthly.period_of(day("2026-12-06")), (day("2026-12-01"), day("2026-12-31")));
+        assert_eq!(KpiCadence::Monthly.period_of(day("2028-02-10")), (day("2028-02-01"), day("2028-02-29")));
+    }
+
+    #[test]
+    fn a_programme_kpi_sums_its_models_latest_values_once_all_reported() {
+        let mut savings = review_rate();
+        savings.unit = KpiUnit::Eur;
+        savings.direction = KpiDirection::HigherIsBetter;
+        savings.baseline = 0.0;
+        savings.target = 100.0;
+        let mut other = savings.clone();
+        other.target = 50.0;
+        other.target_date = day("2027-01-01");
+        let first = [value("2026-02-01", 8.0, 10.0, 12.0), value("2026-03-01", 18.0, 20.0, 22.0)];
+        let second = [KpiValue { low: None, high: None, ..value("2026-02-15", 5.0, 5.0, 5.0) }];
+        let (definition, values) =
+            programme_sum("Savings", &[(&savings, &first), (&other, &second)]).expect("money adds up");
+        assert_eq!((definition.baseline, definition.target), (0.0, 150.0));
+        assert_eq!(definition.target_date, day("2027-01-01"));
+        // 1 February: the second model has not reported yet.
+        let days: Vec<_> = values.iter().map(|value| (value.day, value.low, value.likely, value.high)).collect();
+        assert_eq!(
+            days,
+            [(day("2026-02-15"), Some(13.0), 15.0, Some(17.0)), (day("2026-03-01"), Some(23.0), 25.0, Some(27.0))]
+        );
+        assert!(programme_sum("Rate", &[(&review_rate(), &first)]).is_none(), "a rate does not add up");
+    }
+
+    #[test]
     fn definitions_are_checked() {
         let mut kpi = review_rate();
         assert!(kpi.problems().is_empty());
         kpi.target = 50.0;
         kpi.programme = Some("Lending".into());
+        kpi.source = Some(KpiSource { metric: " ".into(), aggregation: KpiAggregation::P95, scale: 1.0 });
         let problems = kpi.problems();
         assert!(problems.contains_key("target") && problems.contains_key("model_id"), "{problems:?}");
+        assert!(problems.contains_key("source.metric"), "{problems:?}");
         assert_eq!(
             value("2026-01-01", 5.0, 4.0, 6.0).problems().as_deref(),
             Some("the range must hold low ≤ likely ≤ high")

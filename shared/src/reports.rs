@@ -70,6 +70,7 @@ impl From<&RoiFigures> for RoiSummary {
 /// A KPI's traffic light.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KpiLight {
+    /// The KPI's id; empty for a programme's sum of its models' KPIs.
     pub id: String,
     pub name: String,
     pub unit: KpiUnit,
@@ -77,6 +78,9 @@ pub struct KpiLight {
     pub latest: Option<KpiValue>,
     pub planned_now: f64,
     pub target: f64,
+    /// For a programme's sum (`kpis::programme_sum`): how many models' KPIs it adds up.
+    #[serde(default)]
+    pub models_summed: u32,
 }
 
 /// One model on the stakeholder page.
@@ -109,6 +113,9 @@ pub struct ProgrammeValue {
     pub problem: Option<String>,
     /// Cumulative net value per month, for the chart.
     pub months: Vec<MonthFigures>,
+    /// The programme's own KPIs, then the sums of its models' KPIs that add up.
+    #[serde(default)]
+    pub kpis: Vec<KpiLight>,
 }
 
 /// `GET /api/stakeholder`.

@@ -3,7 +3,7 @@
 //! the "Retail lending" programme, and an incident cost for the credit model.
 
 use keel_shared::ModelId;
-use keel_shared::kpis::{KpiCadence, KpiDefinition, KpiDirection, KpiUnit, KpiValue};
+use keel_shared::kpis::{KpiAggregation, KpiCadence, KpiDefinition, KpiDirection, KpiSource, KpiUnit, KpiValue};
 use keel_shared::ledger::{IncidentCost, ReportCurrency, YearMonth};
 
 use crate::services::{kpis, ledger};
@@ -123,6 +123,7 @@ pub async fn load(store: &Store) -> anyhow::Result<()> {
             target_date,
             owner: "Operations".into(),
             cadence: KpiCadence::Monthly,
+            source: None,
         };
         let kpi = kpis::create(store, definition.clone(), &keeper).await?;
         // Monthly values: the planned path × `pace` (behind or ahead of it), with a range.
@@ -144,6 +145,24 @@ pub async fn load(store: &Store) -> anyhow::Result<()> {
             })
             .collect();
         kpis::add_values(store, &kpi.id, values, &keeper).await?;
+    }
+    // One KPI Keel measures itself: the credit model's p95 latency, a value a day.
+    if let Some(credit) = models.get("credit-risk-scoring") {
+        let definition = KpiDefinition {
+            name: "Scoring latency (p95)".into(),
+            unit: KpiUnit::Milliseconds,
+            direction: KpiDirection::LowerIsBetter,
+            model_id: Some(ModelId(credit.clone())),
+            programme: None,
+            baseline: 400.0,
+            baseline_date: today - chrono::TimeDelta::days(30),
+            target: 250.0,
+            target_date: today + chrono::TimeDelta::days(60),
+            owner: "Retail credit operations".into(),
+            cadence: KpiCadence::Daily,
+            source: Some(KpiSource { metric: "latency_ms".into(), aggregation: KpiAggregation::P95, scale: 1.0 }),
+        };
+        kpis::create(store, definition, &keeper).await?;
     }
     let lending: Vec<ModelId> = ["credit-risk-scoring", "churn-propensity"]
         .iter()

@@ -1,20 +1,26 @@
 //! KPIs: definitions of a model or a programme, values entered by hand or from CSV
-//! (all or nothing, each bad row named), and each KPI's status on the clock.
+//! (all or nothing, each bad row named) or measured from the model's telemetry (one per
+//! completed period, by the job and at creation), and each KPI's status on the clock.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, TimeDelta};
 use keel_shared::ModelId;
-use keel_shared::kpis::{Kpi, KpiDefinition, KpiValue};
+use keel_shared::kpis::{Kpi, KpiAggregation, KpiDefinition, KpiSource, KpiValue};
 
+use crate::analysis::sketch::QuantileSketch;
 use crate::domain::{DomainError, DomainResult};
 use crate::store::Store;
 use crate::store::audit::Actor;
 use crate::store::business::BusinessData;
 use crate::store::kpis::KpiRecord;
+use crate::store::rollups::Resolution;
 
 /// Values accepted in one request.
 pub const VALUES_MAX: usize = 10_000;
+
+/// How far back a telemetry-measured KPI is measured (at most from its baseline date).
+const MEASURED_DAYS_BACK: i64 = 400;
 
 /// Creates a KPI; `model_id` may name the model.
 pub async fn create(store: &Store, mut definition: KpiDefinition, actor: &Actor) -> DomainResult<Kpi> {
@@ -31,8 +37,116 @@ pub async fn create(store: &Store, mut definition: KpiDefinition, actor: &Actor)
         definition.model_id = Some(ModelId(id.clone()));
     }
     let record = store.create_kpi(&definition, actor).await?;
+    if definition.source.is_some() {
+        measure(store, &record).await?;
+        return get(store, &record.id).await;
+    }
     let today = store.clock().now().date_naive();
     Ok(summarise(record, Vec::new(), today, &HashMap::new()))
+}
+
+/// Measures every telemetry-measured KPI (the job calls it): how many values it wrote.
+pub async fn measure_all(store: &Store) -> DomainResult<usize> {
+    let mut written = 0;
+    for record in store.kpis(None, None).await? {
+        if record.definition.source.is_some() {
+            written += measure(store, &record).await?;
+        }
+    }
+    Ok(written)
+}
+
+/// Writes the KPI's value of each completed period since its baseline date that is
+/// missing or differs from what the telemetry now says; periods without points get none.
+async fn measure(store: &Store, record: &KpiRecord) -> DomainResult<usize> {
+    let (Some(source), Some(model_id)) = (&record.definition.source, &record.definition.model_id) else {
+        return Ok(0);
+    };
+    let cadence = record.definition.cadence;
+    let today = store.clock().now().date_naive();
+    let last_day = cadence.period_of(today).0 - TimeDelta::days(1);
+    let first_day =
+        cadence.period_of(record.definition.baseline_date.max(today - TimeDelta::days(MEASURED_DAYS_BACK))).0;
+    if first_day > last_day {
+        return Ok(0);
+    }
+    let millis = |day: NaiveDate| day.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis();
+    let rollups = store
+        .metric_rollups(
+            &model_id.0,
+            &source.metric,
+            millis(first_day),
+            millis(last_day + TimeDelta::days(1)),
+            Resolution::Hour,
+        )
+        .await?;
+    let mut periods: BTreeMap<NaiveDate, Period> = BTreeMap::new();
+    for rollup in rollups {
+        let Some(day) = chrono::DateTime::from_timestamp_millis(rollup.start).map(|at| at.date_naive()) else {
+            continue;
+        };
+        periods.entry(cadence.period_of(day).1).or_default().add(&rollup);
+    }
+    let held: HashMap<NaiveDate, f64> =
+        store.kpi_values(Some(&record.id)).await?.into_iter().map(|(_, value)| (value.day, value.likely)).collect();
+    let note = source.describe(cadence);
+    let values: Vec<KpiValue> = periods
+        .into_iter()
+        .filter_map(|(day, period)| Some((day, period.value(source)?)))
+        .filter(|(day, likely)| held.get(day).is_none_or(|held| (held - likely).abs() > 1e-9 * likely.abs().max(1.0)))
+        .map(|(day, likely)| KpiValue {
+            day,
+            likely,
+            low: None,
+            high: None,
+            note: note.clone(),
+            entered_by: String::new(),
+        })
+        .collect();
+    if !values.is_empty() {
+        store.add_kpi_values(record, &values, &Actor::system()).await?;
+    }
+    Ok(values.len())
+}
+
+/// One period's points, merged from its hourly rollups.
+#[derive(Default)]
+struct Period {
+    count: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    sketch: QuantileSketch,
+}
+
+impl Period {
+    fn add(&mut self, rollup: &crate::analysis::rollups::Rollup) {
+        if self.count == 0 {
+            (self.min, self.max) = (rollup.min, rollup.max);
+        }
+        self.count += rollup.count;
+        self.sum += rollup.sum;
+        self.min = self.min.min(rollup.min);
+        self.max = self.max.max(rollup.max);
+        self.sketch.merge(&rollup.sketch);
+    }
+
+    fn value(&self, source: &KpiSource) -> Option<f64> {
+        if self.count == 0 {
+            return None;
+        }
+        let value = match source.aggregation {
+            KpiAggregation::Avg => self.sum / self.count as f64,
+            KpiAggregation::Min => self.min,
+            KpiAggregation::Max => self.max,
+            KpiAggregation::P50 => self.sketch.quantile(0.5)?,
+            KpiAggregation::P95 => self.sketch.quantile(0.95)?,
+            KpiAggregation::P99 => self.sketch.quantile(0.99)?,
+            KpiAggregation::Count => self.count as f64,
+            KpiAggregation::Sum => self.sum,
+        };
+        Some(value * source.scale)
+    }
 }
 
 /// The KPIs of a model, of a programme, or all, each with its values and status.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use keel_shared::ModelId;
 use keel_shared::changes::{ChangeStatus, Decision};
-use keel_shared::kpis::Kpi;
+use keel_shared::kpis::{Kpi, KpiDefinition, KpiUnit, KpiValue};
 use keel_shared::ledger::{ReportCurrency, YearMonth, roi_figures};
 use keel_shared::reports::{
     FrozenReport, GovernanceReport, KpiLight, ModelValue, ProgrammeValue, ReportChange, ReportIncident, ReportLanguage,
@@ -35,7 +35,40 @@ fn light(kpi: &Kpi) -> KpiLight {
         latest: kpi.latest.clone(),
         planned_now: kpi.planned_now,
         target: kpi.definition.target,
+        models_summed: 0,
     }
+}
+
+/// The programme's own KPIs, then, per KPI name and unit its models share, their sum
+/// where it adds up (`kpis::programme_sum`), judged on `today`.
+fn programme_kpis(name: &str, members: &[ModelId], all: &[Kpi], today: chrono::NaiveDate) -> Vec<KpiLight> {
+    let mut lights: Vec<KpiLight> =
+        all.iter().filter(|kpi| kpi.definition.programme.as_deref() == Some(name)).map(light).collect();
+    let mut groups: Vec<((String, KpiUnit), Vec<&Kpi>)> = Vec::new();
+    for kpi in all.iter().filter(|kpi| kpi.definition.model_id.as_ref().is_some_and(|model| members.contains(model))) {
+        let key = (kpi.definition.name.clone(), kpi.definition.unit);
+        match groups.iter_mut().find(|(group, _)| *group == key) {
+            Some((_, group)) => group.push(kpi),
+            None => groups.push((key, vec![kpi])),
+        }
+    }
+    for ((kpi_name, _), group) in groups {
+        let parts: Vec<(&KpiDefinition, &[KpiValue])> =
+            group.iter().map(|kpi| (&kpi.definition, kpi.values.as_slice())).collect();
+        let Some((definition, values)) = keel_shared::kpis::programme_sum(&kpi_name, &parts) else { continue };
+        let latest = values.last().cloned();
+        lights.push(KpiLight {
+            id: String::new(),
+            name: kpi_name,
+            unit: definition.unit,
+            status: definition.status(latest.as_ref(), today),
+            planned_now: definition.planned(latest.as_ref().map_or(today, |value| value.day)),
+            target: definition.target,
+            latest,
+            models_summed: group.len() as u32,
+        });
+    }
+    lights
 }
 
 fn programme_value(
@@ -44,6 +77,7 @@ fn programme_value(
     data: &BusinessData,
     currency: ReportCurrency,
     months: u32,
+    kpis: Vec<KpiLight>,
 ) -> ProgrammeValue {
     let base = ProgrammeValue {
         name: name.to_owned(),
@@ -52,6 +86,7 @@ fn programme_value(
         range: None,
         problem: None,
         months: Vec::new(),
+        kpis,
     };
     if !data.entries.iter().any(|(model, _)| models.contains(model)) {
         return base;
@@ -145,9 +180,13 @@ pub async fn stakeholder(
         .programmes()
         .await?
         .iter()
-        .map(|(name, members)| programme_value(name, members, &data, currency, months))
+        .map(|(name, members)| {
+            let kpis = programme_kpis(name, members, &all_kpis, now.date_naive());
+            programme_value(name, members, &data, currency, months, kpis)
+        })
         .collect();
-    let fleet = programme_value("All models", &ids, &data, currency, months);
+    let fleet_kpis = programme_kpis("All models", &ids, &all_kpis, now.date_naive());
+    let fleet = programme_value("All models", &ids, &data, currency, months, fleet_kpis);
     Ok(StakeholderView {
         currency,
         months,

@@ -345,7 +345,119 @@ async fn the_stakeholder_page_report_and_chart_show_what_keel_holds_and_a_frozen
     assert!(chart.starts_with("<svg") && chart.contains("pricing — kumulovaná čistá hodnota"), "{chart}");
 }
 
+async fn a_kpi_measured_from_telemetry_gets_a_value_per_completed_period(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let model = app.create_model("scoring", RiskTier::Minimal).await;
+    let now = app.clock.now();
+    let today = now.date_naive();
+    let midnight = today.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis();
+    let hour = 3_600_000;
+    // Yesterday 100, 200 and 300 ms; today 900 ms (today's period has not ended yet).
+    let point = |ts: i64, value: f64| json!({ "model": "scoring", "metric": "latency_ms", "ts": ts, "value": value });
+    let points = json!({ "points": [
+        point(midnight - 20 * hour, 100.0), point(midnight - 10 * hour, 200.0), point(midnight - hour, 300.0),
+        point(midnight + (now.timestamp_millis() - midnight) / 2, 900.0),
+    ] });
+    let client = app.ingest_client().await;
+    let answer: Value = ok(client.post(app.url("/api/ingest")).json(&points).send().await.expect("sent")).await;
+    assert_eq!(answer["accepted"], 4, "{answer}");
+
+    let definition = json!({
+        "name": "Scoring latency", "unit": "ms", "direction": "lower", "model_id": "scoring",
+        "baseline": 400.0, "baseline_date": (today - chrono::Duration::days(10)).to_string(),
+        "target": 250.0, "target_date": (today + chrono::Duration::days(60)).to_string(),
+        "cadence": "daily", "source": { "metric": "latency_ms", "aggregation": "avg", "scale": 0.001 }
+    });
+    let response = app.post_json("/api/kpis", &definition).await;
+    assert_eq!(response.status(), 201);
+    let kpi: Value = response.json().await.expect("KPI");
+    let yesterday = (today - chrono::Duration::days(1)).to_string();
+    assert_eq!(kpi["values"].as_array().map(Vec::len), Some(1), "only the completed day: {kpi}");
+    let value = &kpi["values"][0];
+    assert_eq!((value["day"].as_str(), value["entered_by"].as_str()), (Some(yesterday.as_str()), Some("system")));
+    assert!((value["likely"].as_f64().expect("value") - 0.2).abs() < 1e-12, "avg × 0.001: {value}");
+    assert_eq!(value["note"], "avg of latency_ms per day × 0.001");
+    assert_eq!(kpi["source"]["aggregation"], "avg");
+
+    // A day later the job measures the day that has ended since (900 ms).
+    app.clock.advance(chrono::Duration::days(1)).expect("a manual clock");
+    let admin = app.signed_in_client("admin", ADMIN_PASSWORD).await;
+    let id = kpi["id"].as_str().expect("id");
+    let mut values = Vec::new();
+    for _ in 0..200 {
+        let kpi: Value = ok(admin.get(app.url(&format!("/api/kpis/{id}"))).send().await.expect("sent")).await;
+        values = kpi["values"].as_array().cloned().unwrap_or_default();
+        if values.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(values.len(), 2, "{values:?}");
+    assert_eq!(values[1]["day"], today.to_string());
+    assert!((values[1]["likely"].as_f64().expect("value") - 0.9).abs() < 1e-12, "{values:?}");
+
+    let mut programme_kpi = definition.clone();
+    programme_kpi["model_id"] = Value::Null;
+    programme_kpi["programme"] = json!("Lending");
+    let refused =
+        expect_error(admin.post(app.url("/api/kpis")).json(&programme_kpi).send().await.expect("sent"), 422).await;
+    assert!(refused.fields.contains_key("source"), "{refused:?}");
+}
+
+async fn a_programmes_kpis_are_the_sums_of_its_models(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let today = app.clock.now().date_naive();
+    for name in ["retail", "business", "other"] {
+        app.create_model(name, RiskTier::Minimal).await;
+    }
+    ok(app.put_json("/api/programmes/Lending", &json!({ "models": ["retail", "business"] })).await).await;
+    let savings = |model: &str, target: f64| {
+        json!({
+            "name": "Savings", "unit": "EUR", "direction": "higher", "model_id": model,
+            "baseline": 0.0, "baseline_date": (today - chrono::Duration::days(60)).to_string(),
+            "target": target, "target_date": (today + chrono::Duration::days(60)).to_string(),
+        })
+    };
+    let mut ids = Vec::new();
+    for (model, target) in [("retail", 1000.0), ("business", 500.0), ("other", 9999.0)] {
+        let kpi: Value = ok(app.post_json("/api/kpis", &savings(model, target)).await).await;
+        ids.push(kpi["id"].as_str().expect("id").to_owned());
+    }
+    let day = |days: i64| (today - chrono::Duration::days(days)).to_string();
+    let values = [
+        json!({ "values": [{ "day": day(20), "likely": 300.0, "low": 250.0, "high": 350.0 }, { "day": day(5), "likely": 600.0 }] }),
+        json!({ "values": [{ "day": day(10), "likely": 200.0 }] }),
+        json!({ "values": [{ "day": day(1), "likely": 5000.0 }] }),
+    ];
+    for (id, values) in ids.iter().zip(values) {
+        ok(app.post_json(&format!("/api/kpis/{id}/values"), &values).await).await;
+    }
+    let view = ok(app.get("/api/stakeholder?currency=EUR").await).await;
+    let lending = view["programmes"]
+        .as_array()
+        .expect("programmes")
+        .iter()
+        .find(|programme| programme["name"] == "Lending")
+        .expect("Lending");
+    let sum = &lending["kpis"][0];
+    assert_eq!(
+        (sum["name"].as_str(), sum["models_summed"].as_u64(), sum["id"].as_str()),
+        (Some("Savings"), Some(2), Some("")),
+        "{lending}"
+    );
+    assert_eq!(sum["target"], 1500.0);
+    // The latest day either model reported: 600 (retail, 5 days ago) + 200 (business).
+    assert_eq!(
+        (sum["latest"]["day"].as_str(), sum["latest"]["likely"].as_f64()),
+        (Some(day(5).as_str()), Some(800.0)),
+        "{sum}"
+    );
+    assert_eq!(sum["status"], "on_track", "800 of 1,500 at the halfway mark: {sum}");
+}
+
 on_both_stores!(
+    a_kpi_measured_from_telemetry_gets_a_value_per_completed_period,
+    a_programmes_kpis_are_the_sums_of_its_models,
     rates_placed_in_the_data_directory_are_imported_once,
     the_stakeholder_page_report_and_chart_show_what_keel_holds_and_a_frozen_report_stays,
     figures_equal_numpy_financial_on_the_fixture_ledgers,

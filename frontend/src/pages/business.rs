@@ -4,7 +4,7 @@
 
 use keel_shared::ErrorBody;
 use keel_shared::auth::Permission;
-use keel_shared::kpis::{KpiCadence, KpiDefinition, KpiDirection, KpiStatus, KpiUnit};
+use keel_shared::kpis::{KpiAggregation, KpiCadence, KpiDefinition, KpiDirection, KpiSource, KpiStatus, KpiUnit};
 use keel_shared::ledger::ReportCurrency;
 use keel_shared::reports::{KpiLight, ModelValue, ProgrammeValue, StakeholderQuery, StakeholderView};
 use leptos::prelude::*;
@@ -164,7 +164,7 @@ fn Stakeholder(data: StakeholderView, chart_url: Signal<String>) -> impl IntoVie
         </figure>
         <Models models=data.models.clone() currency />
         <Programmes programmes=data.programmes.clone() currency />
-        <Kpis models=data.models />
+        <Kpis models=data.models programmes=data.programmes />
     }
 }
 
@@ -303,9 +303,20 @@ fn Programmes(programmes: Vec<ProgrammeValue>, currency: &'static str) -> impl I
 }
 
 #[component]
-fn Kpis(models: Vec<ModelValue>) -> impl IntoView {
+fn Kpis(models: Vec<ModelValue>, programmes: Vec<ProgrammeValue>) -> impl IntoView {
+    // Each model's KPIs, then each programme's: its own and the sums of its models'.
+    let owner = |name: &str, light: &KpiLight| match light.models_summed {
+        0 => name.to_owned(),
+        count => format!("{name} (sum of {})", format::count(u64::from(count), "model", "models")),
+    };
     let lights: Vec<(String, KpiLight)> =
-        models.iter().flat_map(|model| model.kpis.iter().map(|light| (model.name.clone(), light.clone()))).collect();
+        models
+            .iter()
+            .flat_map(|model| model.kpis.iter().map(|light| (model.name.clone(), light.clone())))
+            .chain(programmes.iter().flat_map(|programme| {
+                programme.kpis.iter().map(|light| (owner(&programme.name, light), light.clone()))
+            }))
+            .collect();
     let rows: Vec<Vec<String>> = lights
         .iter()
         .map(|(model, light)| {
@@ -338,7 +349,14 @@ fn Kpis(models: Vec<ModelValue>) -> impl IntoView {
                     <DataTable label="KPIs" columns=&["KPI", "Status", "Latest (range)", "Planned now", "Target"] numeric=&["Planned now", "Target"]>
                             {lights.into_iter().map(|(model, light)| view! {
                                 <tr>
-                                    <td><a href=format!("/kpis/{}", light.id)>{light.name.clone()}</a><div class="cell-sub">{model}</div></td>
+                                    <td>
+                                        {if light.id.is_empty() {
+                                            view! { <span>{light.name.clone()}</span> }.into_any()
+                                        } else {
+                                            view! { <a href=format!("/kpis/{}", light.id)>{light.name.clone()}</a> }.into_any()
+                                        }}
+                                        <div class="cell-sub">{model}</div>
+                                    </td>
                                     <td><span class=light_class(light.status) aria-hidden="true"></span>" "{light.status.label()}</td>
                                     <td>{ranged(&light)}</td>
                                     <td class="numeric">{format!("{:.1}", light.planned_now)}</td>
@@ -367,6 +385,10 @@ fn NewKpi() -> impl IntoView {
     let baseline_date = RwSignal::new(String::new());
     let target_date = RwSignal::new(String::new());
     let owner = RwSignal::new(String::new());
+    // Measured from telemetry when a metric is named.
+    let metric = RwSignal::new(String::new());
+    let aggregation = RwSignal::new(KpiAggregation::Avg);
+    let scale = RwSignal::new("1".to_owned());
     let error = RwSignal::new(None::<ErrorBody>);
     let created = RwSignal::new(None::<String>);
     let submit = move |event: leptos::ev::SubmitEvent| {
@@ -385,6 +407,9 @@ fn NewKpi() -> impl IntoView {
             target_date: day(target_date.get_untracked()),
             owner: owner.get_untracked(),
             cadence: cadence.get_untracked(),
+            source: Some(metric.get_untracked().trim().to_owned()).filter(|metric| !metric.is_empty()).map(|metric| {
+                KpiSource { metric, aggregation: aggregation.get_untracked(), scale: number(scale.get_untracked()) }
+            }),
         };
         spawn_local(async move {
             match api::create_kpi(&definition).await {
@@ -423,6 +448,9 @@ fn NewKpi() -> impl IntoView {
                     <label>"Target date"<input required type="date" prop:value=target_date on:input=move |event| target_date.set(event_target_value(&event)) /></label>
                     {select(vec![("monthly", "Monthly"), ("weekly", "Weekly"), ("daily", "Daily")], Box::new(move |value| cadence.set(value.parse().unwrap_or(KpiCadence::Monthly))), "Cadence")}
                     <label>"Owner"<input prop:value=owner on:input=move |event| owner.set(event_target_value(&event)) placeholder="Head of Operations" /></label>
+                    <label>"Measured from metric (optional)"<input prop:value=metric on:input=move |event| metric.set(event_target_value(&event)) placeholder="manual_review_rate" /></label>
+                    {select(KpiAggregation::ALL.iter().map(|aggregation| (aggregation.as_str(), aggregation.as_str())).collect(), Box::new(move |value| aggregation.set(value.parse().unwrap_or(KpiAggregation::Avg))), "Aggregation per period")}
+                    <label>"Scale"<input inputmode="decimal" prop:value=scale on:input=move |event| scale.set(event_target_value(&event)) title="100 shows a 0–1 share in %" /></label>
                     <div class="form-actions"><button type="submit" class="button button-primary">"Define KPI"</button></div>
                 </form>
             </section>

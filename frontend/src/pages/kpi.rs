@@ -65,6 +65,9 @@ fn KpiView(kpi: Kpi, revision: u64) -> impl IntoView {
                         definition.baseline, definition.unit, definition.baseline_date, definition.target, definition.unit,
                         definition.target_date, definition.cadence, if definition.owner.is_empty() { "—" } else { definition.owner.as_str() })}
                 </p>
+                {definition.source.as_ref().map(|source| view! {
+                    <p class="muted">{format!("Measured by Keel from telemetry: {}.", source.describe(definition.cadence))}</p>
+                })}
             </div>
         </div>
         <figure class="card chart-card">
