@@ -347,7 +347,7 @@ async fn the_stakeholder_page_report_and_chart_show_what_keel_holds_and_a_frozen
 
 async fn a_kpi_measured_from_telemetry_gets_a_value_per_completed_period(store: StoreKind) {
     let app = spawn_app(store).await;
-    let model = app.create_model("scoring", RiskTier::Minimal).await;
+    app.create_model("scoring", RiskTier::Minimal).await;
     let now = app.clock.now();
     let today = now.date_naive();
     let midnight = today.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis();
