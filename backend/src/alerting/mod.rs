@@ -8,6 +8,7 @@
 pub mod inbound;
 pub mod state;
 pub mod webhooks;
+mod windows;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -20,8 +21,7 @@ use keel_shared::live::LiveEvent;
 use keel_shared::monitoring::DriftRun;
 
 use self::state::{Observation, Outcome, step};
-use crate::analysis::rollups::Rollup;
-use crate::analysis::sketch::QuantileSketch;
+pub use self::windows::Windows;
 use crate::domain::DomainResult;
 use crate::health::HealthBoard;
 use crate::jobs::Leadership;
@@ -50,38 +50,26 @@ pub struct Cycle {
     pub silenced: usize,
 }
 
-/// Reads signals for one cycle, each at most once per model.
+/// Reads signals for one cycle, each at most once per model; metric windows come from
+/// `windows`, refreshed at the start of the cycle.
 struct Observer<'a> {
     store: &'a Store,
     board: &'a HealthBoard,
     now: DateTime<Utc>,
     drift_runs: HashMap<String, Option<DriftRun>>,
-    /// (model, metric, window minutes, with its quantile sketch) → the window.
-    metrics: HashMap<(String, String, u32, bool), MetricWindow>,
+    windows: &'a Windows,
 }
 
-/// A metric's minute rollups over a rule's window, merged.
-struct MetricWindow {
-    count: u64,
-    sum: f64,
-    min: f64,
-    max: f64,
-    sketch: QuantileSketch,
-}
-
-impl MetricWindow {
-    fn of(rollups: Vec<Rollup>) -> Self {
-        let mut merged =
-            Self { count: 0, sum: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY, sketch: QuantileSketch::new() };
-        for rollup in rollups {
-            merged.count += rollup.count;
-            merged.sum += rollup.sum;
-            merged.min = merged.min.min(rollup.min);
-            merged.max = merged.max.max(rollup.max);
-            merged.sketch.merge(&rollup.sketch);
+/// Each watched metric with the start of its longest window at `now`.
+fn watched_metrics<'a>(rules: impl Iterator<Item = &'a AlertRuleSpec>, now: DateTime<Utc>) -> HashMap<String, i64> {
+    let mut watched: HashMap<String, i64> = HashMap::new();
+    for rule in rules {
+        if let Signal::Metric { metric, window_minutes, .. } = &rule.signal {
+            let from = now.timestamp_millis() - i64::from(*window_minutes) * MINUTE_MILLIS;
+            watched.entry(metric.clone()).and_modify(|held| *held = (*held).min(from)).or_insert(from);
         }
-        merged
     }
+    watched
 }
 
 impl Observer<'_> {
@@ -90,25 +78,9 @@ impl Observer<'_> {
         Ok(match signal {
             Signal::Metric { metric, aggregation, window_minutes } => {
                 let quantile = matches!(aggregation, Aggregation::P50 | Aggregation::P95 | Aggregation::P99);
-                let key = (model_id.0.clone(), metric.clone(), *window_minutes, quantile);
-                if !self.metrics.contains_key(&key) {
-                    // The whole fleet's window at once: the other models' rules need it too.
-                    // Sketches are read only for quantiles; the rest is summed by the database.
-                    let to = self.now.timestamp_millis();
-                    let from = to - i64::from(*window_minutes) * MINUTE_MILLIS;
-                    let windows: Vec<(String, Vec<Rollup>)> = if quantile {
-                        self.store.fleet_minute_rollups(metric, from, to + 1).await?.into_iter().collect()
-                    } else {
-                        let totals = self.store.fleet_minute_totals(metric, from, to + 1).await?;
-                        totals.into_iter().map(|(model, total)| (model, vec![total])).collect()
-                    };
-                    for (model, rollups) in windows {
-                        self.metrics
-                            .insert((model, metric.clone(), *window_minutes, quantile), MetricWindow::of(rollups));
-                    }
-                    self.metrics.entry(key.clone()).or_insert_with(|| MetricWindow::of(Vec::new()));
-                }
-                let MetricWindow { count, sum, min, max, sketch } = &self.metrics[&key];
+                let from = self.now.timestamp_millis() - i64::from(*window_minutes) * MINUTE_MILLIS;
+                let windows::Merged { count, sum, min, max, sketch } =
+                    &self.windows.merged(metric, &model_id.0, from, quantile);
                 if *count == 0 {
                     return Ok(Observation::NoData);
                 }
@@ -174,14 +146,18 @@ fn covered<'a>(rule: &'a AlertRuleSpec, models: &'a [ModelFacts]) -> impl Iterat
     models.iter().filter(|model| rule.scope.covers(&model.id, &model.name, model.risk_tier, &model.stages))
 }
 
-/// One evaluation of every enabled rule for every model it covers.
-pub async fn evaluate_rules(store: &Store, board: &HealthBoard) -> DomainResult<Cycle> {
+/// One evaluation of every enabled rule for every model it covers; `windows` keeps the
+/// metric windows between cycles (`Windows::default()` reads them whole).
+pub async fn evaluate_rules(store: &Store, board: &HealthBoard, windows: &mut Windows) -> DomainResult<Cycle> {
     let now = store.clock().now();
     let rules: Vec<StoredRule> = store.alert_rules().await?.into_iter().filter(|rule| rule.spec.enabled).collect();
     let models = store.model_facts().await?;
     let states = store.alert_states().await?;
     let silences = store.active_silences().await?;
-    let mut observer = Observer { store, board, now, drift_runs: HashMap::new(), metrics: HashMap::new() };
+    windows
+        .refresh(store, &watched_metrics(rules.iter().map(|rule| &rule.spec), now), now.timestamp_millis() + 1)
+        .await?;
+    let mut observer = Observer { store, board, now, drift_runs: HashMap::new(), windows };
     let mut cycle = Cycle::default();
     for rule in &rules {
         for model in covered(&rule.spec, &models) {
@@ -239,8 +215,10 @@ pub async fn evaluate_rules(store: &Store, board: &HealthBoard) -> DomainResult<
 /// What `spec` says for each model it covers now, without storing anything.
 pub async fn preview(store: &Store, board: &HealthBoard, spec: &AlertRuleSpec) -> DomainResult<Vec<RulePreview>> {
     let models = store.model_facts().await?;
-    let mut observer =
-        Observer { store, board, now: store.clock().now(), drift_runs: HashMap::new(), metrics: HashMap::new() };
+    let now = store.clock().now();
+    let mut windows = Windows::default();
+    windows.refresh(store, &watched_metrics(std::iter::once(spec), now), now.timestamp_millis() + 1).await?;
+    let mut observer = Observer { store, board, now, drift_runs: HashMap::new(), windows: &windows };
     let mut previews = Vec::new();
     for model in covered(spec, &models) {
         let observation = observer.observe(&spec.signal, spec.min_rows, model).await?;
@@ -278,6 +256,7 @@ pub async fn run(
     // When an event that can change a signal arrived: evaluate `EVENT_DELAY` after the
     // first of a burst.
     let mut due: Option<tokio::time::Instant> = None;
+    let mut windows = Windows::default();
     loop {
         let soon = async {
             match due {
@@ -288,13 +267,17 @@ pub async fn run(
         tokio::select! {
             delivery = events.next() => match delivery {
                 Some(Delivery::Event(event)) => {
+                    if let LiveEvent::Points { model_id, metrics, .. } = &event.event {
+                        windows.points_stored(model_id, metrics);
+                    }
                     let relevant = matches!(event.event, LiveEvent::Points { .. } | LiveEvent::Status { .. } | LiveEvent::Drift { .. });
                     if relevant && due.is_none() {
                         due = Some(tokio::time::Instant::now() + EVENT_DELAY);
                     }
                     continue;
                 }
-                Some(Delivery::Resync) => {}
+                // Events were missed: the kept windows may be stale.
+                Some(Delivery::Resync) => windows.forget(),
                 None => return Ok(()),
             },
             () = soon => {}
@@ -303,9 +286,11 @@ pub async fn run(
         }
         due = None;
         if !leadership.is_leader() {
+            windows.forget();
             continue;
         }
-        if let Err(error) = evaluate_rules(store, board).await {
+        if let Err(error) = evaluate_rules(store, board, &mut windows).await {
+            windows.forget();
             tracing::warn!(%error, "alert rule evaluation failed; retrying on the next tick");
         }
         if let Err(error) = incidents::escalate_due(store).await {

@@ -105,30 +105,6 @@ impl Store {
         Ok(by_model.into_iter().map(|(model_id, rows)| (model_id, merge(rows))).collect())
     }
 
-    /// Every model's count, sum, min and max of `metric` over `[from, to)`, summed in the
-    /// database: what rules that need no quantile read (one row per model, no sketches).
-    pub async fn fleet_minute_totals(&self, metric: &str, from: i64, to: i64) -> DomainResult<Vec<(String, Rollup)>> {
-        let from = from.div_euclid(MINUTE_MILLIS) * MINUTE_MILLIS;
-        let rows: Vec<(String, i64, f64, f64, f64)> = sqlx::query_as(
-            "SELECT s.model_id, CAST(SUM(m.count) AS BIGINT), SUM(m.sum), MIN(m.min), MAX(m.max)
-             FROM series_minutes m JOIN series s ON s.id = m.series_id
-             WHERE s.metric = $1 AND m.minute >= $2 AND m.minute < $3
-             GROUP BY s.model_id",
-        )
-        .bind(metric)
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(model_id, count, sum, min, max)| {
-                let count = u64::try_from(count).unwrap_or_default();
-                (model_id, Rollup { start: from, count, sum, min, max, sketch: QuantileSketch::new() })
-            })
-            .collect())
-    }
-
     async fn minute_rows(&self, model_id: &str, metric: &str, from: i64, to: i64) -> DomainResult<Vec<RollupRow>> {
         if from >= to {
             return Ok(Vec::new());

@@ -132,6 +132,33 @@ async fn a_rule_fires_only_after_its_pending_period_opens_one_incident_and_resol
     assert_eq!(changes, ["normal→pending", "pending→firing", "firing→normal"]);
 }
 
+async fn a_late_point_in_an_older_minute_reaches_the_kept_windows(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let model = app.create_model("late", RiskTier::Minimal).await;
+    let rule = json!({
+        "name": "Queue too deep",
+        "scope": { "model": model.id },
+        "signal": { "kind": "metric", "metric": "queue_depth", "aggregation": "avg", "window_minutes": 10 },
+        "condition": { "op": "above", "threshold": 100.0 },
+        "severity": "sev3"
+    });
+    let created: Value = app.post_json("/api/alert-rules", &rule).await.json().await.expect("rule");
+    let rule = created["id"].as_str().expect("id").to_owned();
+    let ingest = app.ingest_client().await;
+    push(&app, &ingest, "late", "queue_depth", 1000.0).await;
+    let opened = eventually("the incident", || async { incidents(&app, "status=open").await.into_iter().next() }).await;
+    // Four minutes late: older than the newest minute the job read, inside the window;
+    // the average drops below the line and the unacknowledged incident resolves.
+    let late =
+        json!({ "model": "late", "metric": "queue_depth", "ts": app.clock.now_millis() - 240_000, "value": -3000.0 });
+    let response = ingest.post(app.url("/api/ingest")).json(&json!({ "points": [late] })).send().await.expect("sent");
+    assert_eq!(response.status(), 200);
+    let id = opened["id"].as_str().expect("id").to_owned();
+    eventually("the incident to resolve", || async { (detail(&app, &id).await["status"] == "resolved").then_some(()) })
+        .await;
+    assert_eq!(rule_state(&app, &rule).await, None, "back to normal");
+}
+
 async fn an_acknowledged_incident_stays_open_when_its_rule_recovers(store: StoreKind) {
     let app = spawn_app(store).await;
     let model = app.create_model("queue", RiskTier::Limited).await;
@@ -535,6 +562,7 @@ async fn an_escalation_webhook_is_signed_and_retried_on_the_schedule(store: Stor
 }
 
 on_both_stores!(
+    a_late_point_in_an_older_minute_reaches_the_kept_windows,
     an_escalation_webhook_is_signed_and_retried_on_the_schedule,
     the_service_levels_are_set_once_and_new_incidents_take_their_deadlines,
     a_rule_fires_only_after_its_pending_period_opens_one_incident_and_resolves_it_on_recovery,

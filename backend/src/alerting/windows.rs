@@ -1,0 +1,133 @@
+//! The minute rollups of the metrics that rules watch, kept by the alerting job across
+//! cycles, so a cycle reads only what changed since the last: the minutes that entered
+//! the window (the newest minute again, as it may still have grown), and every minute of
+//! the models whose `points` events arrived since (late points land in older minutes).
+//! Whatever this cannot vouch for is read again whole: a metric first watched or watched
+//! over a longer window, and everything after a resync (events were missed) or while
+//! another replica holds the lease.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use keel_shared::ModelId;
+
+use crate::analysis::rollups::Rollup;
+use crate::analysis::sketch::QuantileSketch;
+use crate::domain::DomainResult;
+use crate::store::Store;
+use crate::store::rollups::Resolution;
+use crate::store::telemetry::MINUTE_MILLIS;
+
+#[derive(Default)]
+pub struct Windows {
+    metrics: HashMap<String, Minutes>,
+    /// (model, metric) with points stored since they were read.
+    changed: HashSet<(String, String)>,
+}
+
+/// One metric's minutes for every model.
+struct Minutes {
+    /// The first minute held.
+    from: i64,
+    /// The minute the next read starts at: the newest one read, which may still grow.
+    next: i64,
+    models: HashMap<String, BTreeMap<i64, Rollup>>,
+}
+
+/// A window's points merged: what a rule's aggregation reads.
+pub struct Merged {
+    pub count: u64,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+    pub sketch: QuantileSketch,
+}
+
+impl Windows {
+    /// Notes a `points` event: those minutes are read again before the next cycle.
+    pub fn points_stored(&mut self, model: &ModelId, metrics: &[String]) {
+        for metric in metrics {
+            if self.metrics.contains_key(metric) {
+                self.changed.insert((model.0.clone(), metric.clone()));
+            }
+        }
+    }
+
+    /// Forgets everything: the next cycle reads its windows whole.
+    pub fn forget(&mut self) {
+        *self = Self::default();
+    }
+
+    /// Brings each metric's minutes in `[from, to)` up to date (`from` per metric: its
+    /// longest window) and drops the older ones and the metrics no rule watches now.
+    pub async fn refresh(&mut self, store: &Store, watched: &HashMap<String, i64>, to: i64) -> DomainResult<()> {
+        self.metrics.retain(|metric, _| watched.contains_key(metric));
+        let newest = (to - 1).div_euclid(MINUTE_MILLIS) * MINUTE_MILLIS;
+        for (metric, from) in watched {
+            let from = from.div_euclid(MINUTE_MILLIS) * MINUTE_MILLIS;
+            match self.metrics.get_mut(metric) {
+                Some(held) if held.from <= from => {
+                    for (model, rollups) in store.fleet_minute_rollups(metric, held.next, to).await? {
+                        let minutes = held.models.entry(model).or_default();
+                        minutes.retain(|minute, _| *minute < held.next);
+                        insert(minutes, rollups);
+                    }
+                    for minutes in held.models.values_mut() {
+                        minutes.retain(|minute, _| *minute >= from);
+                    }
+                    held.from = from;
+                    held.next = newest;
+                }
+                _ => {
+                    let mut models = HashMap::new();
+                    for (model, rollups) in store.fleet_minute_rollups(metric, from, to).await? {
+                        insert(models.entry(model).or_default(), rollups);
+                    }
+                    self.metrics.insert(metric.clone(), Minutes { from, next: newest, models });
+                }
+            }
+        }
+        for (model, metric) in std::mem::take(&mut self.changed) {
+            let Some(held) = self.metrics.get_mut(&metric) else { continue };
+            let mut minutes = BTreeMap::new();
+            insert(&mut minutes, store.metric_rollups(&model, &metric, held.from, to, Resolution::Minute).await?);
+            held.models.insert(model, minutes);
+        }
+        Ok(())
+    }
+
+    /// The model's points of `metric` from `from` on, merged (the sketch only when asked).
+    pub fn merged(&self, metric: &str, model: &str, from: i64, with_sketch: bool) -> Merged {
+        let mut merged =
+            Merged { count: 0, sum: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY, sketch: QuantileSketch::new() };
+        let from = from.div_euclid(MINUTE_MILLIS) * MINUTE_MILLIS;
+        let minutes = self.metrics.get(metric).and_then(|held| held.models.get(model));
+        for rollup in minutes.into_iter().flat_map(|minutes| minutes.range(from..).map(|(_, rollup)| rollup)) {
+            merged.count += rollup.count;
+            merged.sum += rollup.sum;
+            merged.min = merged.min.min(rollup.min);
+            merged.max = merged.max.max(rollup.max);
+            if with_sketch {
+                merged.sketch.merge(&rollup.sketch);
+            }
+        }
+        merged
+    }
+}
+
+/// Adds rollups by minute (series of one metric with other labels share a minute).
+fn insert(minutes: &mut BTreeMap<i64, Rollup>, rollups: Vec<Rollup>) {
+    for rollup in rollups {
+        match minutes.get_mut(&rollup.start) {
+            Some(held) => {
+                held.count += rollup.count;
+                held.sum += rollup.sum;
+                held.min = held.min.min(rollup.min);
+                held.max = held.max.max(rollup.max);
+                held.sketch.merge(&rollup.sketch);
+            }
+            None => {
+                minutes.insert(rollup.start, rollup);
+            }
+        }
+    }
+}
