@@ -21,8 +21,8 @@ use keel_shared::evidence::{
 use keel_shared::health::{FleetResponse, HealthThresholds, ModelHealth, Sparkline};
 use keel_shared::incidents::{
     CommentRequest, CreateIncidentRequest, IncidentDetail, IncidentListResponse, IncidentQuery, IncidentStats,
-    IncidentStatsQuery, IncidentStatus, IncidentSummary, Postmortem, RunbookStepRequest, SeriousIncidentRequest,
-    SlaPolicy, TransitionRequest, UpdateIncidentRequest,
+    IncidentStatsQuery, IncidentStatus, IncidentSummary, Notification, Postmortem, RunbookStepRequest,
+    SeriousIncidentRequest, SlaPolicy, TransitionRequest, UpdateIncidentRequest,
 };
 use keel_shared::kpis::{Kpi, KpiDefinition, KpiQuery, KpiValuesRequest};
 use keel_shared::ledger::{IncidentCost, Ledger, RatesImported, RoiFigures, RoiQuery};
@@ -242,8 +242,13 @@ pub async fn incident_stats(query: &IncidentStatsQuery) -> ApiResult<IncidentSta
     receive(Request::get(&format!("/api/incidents/stats?{}", query_string(query)?)).send().await).await
 }
 
-pub async fn notifications() -> ApiResult<Vec<IncidentSummary>> {
+pub async fn notifications() -> ApiResult<Vec<Notification>> {
     receive(Request::get("/api/notifications").send().await).await
+}
+
+/// The signed-in user has seen the incident as it stands (the bell's unread).
+pub async fn mark_incident_read(id: &str) -> ApiResult<()> {
+    no_content(Request::post(&format!("/api/incidents/{}/read", encode(id))).send().await).await
 }
 
 pub async fn list_alert_rules() -> ApiResult<Vec<AlertRule>> {

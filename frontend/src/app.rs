@@ -154,20 +154,25 @@ fn Shell() -> impl IntoView {
     }
 }
 
-/// Open incidents assigned to me or escalated, live: a link to them with their count.
+/// Open incidents assigned to me or escalated, live: a link to them, with how many
+/// changed since I last opened them.
 #[component]
 fn Bell() -> impl IntoView {
     let live = crate::live::use_live();
     let waiting = LocalResource::new(move || {
-        live.incident_changes();
+        live.incident_reads();
         api::notifications()
     });
     move || {
-        let count = waiting.get().and_then(Result::ok).map_or(0, |incidents| incidents.len());
-        let label = match count {
-            0 => "No incidents waiting for you".to_owned(),
-            1 => "1 incident waiting for you".to_owned(),
-            n => format!("{n} incidents waiting for you"),
+        let (count, waiting) = waiting
+            .get()
+            .and_then(Result::ok)
+            .map_or((0, 0), |items| (items.iter().filter(|item| item.unread).count(), items.len()));
+        let label = match (count, waiting) {
+            (_, 0) => "No incidents waiting for you".to_owned(),
+            (0, 1) => "1 incident waiting for you, seen".to_owned(),
+            (0, n) => format!("{n} incidents waiting for you, all seen"),
+            (unread, n) => format!("{unread} unread of {n} incidents waiting for you"),
         };
         let class = if count > 0 { "bell bell-active" } else { "bell" };
         view! {

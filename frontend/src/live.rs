@@ -58,6 +58,8 @@ pub struct Live {
     business_events: RwSignal<u64>,
     /// Resyncs: whatever a page shows may be stale.
     resyncs: RwSignal<u64>,
+    /// Incidents this console marked read (the bell counts what is unread).
+    reads: RwSignal<u64>,
 }
 
 impl Live {
@@ -83,6 +85,16 @@ impl Live {
     /// Changes when any incident is opened or changes (or after a resync).
     pub fn incident_changes(&self) -> u64 {
         self.incident_events.get()
+    }
+
+    /// Changes when an incident event arrives or this console marks an incident read.
+    pub fn incident_reads(&self) -> u64 {
+        self.incident_events.get() + self.reads.get()
+    }
+
+    /// This console marked an incident read.
+    pub fn incident_read(&self) {
+        self.reads.update(|reads| *reads += 1);
     }
 
     /// Counts change-request events: read it to refetch when any change request changes.
@@ -122,6 +134,7 @@ pub fn provide_live() -> Live {
         change_events: RwSignal::new(0),
         business_events: RwSignal::new(0),
         resyncs: RwSignal::new(0),
+        reads: RwSignal::new(0),
     };
     provide_context(live);
     let stream = Rc::new(Stream { live, state: RefCell::default(), closed: Cell::new(false) });

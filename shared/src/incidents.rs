@@ -377,6 +377,15 @@ pub struct IncidentSummary {
     pub escalation_level: u32,
 }
 
+/// `GET /api/notifications` item: an open incident assigned or escalated to the signed-in
+/// user, unread when it changed since the user last opened it (or was never opened).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    #[serde(flatten)]
+    pub incident: IncidentSummary,
+    pub unread: bool,
+}
+
 impl IncidentSummary {
     /// Whether the acknowledge deadline passed without an acknowledgement.
     pub fn acknowledge_breached(&self, now: DateTime<Utc>) -> bool {

@@ -61,7 +61,8 @@ async fn a_breach_opens_a_live_incident_that_is_acknowledged_worked_resolved_and
     browser.wait_for_text(".timeline-text", "Triage → Investigating").await?;
     click_button(&browser, "Assign to me").await?;
     browser.wait_for_text(".timeline-text", "Assignee: admin").await?;
-    browser.wait_for_text(".bell .bell-count", "1").await?;
+    // Waiting for admin now, and seen: the page is open (the bell counts what is unread).
+    browser.wait_for(".bell[aria-label='1 incident waiting for you, seen']").await?;
 
     browser.wait_for_text("#runbook-heading", "Runbook: Queue backlog").await?;
     browser.wait_for(".checklist input[type=checkbox]").await?.click().await?;

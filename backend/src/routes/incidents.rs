@@ -11,8 +11,8 @@ use keel_shared::ModelId;
 use keel_shared::auth::Permission;
 use keel_shared::incidents::{
     CommentRequest, CreateIncidentRequest, IncidentDetail, IncidentListResponse, IncidentQuery, IncidentStats,
-    IncidentStatsQuery, IncidentStatus, IncidentSummary, Postmortem, RunbookStepRequest, SeriousIncidentRequest,
-    Severity, TransitionRequest, UpdateIncidentRequest,
+    IncidentStatsQuery, IncidentStatus, IncidentSummary, Notification, Postmortem, RunbookStepRequest,
+    SeriousIncidentRequest, Severity, TransitionRequest, UpdateIncidentRequest,
 };
 
 use super::Api;
@@ -43,6 +43,7 @@ pub fn routes(api: Api) -> Api {
         .route(Method::GET, "/api/incidents/{id}/postmortem.md", read, report::postmortem_markdown)
         .route(Method::PUT, "/api/incidents/{id}/serious", resolve, mark_serious)
         .route(Method::GET, "/api/incidents/{id}/serious-report.md", read, report::serious_report_markdown)
+        .route(Method::POST, "/api/incidents/{id}/read", read, mark_read)
         .route(Method::GET, "/api/notifications", Access::Authenticated, notifications)
 }
 
@@ -181,7 +182,25 @@ async fn incident_stats(
 }
 
 /// Open incidents assigned to the signed-in user or escalated: the console's bell.
-async fn notifications(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Vec<IncidentSummary>>> {
+async fn notifications(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Vec<Notification>>> {
     let incidents = incidents::notifications(&state.store, &principal.user.username, principal.user.role).await?;
-    Ok(Json(incidents.iter().map(|incident| incident.summary()).collect()))
+    let unread = state.store.unread_incidents(&principal.user.id).await?;
+    Ok(Json(
+        incidents
+            .iter()
+            .map(|incident| Notification { unread: unread.contains(&incident.id), incident: incident.summary() })
+            .collect(),
+    ))
+}
+
+/// The signed-in user opened the incident: it is no longer unread in their bell. A read
+/// marker, not a change to the incident, so it has no audit entry and no event.
+async fn mark_read(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<axum::http::StatusCode> {
+    state.store.incident(&id).await?;
+    state.store.mark_incident_read(&id, &principal.user.id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

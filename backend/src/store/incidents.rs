@@ -2,6 +2,8 @@
 //! entries, its audit entry and its `incident` event; `revision` turns two concurrent
 //! edits into a conflict instead of a lost update.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use keel_shared::ModelId;
 use keel_shared::audit::{AuditAction, AuditTarget};
@@ -196,6 +198,38 @@ fn millis(at: Option<DateTime<Utc>>) -> Option<i64> {
 }
 
 impl Store {
+    /// Notes that the user opened the incident as it stands now: its newest timeline
+    /// entry (ids sort by creation) is what they have seen.
+    pub async fn mark_incident_read(&self, incident_id: &str, user_id: &str) -> DomainResult<()> {
+        let newest: Option<String> = sqlx::query_scalar("SELECT MAX(id) FROM incident_timeline WHERE incident_id = $1")
+            .bind(incident_id)
+            .fetch_one(&self.pool)
+            .await?;
+        sqlx::query(
+            "INSERT INTO incident_reads (user_id, incident_id, seen_entry) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id, incident_id) DO UPDATE SET seen_entry = excluded.seen_entry",
+        )
+        .bind(user_id)
+        .bind(incident_id)
+        .bind(newest.unwrap_or_default())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The incidents with a timeline entry the user has not seen (or never opened).
+    pub async fn unread_incidents(&self, user_id: &str) -> DomainResult<HashSet<String>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT t.incident_id FROM incident_timeline t
+             LEFT JOIN incident_reads r ON r.incident_id = t.incident_id AND r.user_id = $1
+             GROUP BY t.incident_id HAVING MAX(t.id) > COALESCE(MAX(r.seen_entry), '')",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().collect())
+    }
+
     pub async fn incident(&self, id: &str) -> DomainResult<IncidentRecord> {
         let row: Option<IncidentRow> =
             sqlx::query_as(concat!(incident_select!(), "WHERE i.id = $1")).bind(id).fetch_optional(&self.pool).await?;

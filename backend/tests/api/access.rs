@@ -98,6 +98,7 @@ const TABLE: &[(&str, &str, [Outcome; 8])] = &[
     ("PUT", "/api/incidents/{id}/serious", [R, D, R, D, D, D, U, U]),
     ("GET", "/api/incidents/{id}/serious-report.md", [R, R, R, R, R, D, U, U]),
     ("GET", "/api/notifications", [A, A, A, A, A, A, U, U]),
+    ("POST", "/api/incidents/{id}/read", [R, R, R, R, R, D, U, U]),
     ("GET", "/api/alert-rules", [A, A, A, A, A, D, U, U]),
     ("POST", "/api/alert-rules", [A, D, A, D, D, D, U, U]),
     ("POST", "/api/alert-rules/preview", [A, A, A, A, A, D, U, U]),

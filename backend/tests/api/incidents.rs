@@ -182,6 +182,34 @@ async fn an_acknowledged_incident_stays_open_when_its_rule_recovers(store: Store
     assert_eq!(rule_state(&app, &rule).await, None, "the rule is back to normal");
 }
 
+async fn the_bell_counts_what_changed_since_i_last_opened_it(store: StoreKind) {
+    let app = spawn_app(store).await;
+    let password = "a-long-test-password";
+    let user = json!({ "username": "erin", "role": "engineer", "password": password });
+    assert_eq!(app.post_json("/api/users", &user).await.status(), 201);
+    let erin = app.signed_in_client("erin", password).await;
+    let id = open_by_hand(&app, &app.client, None, "sev3").await;
+    assert_eq!(app.patch_json(&format!("/api/incidents/{id}"), &json!({ "assignee": "erin" })).await.status(), 200);
+    let bell = || async {
+        let response = erin.get(app.url("/api/notifications")).send().await.expect("sent");
+        let items: Vec<Value> = response.json().await.expect("notifications");
+        items
+            .iter()
+            .map(|item| (item["id"].as_str().expect("id").to_owned(), item["unread"] == true))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(bell().await, [(id.clone(), true)], "assigned and never opened");
+    let read = erin.post(app.url(&format!("/api/incidents/{id}/read"))).send().await.expect("sent");
+    assert_eq!(read.status(), 204);
+    assert_eq!(bell().await, [(id.clone(), false)], "opened as it stands");
+    let comment =
+        app.post_json(&format!("/api/incidents/{id}/comments"), &json!({ "text": "Paging the data team" })).await;
+    assert_eq!(comment.status(), 201);
+    assert_eq!(bell().await, [(id.clone(), true)], "changed since erin opened it");
+    let unknown = erin.post(app.url("/api/incidents/no-such-incident/read")).send().await.expect("sent");
+    assert_eq!(unknown.status(), 404);
+}
+
 async fn a_silenced_firing_is_recorded_but_opens_nothing(store: StoreKind) {
     let app = spawn_app(store).await;
     let model = app.create_model("queue", RiskTier::Limited).await;
@@ -562,6 +590,7 @@ async fn an_escalation_webhook_is_signed_and_retried_on_the_schedule(store: Stor
 }
 
 on_both_stores!(
+    the_bell_counts_what_changed_since_i_last_opened_it,
     a_late_point_in_an_older_minute_reaches_the_kept_windows,
     an_escalation_webhook_is_signed_and_retried_on_the_schedule,
     the_service_levels_are_set_once_and_new_incidents_take_their_deadlines,

@@ -32,7 +32,14 @@ pub fn IncidentPage() -> impl IntoView {
         live.incident_changes();
         saved.get();
         let id = id();
-        async move { api::get_incident(&id).await }
+        async move {
+            let detail = api::get_incident(&id).await;
+            // Seen as it stands: no longer unread in the bell.
+            if detail.is_ok() && api::mark_incident_read(&id).await.is_ok() {
+                live.incident_read();
+            }
+            detail
+        }
     });
     loaded(incident, "the incident", move |detail| view! { <Incident detail saved /> }.into_any())
 }
