@@ -33,6 +33,9 @@ pub struct Settings {
     /// Seconds between evaluations of every alert rule (`KEEL_ALERT_EVALUATION_SECONDS`,
     /// default 15); new points, health changes and drift runs are evaluated within a second.
     pub alert_evaluation_seconds: u32,
+    /// Whether `/metrics` answers without signing in (`KEEL_METRICS_PUBLIC`, default
+    /// true); when false, Prometheus scrapes with a `read` token as bearer.
+    pub metrics_public: bool,
 }
 
 impl Default for Settings {
@@ -46,6 +49,7 @@ impl Default for Settings {
             admin_password: None,
             raw_retention_days: 30,
             alert_evaluation_seconds: 15,
+            metrics_public: true,
         }
     }
 }
@@ -62,6 +66,7 @@ struct FileSettings {
     admin_password: Option<String>,
     raw_retention_days: Option<u32>,
     alert_evaluation_seconds: Option<u32>,
+    metrics_public: Option<bool>,
 }
 
 impl Settings {
@@ -107,6 +112,10 @@ impl Settings {
                 })?,
                 None => file.alert_evaluation_seconds.unwrap_or(defaults.alert_evaluation_seconds),
             },
+            metrics_public: match env("KEEL_METRICS_PUBLIC") {
+                Some(text) => parse_bool("KEEL_METRICS_PUBLIC", &text)?,
+                None => file.metrics_public.unwrap_or(defaults.metrics_public),
+            },
         })
     }
 
@@ -144,6 +153,7 @@ impl fmt::Debug for Settings {
             .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
             .field("raw_retention_days", &self.raw_retention_days)
             .field("alert_evaluation_seconds", &self.alert_evaluation_seconds)
+            .field("metrics_public", &self.metrics_public)
             .finish()
     }
 }

@@ -1,5 +1,7 @@
 //! Security headers on every response, including a Content-Security-Policy that lets
-//! the WebAssembly console run and nothing else.
+//! the WebAssembly console run and nothing else, and what caches may keep: API answers
+//! nothing (`no-store`), the console's content-hashed files for a year (`immutable`),
+//! its page only after checking (`no-cache`).
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
@@ -62,10 +64,34 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// Middleware adding the security headers.
+/// Whether the path names a file Trunk named by its content (`keel-frontend-<16 hex>.js`,
+/// `…_bg.wasm`, `style-<16 hex>.css`): a new build gives it a new name.
+fn is_hashed_asset(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let stem = name.split('.').next().unwrap_or_default().trim_end_matches("_bg");
+    stem.rsplit_once('-').is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|byte| byte.is_ascii_hexdigit()))
+}
+
+/// What caches may keep of a response to `path` with this content type.
+fn cache_control(path: &str, content_type: &str) -> &'static str {
+    if path.starts_with("/api/") || content_type.contains("json") || content_type.starts_with("text/event-stream") {
+        "no-store"
+    } else if is_hashed_asset(path) {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    }
+}
+
+/// Middleware adding the security and caching headers.
 pub async fn add_security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(&path, content_type)));
+    }
     if let Ok(csp) = HeaderValue::from_str(&state.content_security_policy) {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
@@ -88,6 +114,23 @@ mod tests {
         // echo -n "import init from '/app.js';" | openssl dgst -sha256 -binary | base64
         assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"), "{csp}");
         assert!(!csp.contains("unsafe-inline"));
+    }
+
+    #[test]
+    fn api_answers_are_not_stored_and_hashed_console_files_are_kept() {
+        assert_eq!(cache_control("/api/models", "application/json"), "no-store");
+        assert_eq!(cache_control("/metrics", "application/problem+json"), "no-store");
+        assert_eq!(
+            cache_control("/keel-frontend-0a1b2c3d4e5f6789.js", "text/javascript"),
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(
+            cache_control("/keel-frontend-0a1b2c3d4e5f6789_bg.wasm", "application/wasm"),
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(cache_control("/style-0a1b2c3d4e5f6789.css", "text/css"), "public, max-age=31536000, immutable");
+        assert_eq!(cache_control("/models/abc", "text/html"), "no-cache", "the page itself is checked each time");
+        assert_eq!(cache_control("/favicon.svg", "image/svg+xml"), "no-cache");
     }
 
     #[test]

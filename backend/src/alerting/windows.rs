@@ -14,7 +14,6 @@ use crate::analysis::rollups::Rollup;
 use crate::analysis::sketch::QuantileSketch;
 use crate::domain::DomainResult;
 use crate::store::Store;
-use crate::store::rollups::Resolution;
 use crate::store::telemetry::MINUTE_MILLIS;
 
 #[derive(Default)]
@@ -86,11 +85,19 @@ impl Windows {
                 }
             }
         }
+        let mut changed: HashMap<String, Vec<String>> = HashMap::new();
         for (model, metric) in std::mem::take(&mut self.changed) {
+            changed.entry(metric).or_default().push(model);
+        }
+        for (metric, models) in changed {
             let Some(held) = self.metrics.get_mut(&metric) else { continue };
-            let mut minutes = BTreeMap::new();
-            insert(&mut minutes, store.metric_rollups(&model, &metric, held.from, to, Resolution::Minute).await?);
-            held.models.insert(model, minutes);
+            let names: Vec<&str> = models.iter().map(String::as_str).collect();
+            let mut read = store.models_minute_rollups(&metric, &names, held.from, to).await?;
+            for model in models {
+                let mut minutes = BTreeMap::new();
+                insert(&mut minutes, read.remove(&model).unwrap_or_default());
+                held.models.insert(model, minutes);
+            }
         }
         Ok(())
     }

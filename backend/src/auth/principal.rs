@@ -23,6 +23,9 @@ pub enum Access {
     Authenticated,
     /// A caller holding this permission.
     Permission(Permission),
+    /// `/metrics`: anyone while `metrics_public` is on (the default, as Prometheus
+    /// scrapes), else a caller who may read models (a `read` token in the scrape config).
+    Metrics,
 }
 
 /// How the caller proved who they are.
@@ -107,10 +110,11 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
         .filter(|secret| !secret.is_empty())
 }
 
-/// A state-changing request whose `Origin` is missing or is not this server. Browsers
-/// send `Origin` with every such request, and a page cannot forge it; SameSite=Strict
-/// on the cookie is the second line.
-fn is_cross_site_write(request: &Request) -> bool {
+/// A state-changing request whose `Origin` is missing or is not this server — scheme,
+/// host and port: `https` when Keel sets secure cookies (it is served over TLS), else
+/// `http`. Browsers send `Origin` with every such request, and a page cannot forge it;
+/// SameSite=Strict on the cookie is the second line.
+fn is_cross_site_write(request: &Request, scheme: &str) -> bool {
     if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return false;
     }
@@ -120,6 +124,7 @@ fn is_cross_site_write(request: &Request) -> bool {
         .get(header::ORIGIN)
         .and_then(|value| value.to_str().ok())
         .and_then(|origin| origin.split_once("://"))
+        .filter(|(origin_scheme, _)| origin_scheme.eq_ignore_ascii_case(scheme))
         .map(|(_, authority)| authority);
     !matches!((host, origin_host), (Some(host), Some(origin)) if host.eq_ignore_ascii_case(origin))
 }
@@ -128,6 +133,11 @@ fn is_cross_site_write(request: &Request) -> bool {
 /// public routes cost no store lookup), refuses cross-site writes made with a session
 /// cookie, and refuses callers who do not satisfy `access`.
 pub async fn check_access(state: AppState, access: Access, mut request: Request, next: Next) -> Response {
+    let access = match access {
+        Access::Metrics if state.settings.metrics_public => Access::Public,
+        Access::Metrics => Access::Permission(Permission::ReadModels),
+        other => other,
+    };
     if access == Access::Public {
         return next.run(request).await;
     }
@@ -139,7 +149,8 @@ pub async fn check_access(state: AppState, access: Access, mut request: Request,
             return ApiError::Unavailable("the store does not answer".into()).into_response();
         }
     };
-    if matches!(principal.credential, Credential::Session { .. }) && is_cross_site_write(&request) {
+    let scheme = if state.settings.secure_cookies { "https" } else { "http" };
+    if matches!(principal.credential, Credential::Session { .. }) && is_cross_site_write(&request, scheme) {
         return ApiError::Forbidden(
             "cross-site request refused: a signed-in browser may change data only from Keel's own pages".into(),
         )

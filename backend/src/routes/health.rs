@@ -16,7 +16,7 @@ pub fn routes(api: Api) -> Api {
     api.route(Method::GET, "/api/health", Access::Public, check_health).route(
         Method::GET,
         "/metrics",
-        Access::Public,
+        Access::Metrics,
         serve_metrics,
     )
 }

@@ -81,6 +81,40 @@ impl Store {
 
     /// Every model's minute rollups of `metric` in `[from, to)`, merged across each
     /// model's series: one query for the whole fleet (what alert rules read each cycle).
+    /// The minute rollups of `metric` over `[from, to)` of these models only, by model
+    /// (models without points are absent).
+    pub async fn models_minute_rollups(
+        &self,
+        metric: &str,
+        models: &[&str],
+        from: i64,
+        to: i64,
+    ) -> DomainResult<HashMap<String, Vec<Rollup>>> {
+        let from = from.div_euclid(MINUTE_MILLIS) * MINUTE_MILLIS;
+        let mut by_model: HashMap<String, Vec<RollupRow>> = HashMap::new();
+        // Bounded parameter lists (SQLite allows 32,766 parameters; PostgreSQL 65,535).
+        for chunk in models.chunks(500) {
+            let placeholders: Vec<String> = (0..chunk.len()).map(|index| format!("${}", index + 4)).collect();
+            let sql = format!(
+                "SELECT s.model_id, m.minute, m.count, m.sum, m.min, m.max, m.sketch
+                 FROM series_minutes m JOIN series s ON s.id = m.series_id
+                 WHERE s.metric = $1 AND m.minute >= $2 AND m.minute < $3 AND s.model_id IN ({})
+                 ORDER BY s.model_id, m.minute",
+                placeholders.join(", ")
+            );
+            // Only numbered placeholders are interpolated; the models are bound.
+            let mut query =
+                sqlx::query_as::<_, ModelRollupRow>(sqlx::AssertSqlSafe(sql)).bind(metric).bind(from).bind(to);
+            for model in chunk {
+                query = query.bind(*model);
+            }
+            for (model_id, minute, count, sum, min, max, sketch) in query.fetch_all(&self.pool).await? {
+                by_model.entry(model_id).or_default().push((minute, count, sum, min, max, sketch));
+            }
+        }
+        Ok(by_model.into_iter().map(|(model_id, rows)| (model_id, merge(rows))).collect())
+    }
+
     pub async fn fleet_minute_rollups(
         &self,
         metric: &str,

@@ -69,10 +69,16 @@ async fn a_signed_in_browser_cannot_be_made_to_write_from_another_site(store: St
         app.client.post(app.url("/api/models")).header("origin", "http://evil.example").json(&body).send().await;
     let error = expect_error(forged.expect("sent"), 403).await;
     assert!(error.detail.starts_with("cross-site request refused"), "{error:?}");
+    // The same host and port over another scheme is another origin.
+    let other_scheme = app.address.replace("http://", "https://");
+    let forged = app.client.post(app.url("/api/models")).header("origin", other_scheme).json(&body).send().await;
+    expect_error(forged.expect("sent"), 403).await;
     // Reading from another origin is harmless (and CORS keeps the answer from the page).
     let read = app.client.get(app.url("/api/models")).header("origin", "http://evil.example").send().await;
     assert_eq!(read.expect("sent").status(), 200);
-    let list: serde_json::Value = app.get("/api/models").await.json().await.expect("list");
+    let listed = app.get("/api/models").await;
+    assert_eq!(listed.headers()["cache-control"], "no-store", "API answers are never cached");
+    let list: serde_json::Value = listed.json().await.expect("list");
     assert_eq!(list["total"], 0, "nothing was created");
 }
 

@@ -48,13 +48,20 @@ async fn deep_links_load_the_console_and_api_misses_stay_json(store: StoreKind) 
     std::fs::write(dist.join("index.html"), "<!DOCTYPE html><title>Keel console</title>").expect("index");
     std::fs::write(dist.join("app.css"), "body{}").expect("css");
 
+    std::fs::write(dist.join("keel-frontend-0a1b2c3d4e5f6789_bg.wasm"), "wasm").expect("wasm");
+
     for path in ["/", "/models/0190abc", "/models/new"] {
         let response = app.get(path).await;
         assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.headers()["cache-control"], "no-cache", "the page is checked each time: {path}");
         assert!(response.text().await.expect("html").contains("Keel console"), "{path}");
     }
     assert_eq!(app.get("/app.css").await.text().await.expect("css"), "body{}");
-    expect_error(app.get("/api/models/0190abc/nothing").await, 404).await;
+    let hashed = app.get("/keel-frontend-0a1b2c3d4e5f6789_bg.wasm").await;
+    assert_eq!(hashed.headers()["cache-control"], "public, max-age=31536000, immutable", "named by its content");
+    let missing = app.get("/api/models/0190abc/nothing").await;
+    assert_eq!(missing.headers()["cache-control"], "no-store");
+    expect_error(missing, 404).await;
 }
 
 async fn migrating_twice_changes_nothing(store: StoreKind) {
@@ -142,4 +149,28 @@ async fn health_is_unavailable_when_the_store_does_not_answer() {
     let error = expect_error(app.get("/api/health").await, 503).await;
     assert!(error.detail.starts_with("the store does not answer"), "{error:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(3), "answered after {:?}", started.elapsed());
+}
+
+/// With `metrics_public` off, `/metrics` wants a caller who may read: Prometheus sends a
+/// `read` token as bearer.
+#[tokio::test]
+async fn private_metrics_need_a_read_token() {
+    let scratch = std::env::temp_dir().join(format!("keel-test-{}", uuid::Uuid::now_v7().simple()));
+    let settings = Settings {
+        addr: "127.0.0.1:0".parse().expect("address"),
+        data_dir: scratch.join("data"),
+        dist_dir: scratch.join("dist"),
+        admin_password: Some(crate::helpers::ADMIN_PASSWORD.into()),
+        metrics_public: false,
+        ..Default::default()
+    };
+    let app = spawn_app_with(settings).await;
+    let anonymous = reqwest::Client::new();
+    expect_error(anonymous.get(app.url("/metrics")).send().await.expect("sent"), 401).await;
+    let (token, _) = app.token(&["read"]).await;
+    let scraped = anonymous.get(app.url("/metrics")).bearer_auth(&token).send().await.expect("sent");
+    assert_eq!(scraped.status(), 200);
+    assert!(scraped.text().await.expect("text").contains("keel_"), "Prometheus text");
+    let (ingest, _) = app.token(&["ingest"]).await;
+    expect_error(anonymous.get(app.url("/metrics")).bearer_auth(&ingest).send().await.expect("sent"), 403).await;
 }
