@@ -5,7 +5,7 @@
 //! Run with `cargo bench -p keel-backend --bench alerting`; results in docs/benchmarks.md.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use keel_backend::alerting::{Windows, evaluate_rules};
+use keel_backend::alerting::{Kept, evaluate_rules};
 use keel_backend::health::HealthBoard;
 use keel_backend::ingest::writer::points_events;
 use keel_backend::store::Store;
@@ -78,26 +78,26 @@ fn cycle(c: &mut Criterion) {
     for (label, aggregations) in [("mixed aggregations", mixed), ("every rule p95", [Aggregation::P95; METRICS])] {
         runtime.block_on(replace_rules(&store, &aggregations));
         // The first cycle stores every rule's state; the measured ones are the steady state.
-        let first = runtime.block_on(evaluate_rules(&store, &board, &mut Windows::default())).expect("cycle");
+        let first = runtime.block_on(evaluate_rules(&store, &board, &mut Kept::default())).expect("cycle");
         assert_eq!(first.evaluated, MODELS * METRICS);
         group.bench_function(
-            format!("one cycle: 10,000 rules (1,000 models × 10), {label}, windows read whole (SQLite)"),
+            format!("one cycle: 10,000 rules (1,000 models × 10), {label}, windows and states read whole (SQLite)"),
             |b| {
-                b.to_async(&runtime).iter(|| async { evaluate_rules(&store, &board, &mut Windows::default()).await });
+                b.to_async(&runtime).iter(|| async { evaluate_rules(&store, &board, &mut Kept::default()).await });
             },
         );
         // As the job runs: windows kept from the last cycle, and 100 of the 1,000 models
         // announced new points of every metric since (their windows are read again).
-        let mut windows = Windows::default();
-        runtime.block_on(evaluate_rules(&store, &board, &mut windows)).expect("cycle");
+        let mut kept = Kept::default();
+        runtime.block_on(evaluate_rules(&store, &board, &mut kept)).expect("cycle");
         let mut next = 0;
-        group.bench_function(format!("one cycle: 10,000 rules (1,000 models × 10), {label}, kept windows, 100 models with new points (SQLite)"), |b| {
+        group.bench_function(format!("one cycle: 10,000 rules (1,000 models × 10), {label}, kept windows and states, 100 models with new points (SQLite)"), |b| {
             b.iter(|| {
                 for model in ids.iter().cycle().skip(next).take(100) {
-                    windows.points_stored(model, &metrics);
+                    kept.points_stored(model, &metrics);
                 }
                 next = (next + 100) % ids.len();
-                runtime.block_on(evaluate_rules(&store, &board, &mut windows)).expect("cycle")
+                runtime.block_on(evaluate_rules(&store, &board, &mut kept)).expect("cycle")
             });
         });
     }

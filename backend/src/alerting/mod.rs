@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use keel_shared::ModelId;
 use keel_shared::alerting::{Aggregation, AlertRuleSpec, AlertState, RulePreview, Signal};
 use keel_shared::health::HealthStatus;
 use keel_shared::incidents::IncidentSource;
@@ -21,14 +22,14 @@ use keel_shared::live::LiveEvent;
 use keel_shared::monitoring::DriftRun;
 
 use self::state::{Observation, Outcome, step};
-pub use self::windows::Windows;
+use self::windows::Windows;
 use crate::domain::DomainResult;
 use crate::health::HealthBoard;
 use crate::jobs::Leadership;
 use crate::live::{Delivery, LiveHub};
 use crate::services::incidents::{self, Opening};
 use crate::store::Store;
-use crate::store::alerting::{ModelFacts, StoredRule};
+use crate::store::alerting::{ModelFacts, StoredRule, StoredState};
 use crate::store::audit::Actor;
 use crate::store::telemetry::MINUTE_MILLIS;
 
@@ -58,6 +59,26 @@ struct Observer<'a> {
     now: DateTime<Utc>,
     drift_runs: HashMap<String, Option<DriftRun>>,
     windows: &'a Windows,
+}
+
+/// What the alerting job keeps between cycles: the metric windows and the rule states
+/// (the job, on the lease holder, is their only writer). `Kept::default()` reads both.
+#[derive(Default)]
+pub struct Kept {
+    windows: Windows,
+    states: Option<HashMap<(String, ModelId), StoredState>>,
+}
+
+impl Kept {
+    /// Notes a `points` event (see `Windows`).
+    pub fn points_stored(&mut self, model: &ModelId, metrics: &[String]) {
+        self.windows.points_stored(model, metrics);
+    }
+
+    /// Forgets everything: the next cycle reads it all again.
+    pub fn forget(&mut self) {
+        *self = Self::default();
+    }
 }
 
 /// Each watched metric with the start of its longest window at `now`.
@@ -146,18 +167,21 @@ fn covered<'a>(rule: &'a AlertRuleSpec, models: &'a [ModelFacts]) -> impl Iterat
     models.iter().filter(|model| rule.scope.covers(&model.id, &model.name, model.risk_tier, &model.stages))
 }
 
-/// One evaluation of every enabled rule for every model it covers; `windows` keeps the
-/// metric windows between cycles (`Windows::default()` reads them whole).
-pub async fn evaluate_rules(store: &Store, board: &HealthBoard, windows: &mut Windows) -> DomainResult<Cycle> {
+/// One evaluation of every enabled rule for every model it covers; `kept` holds what the
+/// last cycle read and wrote (`Kept::default()` reads it all).
+pub async fn evaluate_rules(store: &Store, board: &HealthBoard, kept: &mut Kept) -> DomainResult<Cycle> {
     let now = store.clock().now();
     let rules: Vec<StoredRule> = store.alert_rules().await?.into_iter().filter(|rule| rule.spec.enabled).collect();
     let models = store.model_facts().await?;
-    let states = store.alert_states().await?;
+    // Taken out: a cycle that fails half-way keeps none, and the next one reads them.
+    let mut states = match kept.states.take() {
+        Some(states) => states,
+        None => store.alert_states().await?,
+    };
     let silences = store.active_silences().await?;
-    windows
-        .refresh(store, &watched_metrics(rules.iter().map(|rule| &rule.spec), now), now.timestamp_millis() + 1)
-        .await?;
-    let mut observer = Observer { store, board, now, drift_runs: HashMap::new(), windows };
+    let watched = watched_metrics(rules.iter().map(|rule| &rule.spec), now);
+    kept.windows.refresh(store, &watched, now.timestamp_millis() + 1).await?;
+    let mut observer = Observer { store, board, now, drift_runs: HashMap::new(), windows: &kept.windows };
     let mut cycle = Cycle::default();
     for rule in &rules {
         for model in covered(&rule.spec, &models) {
@@ -173,6 +197,7 @@ pub async fn evaluate_rules(store: &Store, board: &HealthBoard, windows: &mut Wi
             // Values move every cycle; only a change of state is written.
             if previous.is_none_or(|previous| previous.state != next.state || previous.since != next.since) {
                 store.record_alert_state(&rule.id, &model.id, previous_state, next, silenced).await?;
+                states.insert((rule.id.clone(), model.id.clone()), next);
             }
             let reading = next.value.map_or_else(|| "no data".to_owned(), |value| format!("{value:.4}"));
             match outcome {
@@ -209,6 +234,7 @@ pub async fn evaluate_rules(store: &Store, board: &HealthBoard, windows: &mut Wi
             }
         }
     }
+    kept.states = Some(states);
     Ok(cycle)
 }
 
@@ -256,7 +282,7 @@ pub async fn run(
     // When an event that can change a signal arrived: evaluate `EVENT_DELAY` after the
     // first of a burst.
     let mut due: Option<tokio::time::Instant> = None;
-    let mut windows = Windows::default();
+    let mut kept = Kept::default();
     loop {
         let soon = async {
             match due {
@@ -268,7 +294,7 @@ pub async fn run(
             delivery = events.next() => match delivery {
                 Some(Delivery::Event(event)) => {
                     if let LiveEvent::Points { model_id, metrics, .. } = &event.event {
-                        windows.points_stored(model_id, metrics);
+                        kept.points_stored(model_id, metrics);
                     }
                     let relevant = matches!(event.event, LiveEvent::Points { .. } | LiveEvent::Status { .. } | LiveEvent::Drift { .. });
                     if relevant && due.is_none() {
@@ -276,8 +302,8 @@ pub async fn run(
                     }
                     continue;
                 }
-                // Events were missed: the kept windows may be stale.
-                Some(Delivery::Resync) => windows.forget(),
+                // Events were missed: what is kept may be stale.
+                Some(Delivery::Resync) => kept.forget(),
                 None => return Ok(()),
             },
             () = soon => {}
@@ -286,11 +312,11 @@ pub async fn run(
         }
         due = None;
         if !leadership.is_leader() {
-            windows.forget();
+            kept.forget();
             continue;
         }
-        if let Err(error) = evaluate_rules(store, board, &mut windows).await {
-            windows.forget();
+        if let Err(error) = evaluate_rules(store, board, &mut kept).await {
+            kept.forget();
             tracing::warn!(%error, "alert rule evaluation failed; retrying on the next tick");
         }
         if let Err(error) = incidents::escalate_due(store).await {

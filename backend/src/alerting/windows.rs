@@ -1,10 +1,10 @@
 //! The minute rollups of the metrics that rules watch, kept by the alerting job across
-//! cycles, so a cycle reads only what changed since the last: the minutes that entered
-//! the window (the newest minute again, as it may still have grown), and every minute of
-//! the models whose `points` events arrived since (late points land in older minutes).
-//! Whatever this cannot vouch for is read again whole: a metric first watched or watched
-//! over a longer window, and everything after a resync (events were missed) or while
-//! another replica holds the lease.
+//! cycles, so a cycle reads only what changed since the last: the window of each model
+//! whose `points` event arrived since (every stored batch announces its model and
+//! metrics, whichever replica stored it; late points land in older minutes too). Minutes
+//! that leave the window are dropped. Whatever this cannot vouch for is read again
+//! whole: a metric first watched or watched over a longer window, and everything after a
+//! resync (events were missed) or while another replica holds the lease.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -27,8 +27,6 @@ pub struct Windows {
 struct Minutes {
     /// The first minute held.
     from: i64,
-    /// The minute the next read starts at: the newest one read, which may still grow.
-    next: i64,
     models: HashMap<String, BTreeMap<i64, Rollup>>,
 }
 
@@ -51,37 +49,27 @@ impl Windows {
         }
     }
 
-    /// Forgets everything: the next cycle reads its windows whole.
-    pub fn forget(&mut self) {
-        *self = Self::default();
-    }
-
     /// Brings each metric's minutes in `[from, to)` up to date (`from` per metric: its
     /// longest window) and drops the older ones and the metrics no rule watches now.
     pub async fn refresh(&mut self, store: &Store, watched: &HashMap<String, i64>, to: i64) -> DomainResult<()> {
         self.metrics.retain(|metric, _| watched.contains_key(metric));
-        let newest = (to - 1).div_euclid(MINUTE_MILLIS) * MINUTE_MILLIS;
         for (metric, from) in watched {
             let from = from.div_euclid(MINUTE_MILLIS) * MINUTE_MILLIS;
             match self.metrics.get_mut(metric) {
                 Some(held) if held.from <= from => {
-                    for (model, rollups) in store.fleet_minute_rollups(metric, held.next, to).await? {
-                        let minutes = held.models.entry(model).or_default();
-                        minutes.retain(|minute, _| *minute < held.next);
-                        insert(minutes, rollups);
-                    }
                     for minutes in held.models.values_mut() {
                         minutes.retain(|minute, _| *minute >= from);
                     }
                     held.from = from;
-                    held.next = newest;
                 }
                 _ => {
                     let mut models = HashMap::new();
                     for (model, rollups) in store.fleet_minute_rollups(metric, from, to).await? {
                         insert(models.entry(model).or_default(), rollups);
                     }
-                    self.metrics.insert(metric.clone(), Minutes { from, next: newest, models });
+                    // Points of these minutes announced before this read are in it.
+                    self.changed.retain(|(_, changed)| changed != metric);
+                    self.metrics.insert(metric.clone(), Minutes { from, models });
                 }
             }
         }
