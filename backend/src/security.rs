@@ -64,12 +64,14 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// Whether the path names a file Trunk named by its content (`keel-frontend-<16 hex>.js`,
-/// `…_bg.wasm`, `style-<16 hex>.css`): a new build gives it a new name.
+/// Whether the path names a file Trunk named by its content (`keel-frontend-<hash>.js`,
+/// `…_bg.wasm`, `base-<hash>.css`; the hash is a u64 in hex, 16 digits unless it starts
+/// with zeros): a new build gives it a new name.
 fn is_hashed_asset(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or_default();
     let stem = name.split('.').next().unwrap_or_default().trim_end_matches("_bg");
-    stem.rsplit_once('-').is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|byte| byte.is_ascii_hexdigit()))
+    stem.rsplit_once('-')
+        .is_some_and(|(_, hash)| (12..=16).contains(&hash.len()) && hash.bytes().all(|byte| byte.is_ascii_hexdigit()))
 }
 
 /// What caches may keep of a response to `path` with this content type.

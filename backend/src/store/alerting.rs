@@ -560,8 +560,7 @@ impl Store {
     pub async fn sla_policy(&self) -> DomainResult<SlaPolicy> {
         let stored: Option<String> =
             sqlx::query_scalar("SELECT value FROM settings WHERE name = 'sla'").fetch_optional(&self.pool).await?;
-        stored
-            .map_or_else(|| Ok(SlaPolicy::default()), |json| decode_stored(&json, "service levels", "the organisation"))
+        stored.map_or_else(|| Ok(SlaPolicy::default()), |json| super::stored::decode_sla(&json))
     }
 
     pub async fn set_sla_policy(&self, policy: &SlaPolicy, actor: &Actor) -> DomainResult<()> {
@@ -571,7 +570,7 @@ impl Store {
             "INSERT INTO settings (name, value, updated_at) VALUES ('sla', $1, $2)
              ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
         )
-        .bind(to_json(policy)?)
+        .bind(super::stored::encode_sla(policy)?)
         .bind(self.now_millis())
         .execute(&mut *tx)
         .await?;

@@ -1,4 +1,5 @@
-//! The stored forms of each model's settings (health thresholds, monitoring settings):
+//! The stored forms of the settings people edit — each model's health thresholds and
+//! monitoring settings, the organisation's service levels and escalation chains:
 //! versioned, and separate from the API's types in `shared`, so renaming or adding an
 //! API field changes nothing on disk, and reading old rows is this module's job.
 //!
@@ -7,8 +8,11 @@
 //! not decode, or a version this build does not know, is `DomainError::Corrupt` with
 //! context — never a silent default.
 
+use std::collections::BTreeMap;
+
 use keel_shared::drift::DriftMethod;
 use keel_shared::health::HealthThresholds;
+use keel_shared::incidents::{EscalationChains, EscalationLevel, Sla, SlaPolicy};
 use keel_shared::monitoring::{FeatureRule, MonitoringSettings};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -136,6 +140,103 @@ pub fn decode_monitoring(json: &str, owner: &str) -> DomainResult<MonitoringSett
     }
 }
 
+/// The service levels as stored, version 1.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlaPolicyV1 {
+    sev1: SlaV1,
+    sev2: SlaV1,
+    sev3: SlaV1,
+    sev4: SlaV1,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlaV1 {
+    acknowledge_seconds: i64,
+    resolve_seconds: i64,
+}
+
+impl From<Sla> for SlaV1 {
+    fn from(Sla { acknowledge_seconds, resolve_seconds }: Sla) -> Self {
+        Self { acknowledge_seconds, resolve_seconds }
+    }
+}
+
+impl From<SlaV1> for Sla {
+    fn from(SlaV1 { acknowledge_seconds, resolve_seconds }: SlaV1) -> Self {
+        Self { acknowledge_seconds, resolve_seconds }
+    }
+}
+
+/// The escalation chains as stored, version 1.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EscalationV1 {
+    fleet: Vec<LevelV1>,
+    models: BTreeMap<String, Vec<LevelV1>>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LevelV1 {
+    users: Vec<String>,
+    webhook_url: Option<String>,
+}
+
+impl From<&EscalationLevel> for LevelV1 {
+    fn from(level: &EscalationLevel) -> Self {
+        Self { users: level.users.clone(), webhook_url: level.webhook_url.clone() }
+    }
+}
+
+impl From<LevelV1> for EscalationLevel {
+    fn from(LevelV1 { users, webhook_url }: LevelV1) -> Self {
+        Self { users, webhook_url }
+    }
+}
+
+pub fn encode_sla(policy: &SlaPolicy) -> DomainResult<String> {
+    let SlaPolicy { sev1, sev2, sev3, sev4 } = *policy;
+    encode(SlaPolicyV1 { sev1: sev1.into(), sev2: sev2.into(), sev3: sev3.into(), sev4: sev4.into() })
+}
+
+pub fn decode_sla(json: &str) -> DomainResult<SlaPolicy> {
+    let (what, owner) = ("service levels", "the organisation");
+    let (version, value) = open(json, what, owner)?;
+    match version {
+        1 => {
+            let SlaPolicyV1 { sev1, sev2, sev3, sev4 } = decode(value, what, owner)?;
+            Ok(SlaPolicy { sev1: sev1.into(), sev2: sev2.into(), sev3: sev3.into(), sev4: sev4.into() })
+        }
+        other => Err(unknown_version(other, what, owner)),
+    }
+}
+
+pub fn encode_escalation(chains: &EscalationChains) -> DomainResult<String> {
+    let chain = |levels: &[EscalationLevel]| levels.iter().map(LevelV1::from).collect::<Vec<_>>();
+    encode(EscalationV1 {
+        fleet: chain(&chains.fleet),
+        models: chains.models.iter().map(|(model, levels)| (model.clone(), chain(levels))).collect(),
+    })
+}
+
+pub fn decode_escalation(json: &str) -> DomainResult<EscalationChains> {
+    let (what, owner) = ("escalation chains", "the organisation");
+    let (version, value) = open(json, what, owner)?;
+    match version {
+        1 => {
+            let EscalationV1 { fleet, models } = decode(value, what, owner)?;
+            let chain = |levels: Vec<LevelV1>| levels.into_iter().map(EscalationLevel::from).collect::<Vec<_>>();
+            Ok(EscalationChains {
+                fleet: chain(fleet),
+                models: models.into_iter().map(|(model, levels)| (model, chain(levels))).collect(),
+            })
+        }
+        other => Err(unknown_version(other, what, owner)),
+    }
+}
+
 /// The current version's envelope.
 fn encode<T: Serialize>(value: T) -> DomainResult<String> {
     serde_json::to_string(&Envelope { version: 1, value }).map_err(|error| DomainError::Internal(error.into()))
@@ -186,6 +287,12 @@ mod tests {
             ..MonitoringSettings::default()
         };
         assert_eq!(decode_monitoring(&encode_monitoring(&settings).expect("encoded"), "m").expect("decoded"), settings);
+        let policy = SlaPolicy { sev2: Sla { acknowledge_seconds: 60, resolve_seconds: 600 }, ..SlaPolicy::default() };
+        assert_eq!(decode_sla(&encode_sla(&policy).expect("encoded")).expect("decoded"), policy);
+        let level =
+            EscalationLevel { users: vec!["eva".into()], webhook_url: Some("https://pager.example/hook".into()) };
+        let chains = EscalationChains { fleet: vec![level.clone()], models: [("m1".to_owned(), vec![level])].into() };
+        assert_eq!(decode_escalation(&encode_escalation(&chains).expect("encoded")).expect("decoded"), chains);
     }
 
     #[test]

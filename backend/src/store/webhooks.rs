@@ -4,7 +4,7 @@ use keel_shared::audit::{AuditAction, AuditTarget};
 use keel_shared::incidents::{DeliveryStatus, EscalationChains, TimelineKind, WebhookDelivery};
 
 use super::audit::{Actor, AuditRecord, ChangeSet};
-use super::{Store, decode_stored, from_millis, new_id};
+use super::{Store, from_millis, new_id};
 use crate::domain::{DomainError, DomainResult};
 
 /// A delivery that is due, with what to send.
@@ -48,15 +48,12 @@ impl Store {
         let stored: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE name = 'escalation'")
             .fetch_optional(&self.pool)
             .await?;
-        stored.map_or_else(
-            || Ok(EscalationChains::default()),
-            |json| decode_stored(&json, "escalation chains", "the organisation"),
-        )
+        stored.map_or_else(|| Ok(EscalationChains::default()), |json| super::stored::decode_escalation(&json))
     }
 
     pub async fn set_escalation_chains(&self, chains: &EscalationChains, actor: &Actor) -> DomainResult<()> {
         let before = self.escalation_chains().await.unwrap_or_default();
-        let json = serde_json::to_string(chains).map_err(|error| DomainError::Internal(error.into()))?;
+        let json = super::stored::encode_escalation(chains)?;
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO settings (name, value, updated_at) VALUES ('escalation', $1, $2)
