@@ -68,6 +68,14 @@ pub fn months(value: Option<f64>, covered: u32) -> String {
 }
 
 /// `38 %` from a ratio.
+/// A measured or entered value as people write it: at most two decimals, no trailing
+/// zeros (`108.86`, `22`, `0.5`).
+pub fn value(value: f64) -> String {
+    let text = format!("{value:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" { "0".to_owned() } else { text.to_owned() }
+}
+
 pub fn percent(ratio: f64) -> String {
     format!("{:.0} %", ratio * 100.0)
 }

@@ -39,8 +39,8 @@ fn light(kpi: &Kpi) -> KpiLight {
     }
 }
 
-/// The programme's own KPIs, then, per KPI name and unit its models share, their sum
-/// where it adds up (`kpis::programme_sum`), judged on `today`.
+/// The programme's own KPIs, then, per KPI name and unit that two or more of its models
+/// share, their sum where it adds up (`kpis::programme_sum`), judged on `today`.
 fn programme_kpis(name: &str, members: &[ModelId], all: &[Kpi], today: chrono::NaiveDate) -> Vec<KpiLight> {
     let mut lights: Vec<KpiLight> =
         all.iter().filter(|kpi| kpi.definition.programme.as_deref() == Some(name)).map(light).collect();
@@ -52,7 +52,8 @@ fn programme_kpis(name: &str, members: &[ModelId], all: &[Kpi], today: chrono::N
             None => groups.push((key, vec![kpi])),
         }
     }
-    for ((kpi_name, _), group) in groups {
+    // A "sum" of one model's KPI would only repeat it.
+    for ((kpi_name, _), group) in groups.into_iter().filter(|(_, group)| group.len() > 1) {
         let parts: Vec<(&KpiDefinition, &[KpiValue])> =
             group.iter().map(|kpi| (&kpi.definition, kpi.values.as_slice())).collect();
         let Some((definition, values)) = keel_shared::kpis::programme_sum(&kpi_name, &parts) else { continue };

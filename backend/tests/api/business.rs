@@ -423,6 +423,9 @@ async fn a_programmes_kpis_are_the_sums_of_its_models(store: StoreKind) {
         let kpi: Value = ok(app.post_json("/api/kpis", &savings(model, target)).await).await;
         ids.push(kpi["id"].as_str().expect("id").to_owned());
     }
+    let mut hours = savings("retail", 100.0);
+    (hours["name"], hours["unit"]) = (json!("Hours saved"), json!("hours"));
+    ok(app.post_json("/api/kpis", &hours).await).await;
     let day = |days: i64| (today - chrono::Duration::days(days)).to_string();
     let values = [
         json!({ "values": [{ "day": day(20), "likely": 300.0, "low": 250.0, "high": 350.0 }, { "day": day(5), "likely": 600.0 }] }),
@@ -439,6 +442,7 @@ async fn a_programmes_kpis_are_the_sums_of_its_models(store: StoreKind) {
         .iter()
         .find(|programme| programme["name"] == "Lending")
         .expect("Lending");
+    assert_eq!(lending["kpis"].as_array().map(Vec::len), Some(1), "one model's KPI is not summed: {lending}");
     let sum = &lending["kpis"][0];
     assert_eq!(
         (sum["name"].as_str(), sum["models_summed"].as_u64(), sum["id"].as_str()),

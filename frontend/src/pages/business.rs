@@ -35,8 +35,14 @@ pub fn ranged(light: &KpiLight) -> String {
     match &light.latest {
         None => "—".into(),
         Some(value) => match (value.low, value.high) {
-            (Some(low), Some(high)) if low != high => format!("{} ({low}–{high}) {}", value.likely, light.unit),
-            _ => format!("{} {}", value.likely, light.unit),
+            (Some(low), Some(high)) if low != high => format!(
+                "{} ({}–{}) {}",
+                format::value(value.likely),
+                format::value(low),
+                format::value(high),
+                light.unit
+            ),
+            _ => format!("{} {}", format::value(value.likely), light.unit),
         },
     }
 }

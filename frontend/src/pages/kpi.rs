@@ -13,6 +13,7 @@ use super::business::light_class;
 use crate::api;
 use crate::auth::use_auth;
 use crate::components::{CsvDownload, DataTable, FormAlert, chosen_file, csv_text, loaded};
+use crate::format;
 use crate::live::use_live;
 
 #[component]
@@ -87,9 +88,9 @@ fn KpiView(kpi: Kpi, revision: u64) -> impl IntoView {
                             {kpi.values.iter().rev().map(|value| view! {
                                 <tr>
                                     <td>{value.day.to_string()}</td>
-                                    <td class="numeric">{value.low.map(|low| low.to_string()).unwrap_or_default()}</td>
-                                    <td class="numeric">{value.likely}</td>
-                                    <td class="numeric">{value.high.map(|high| high.to_string()).unwrap_or_default()}</td>
+                                    <td class="numeric">{value.low.map(format::value).unwrap_or_default()}</td>
+                                    <td class="numeric">{format::value(value.likely)}</td>
+                                    <td class="numeric">{value.high.map(format::value).unwrap_or_default()}</td>
                                     <td>{value.note.clone()}</td>
                                     <td>{value.entered_by.clone()}</td>
                                 </tr>

@@ -2,7 +2,8 @@
 //! administrator, a console page in headless Chromium, saved as a PNG.
 //!
 //! Usage: `cargo run -p keel-e2e --bin screenshot -- [PATH] [CONSOLE-PATH | model:NAME | drift:NAME[#ID]]`
-//! (defaults: `docs/screenshot.png`, the overview `/`; `drift:NAME[#ID]` for a model's drift page, scrolled to ID).
+//! (defaults: `docs/screenshot.png`, the overview `/`; `drift:NAME[#ID]` for a model's drift page, scrolled to ID;
+//! `/PATH#ID` scrolls a page to the element with that id).
 //! `KEEL_SCREENSHOT_USER` and `KEEL_SCREENSHOT_PASSWORD` sign in as another demo user
 //! (default: the administrator). Needs the `keel` binary and `dist/` built.
 
@@ -41,11 +42,18 @@ async fn main() -> anyhow::Result<()> {
             browser.client.execute("document.getElementById('health-heading').scrollIntoView();", vec![]).await?;
         }
         None if page.starts_with("drift:") => {}
-        None => browser.sign_in(&keel.url(&page), &username, &password).await?,
+        None => {
+            let (path, _) = page.split_once('#').unwrap_or((&page, ""));
+            browser.sign_in(&keel.url(path), &username, &password).await?;
+        }
     }
     // Every page ends loading with its heading and no loading indicator.
     browser.wait_for("main h1").await?;
     browser.wait_for_gone(".state-loading").await?;
+    if let Some((_, anchor)) = page.split_once('#').filter(|_| !page.starts_with("drift:")) {
+        browser.wait_for(&format!("#{anchor}")).await?;
+        browser.client.execute(&format!("document.getElementById('{anchor}').scrollIntoView();"), vec![]).await?;
+    }
     let png = browser.client.screenshot().await?;
     std::fs::write(&output, png).with_context(|| format!("cannot write {}", output.display()))?;
     println!("Saved {}", output.display());
