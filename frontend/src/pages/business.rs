@@ -383,7 +383,8 @@ fn NewKpi() -> impl IntoView {
     let models = use_models();
     let model = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
-    let unit = RwSignal::new(KpiUnit::Percent);
+    // Each select starts on its first option, so the signals start there too.
+    let unit = RwSignal::new(KpiUnit::ALL[0]);
     let direction = RwSignal::new(KpiDirection::HigherIsBetter);
     let cadence = RwSignal::new(KpiCadence::Monthly);
     let baseline = RwSignal::new(String::new());
