@@ -36,6 +36,10 @@ pub struct Settings {
     /// Whether `/metrics` answers without signing in (`KEEL_METRICS_PUBLIC`, default
     /// true); when false, Prometheus scrapes with a `read` token as bearer.
     pub metrics_public: bool,
+    /// Seconds a connection may take to send a request head (idle keep-alive
+    /// connections too) and a request body between two reads (`KEEL_HTTP_TIMEOUT_SECONDS`,
+    /// default 30).
+    pub http_timeout_seconds: u32,
 }
 
 impl Default for Settings {
@@ -50,6 +54,7 @@ impl Default for Settings {
             raw_retention_days: 30,
             alert_evaluation_seconds: 15,
             metrics_public: true,
+            http_timeout_seconds: 30,
         }
     }
 }
@@ -67,6 +72,7 @@ struct FileSettings {
     raw_retention_days: Option<u32>,
     alert_evaluation_seconds: Option<u32>,
     metrics_public: Option<bool>,
+    http_timeout_seconds: Option<u32>,
 }
 
 impl Settings {
@@ -116,6 +122,12 @@ impl Settings {
                 Some(text) => parse_bool("KEEL_METRICS_PUBLIC", &text)?,
                 None => file.metrics_public.unwrap_or(defaults.metrics_public),
             },
+            http_timeout_seconds: match env("KEEL_HTTP_TIMEOUT_SECONDS") {
+                Some(text) => text.parse().ok().filter(|seconds| *seconds > 0).with_context(|| {
+                    format!("KEEL_HTTP_TIMEOUT_SECONDS={text:?} is not a whole number of seconds (1 or more)")
+                })?,
+                None => file.http_timeout_seconds.unwrap_or(defaults.http_timeout_seconds),
+            },
         })
     }
 
@@ -154,6 +166,7 @@ impl fmt::Debug for Settings {
             .field("raw_retention_days", &self.raw_retention_days)
             .field("alert_evaluation_seconds", &self.alert_evaluation_seconds)
             .field("metrics_public", &self.metrics_public)
+            .field("http_timeout_seconds", &self.http_timeout_seconds)
             .finish()
     }
 }

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod monitoring;
 pub mod routes;
 pub mod security;
+pub mod serve;
 pub mod services;
 pub mod store;
 
@@ -157,9 +158,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let Self { listener, state, jobs, .. } = self;
         let (store, leadership) = (state.store.clone(), state.leadership.clone());
-        // Client addresses feed the login rate limit.
-        let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await;
+        // Client addresses (for the login rate limit) are added by `serve`.
+        let http_timeout = std::time::Duration::from_secs(u64::from(state.settings.http_timeout_seconds));
+        let served = serve::serve(listener, router(state), http_timeout, shutdown_signal()).await;
         drop(jobs);
         leadership.release(&store).await;
         Ok(served?)

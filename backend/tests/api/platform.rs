@@ -174,3 +174,43 @@ async fn private_metrics_need_a_read_token() {
     let (ingest, _) = app.token(&["ingest"]).await;
     expect_error(anonymous.get(app.url("/metrics")).bearer_auth(&ingest).send().await.expect("sent"), 403).await;
 }
+
+/// A socket that sends half a request head, stays idle after an answer, or trickles 4
+/// bytes of a 100-byte body is closed (or answered) after the HTTP timeout, not kept open.
+#[tokio::test]
+async fn slow_and_silent_connections_are_closed_after_the_http_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let scratch = std::env::temp_dir().join(format!("keel-test-{}", uuid::Uuid::now_v7().simple()));
+    let settings = Settings {
+        addr: "127.0.0.1:0".parse().expect("address"),
+        data_dir: scratch.join("data"),
+        dist_dir: scratch.join("dist"),
+        admin_password: Some(crate::helpers::ADMIN_PASSWORD.into()),
+        http_timeout_seconds: 1,
+        ..Default::default()
+    };
+    let app = spawn_app_with(settings).await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    // Everything the server sends until it closes the connection, within 5 s.
+    let until_closed = |sent: &'static [u8]| {
+        let address = address.clone();
+        async move {
+            let mut socket = tokio::net::TcpStream::connect(&address).await.expect("connect");
+            socket.write_all(sent).await.expect("send");
+            let mut received = Vec::new();
+            let read = tokio::time::timeout(std::time::Duration::from_secs(5), socket.read_to_end(&mut received)).await;
+            assert!(read.is_ok(), "still open after 5 s (sent {:?})", String::from_utf8_lossy(sent));
+            String::from_utf8_lossy(&received).into_owned()
+        }
+    };
+    assert_eq!(until_closed(b"GET /api/health HTTP/1.1\r\nHost: keel\r\n").await, "", "half a head");
+    let idle = until_closed(b"GET /api/health HTTP/1.1\r\nHost: keel\r\n\r\n").await;
+    assert!(idle.starts_with("HTTP/1.1 200"), "answered, then closed when idle: {idle}");
+    let trickled = until_closed(
+        b"POST /api/auth/login HTTP/1.1\r\nHost: keel\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"us",
+    )
+    .await;
+    assert!(trickled.starts_with("HTTP/1.1 4"), "a body that stops is refused: {trickled}");
+    assert_eq!(app.get("/api/health").await.status(), 200, "the server serves on");
+}
