@@ -91,8 +91,11 @@ pub async fn backfill(store: &Store) -> anyhow::Result<()> {
         let Some(id) = models.get(*name) else { continue };
         let model_id = ModelId(id.clone());
         if store.reference_summaries(&model_id).await?.is_empty() {
+            // Churn's drift shows hour by hour; the steady credit model is judged on a
+            // day of rows, or its ~50 labelled defaults an hour swing precision past the
+            // 10 % tolerance by chance.
             let settings = MonitoringSettings {
-                window_minutes: 60,
+                window_minutes: if monitored.drifts { 60 } else { 24 * 60 },
                 evaluate_every_minutes: 5,
                 freshness_sla_minutes: 10,
                 ..MonitoringSettings::default()
