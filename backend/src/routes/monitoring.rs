@@ -146,6 +146,10 @@ async fn reference_from_window(
     Ok((StatusCode::CREATED, Json(summary)))
 }
 
+/// Columns a reference may have: every one is profiled and stored in the write
+/// transaction that saves it, so a very wide file would hold the store's writer.
+pub const REFERENCE_COLUMNS_MAX: usize = 1_000;
+
 async fn store_reference(
     state: &AppState,
     model_id: &ModelId,
@@ -154,6 +158,15 @@ async fn store_reference(
     source: String,
     principal: &Principal,
 ) -> ApiResult<ReferenceSummary> {
+    if dataset.names.len() > REFERENCE_COLUMNS_MAX {
+        return Err(ApiError::field(
+            "body",
+            format!(
+                "a reference has at most {REFERENCE_COLUMNS_MAX} columns (features, prediction, target); this one has {}",
+                dataset.names.len()
+            ),
+        ));
+    }
     // Sorting a million values takes tens of milliseconds of CPU: off the async workers.
     let (rows, duplicate_rows) = (dataset.rows() as u64, dataset.duplicate_rows as u64);
     let built = tokio::task::spawn_blocking(move || reference::build(&dataset))

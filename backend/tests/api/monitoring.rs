@@ -183,6 +183,12 @@ async fn references_come_from_json_or_a_past_window_and_bad_uploads_are_explaine
     // Two columns of one name would clash in every evaluation of the version.
     let error = expect_error(upload(&app, &model, "v1", "text/csv", "a,b,a\n1,2,3\n".into()).await, 422).await;
     assert!(error.fields["body"].contains("'a' twice"), "{error:?}");
+    // Too wide to profile and store in one write: refused before anything is written.
+    let header: Vec<String> = (0..1_001).map(|column| format!("c{column}")).collect();
+    let row = vec!["1"; 1_001].join(",");
+    let wide = format!("{}\n{row}\n", header.join(","));
+    let error = expect_error(upload(&app, &model, "v1", "text/csv", wide).await, 422).await;
+    assert!(error.fields["body"].contains("at most 1000 columns"), "{error:?}");
     let error = expect_error(upload(&app, &model, "v1", "application/json", r#"[{"a": [1]}]"#.into()).await, 422).await;
     assert!(error.fields.keys().any(|field| field.starts_with("[0]")), "{error:?}");
 
