@@ -23,6 +23,7 @@ use keel_shared::monitoring::DriftRun;
 
 use self::state::{Observation, Outcome, step};
 use self::windows::Windows;
+use crate::analysis::rollups::Rollup;
 use crate::domain::DomainResult;
 use crate::health::HealthBoard;
 use crate::jobs::Leadership;
@@ -100,7 +101,7 @@ impl Observer<'_> {
             Signal::Metric { metric, aggregation, window_minutes } => {
                 let quantile = matches!(aggregation, Aggregation::P50 | Aggregation::P95 | Aggregation::P99);
                 let from = self.now.timestamp_millis() - i64::from(*window_minutes) * MINUTE_MILLIS;
-                let windows::Merged { count, sum, min, max, sketch } =
+                let Rollup { count, sum, min, max, sketch, .. } =
                     &self.windows.merged(metric, &model_id.0, from, quantile);
                 if *count == 0 {
                     return Ok(Observation::NoData);

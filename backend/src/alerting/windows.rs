@@ -11,7 +11,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use keel_shared::ModelId;
 
 use crate::analysis::rollups::Rollup;
-use crate::analysis::sketch::QuantileSketch;
 use crate::domain::DomainResult;
 use crate::store::Store;
 use crate::store::telemetry::MINUTE_MILLIS;
@@ -28,15 +27,6 @@ struct Minutes {
     /// The first minute held.
     from: i64,
     models: HashMap<String, BTreeMap<i64, Rollup>>,
-}
-
-/// A window's points merged: what a rule's aggregation reads.
-pub struct Merged {
-    pub count: u64,
-    pub sum: f64,
-    pub min: f64,
-    pub max: f64,
-    pub sketch: QuantileSketch,
 }
 
 impl Windows {
@@ -91,19 +81,12 @@ impl Windows {
     }
 
     /// The model's points of `metric` from `from` on, merged (the sketch only when asked).
-    pub fn merged(&self, metric: &str, model: &str, from: i64, with_sketch: bool) -> Merged {
-        let mut merged =
-            Merged { count: 0, sum: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY, sketch: QuantileSketch::new() };
+    pub fn merged(&self, metric: &str, model: &str, from: i64, with_sketch: bool) -> Rollup {
         let from = from.div_euclid(MINUTE_MILLIS) * MINUTE_MILLIS;
+        let mut merged = Rollup::empty(from);
         let minutes = self.metrics.get(metric).and_then(|held| held.models.get(model));
         for rollup in minutes.into_iter().flat_map(|minutes| minutes.range(from..).map(|(_, rollup)| rollup)) {
-            merged.count += rollup.count;
-            merged.sum += rollup.sum;
-            merged.min = merged.min.min(rollup.min);
-            merged.max = merged.max.max(rollup.max);
-            if with_sketch {
-                merged.sketch.merge(&rollup.sketch);
-            }
+            merged.add(rollup, with_sketch);
         }
         merged
     }
@@ -113,13 +96,7 @@ impl Windows {
 fn insert(minutes: &mut BTreeMap<i64, Rollup>, rollups: Vec<Rollup>) {
     for rollup in rollups {
         match minutes.get_mut(&rollup.start) {
-            Some(held) => {
-                held.count += rollup.count;
-                held.sum += rollup.sum;
-                held.min = held.min.min(rollup.min);
-                held.max = held.max.max(rollup.max);
-                held.sketch.merge(&rollup.sketch);
-            }
+            Some(held) => held.add(&rollup, true),
             None => {
                 minutes.insert(rollup.start, rollup);
             }

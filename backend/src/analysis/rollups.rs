@@ -16,6 +16,25 @@ pub struct Rollup {
     pub sketch: QuantileSketch,
 }
 
+impl Rollup {
+    /// Nothing yet, from `start` on: what `add` merges into.
+    pub fn empty(start: i64) -> Self {
+        Self { start, count: 0, sum: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY, sketch: QuantileSketch::new() }
+    }
+
+    /// Merges `other`'s points in (its sketch only when `with_sketch`: merging sketches is
+    /// the costly part, and only quantiles need it).
+    pub fn add(&mut self, other: &Rollup, with_sketch: bool) {
+        self.count += other.count;
+        self.sum += other.sum;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        if with_sketch {
+            self.sketch.merge(&other.sketch);
+        }
+    }
+}
+
 /// `buckets` equal buckets over `[from, to)` (Unix milliseconds); a rollup belongs to
 /// the bucket holding its start (or the first, if it began earlier).
 pub fn into_buckets(rollups: Vec<Rollup>, from: i64, to: i64, buckets: u32) -> Vec<SeriesBucket> {

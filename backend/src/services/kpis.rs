@@ -8,7 +8,7 @@ use chrono::{NaiveDate, TimeDelta};
 use keel_shared::ModelId;
 use keel_shared::kpis::{Kpi, KpiAggregation, KpiDefinition, KpiSource, KpiValue};
 
-use crate::analysis::sketch::QuantileSketch;
+use crate::analysis::rollups::Rollup;
 use crate::domain::{DomainError, DomainResult};
 use crate::store::Store;
 use crate::store::audit::Actor;
@@ -85,7 +85,8 @@ async fn measure(store: &Store, record: &KpiRecord) -> DomainResult<usize> {
         let Some(day) = chrono::DateTime::from_timestamp_millis(rollup.start).map(|at| at.date_naive()) else {
             continue;
         };
-        periods.entry(cadence.period_of(day).1).or_default().add(&rollup);
+        let last = cadence.period_of(day).1;
+        periods.entry(last).or_insert_with(|| Period(Rollup::empty(rollup.start))).0.add(&rollup, true);
     }
     let held: HashMap<NaiveDate, f64> =
         store.kpi_values(Some(&record.id)).await?.into_iter().map(|(_, value)| (value.day, value.likely)).collect();
@@ -110,40 +111,23 @@ async fn measure(store: &Store, record: &KpiRecord) -> DomainResult<usize> {
 }
 
 /// One period's points, merged from its hourly rollups.
-#[derive(Default)]
-struct Period {
-    count: u64,
-    sum: f64,
-    min: f64,
-    max: f64,
-    sketch: QuantileSketch,
-}
+struct Period(Rollup);
 
 impl Period {
-    fn add(&mut self, rollup: &crate::analysis::rollups::Rollup) {
-        if self.count == 0 {
-            (self.min, self.max) = (rollup.min, rollup.max);
-        }
-        self.count += rollup.count;
-        self.sum += rollup.sum;
-        self.min = self.min.min(rollup.min);
-        self.max = self.max.max(rollup.max);
-        self.sketch.merge(&rollup.sketch);
-    }
-
     fn value(&self, source: &KpiSource) -> Option<f64> {
-        if self.count == 0 {
+        let Rollup { count, sum, min, max, sketch, .. } = &self.0;
+        if *count == 0 {
             return None;
         }
         let value = match source.aggregation {
-            KpiAggregation::Avg => self.sum / self.count as f64,
-            KpiAggregation::Min => self.min,
-            KpiAggregation::Max => self.max,
-            KpiAggregation::P50 => self.sketch.quantile(0.5)?,
-            KpiAggregation::P95 => self.sketch.quantile(0.95)?,
-            KpiAggregation::P99 => self.sketch.quantile(0.99)?,
-            KpiAggregation::Count => self.count as f64,
-            KpiAggregation::Sum => self.sum,
+            KpiAggregation::Avg => sum / *count as f64,
+            KpiAggregation::Min => *min,
+            KpiAggregation::Max => *max,
+            KpiAggregation::P50 => sketch.quantile(0.5)?,
+            KpiAggregation::P95 => sketch.quantile(0.95)?,
+            KpiAggregation::P99 => sketch.quantile(0.99)?,
+            KpiAggregation::Count => *count as f64,
+            KpiAggregation::Sum => *sum,
         };
         Some(value * source.scale)
     }

@@ -248,13 +248,7 @@ fn merge(rows: Vec<RollupRow>) -> Vec<Rollup> {
         let sketch = QuantileSketch::from_bytes(&sketch).unwrap_or_default();
         let count = u64::try_from(count).unwrap_or_default();
         match merged.last_mut() {
-            Some(last) if last.start == start => {
-                last.count += count;
-                last.sum += sum;
-                last.min = last.min.min(min);
-                last.max = last.max.max(max);
-                last.sketch.merge(&sketch);
-            }
+            Some(last) if last.start == start => last.add(&Rollup { start, count, sum, min, max, sketch }, true),
             _ => merged.push(Rollup { start, count, sum, min, max, sketch }),
         }
     }

@@ -59,84 +59,111 @@ struct Envelope<T> {
     value: T,
 }
 
+impl From<HealthThresholds> for ThresholdsV1 {
+    fn from(thresholds: HealthThresholds) -> Self {
+        let HealthThresholds {
+            accuracy_degraded_below,
+            accuracy_critical_below,
+            latency_p95_degraded_above_ms,
+            latency_p95_critical_above_ms,
+            error_rate_degraded_above,
+            error_rate_critical_above,
+            no_data_after_minutes,
+        } = thresholds;
+        Self {
+            accuracy_degraded_below,
+            accuracy_critical_below,
+            latency_p95_degraded_above_ms,
+            latency_p95_critical_above_ms,
+            error_rate_degraded_above,
+            error_rate_critical_above,
+            no_data_after_minutes,
+        }
+    }
+}
+
+impl From<ThresholdsV1> for HealthThresholds {
+    fn from(stored: ThresholdsV1) -> Self {
+        let ThresholdsV1 {
+            accuracy_degraded_below,
+            accuracy_critical_below,
+            latency_p95_degraded_above_ms,
+            latency_p95_critical_above_ms,
+            error_rate_degraded_above,
+            error_rate_critical_above,
+            no_data_after_minutes,
+        } = stored;
+        Self {
+            accuracy_degraded_below,
+            accuracy_critical_below,
+            latency_p95_degraded_above_ms,
+            latency_p95_critical_above_ms,
+            error_rate_degraded_above,
+            error_rate_critical_above,
+            no_data_after_minutes,
+        }
+    }
+}
+
 pub fn encode_thresholds(thresholds: &HealthThresholds) -> DomainResult<String> {
-    let HealthThresholds {
-        accuracy_degraded_below,
-        accuracy_critical_below,
-        latency_p95_degraded_above_ms,
-        latency_p95_critical_above_ms,
-        error_rate_degraded_above,
-        error_rate_critical_above,
-        no_data_after_minutes,
-    } = *thresholds;
-    encode(ThresholdsV1 {
-        accuracy_degraded_below,
-        accuracy_critical_below,
-        latency_p95_degraded_above_ms,
-        latency_p95_critical_above_ms,
-        error_rate_degraded_above,
-        error_rate_critical_above,
-        no_data_after_minutes,
-    })
+    encode(ThresholdsV1::from(*thresholds))
 }
 
 pub fn decode_thresholds(json: &str, owner: &str) -> DomainResult<HealthThresholds> {
-    let (version, value) = open(json, "health thresholds", owner)?;
+    let what = "health thresholds";
+    let (version, value) = open(json, what, owner)?;
     match version {
-        1 => {
-            let stored: ThresholdsV1 = decode(value, "health thresholds", owner)?;
-            Ok(HealthThresholds {
-                accuracy_degraded_below: stored.accuracy_degraded_below,
-                accuracy_critical_below: stored.accuracy_critical_below,
-                latency_p95_degraded_above_ms: stored.latency_p95_degraded_above_ms,
-                latency_p95_critical_above_ms: stored.latency_p95_critical_above_ms,
-                error_rate_degraded_above: stored.error_rate_degraded_above,
-                error_rate_critical_above: stored.error_rate_critical_above,
-                no_data_after_minutes: stored.no_data_after_minutes,
-            })
+        1 => Ok(decode::<ThresholdsV1>(value, what, owner)?.into()),
+        other => Err(unknown_version(other, what, owner)),
+    }
+}
+
+impl From<&MonitoringSettings> for MonitoringV1 {
+    fn from(settings: &MonitoringSettings) -> Self {
+        Self {
+            window_minutes: settings.window_minutes,
+            evaluate_every_minutes: settings.evaluate_every_minutes,
+            freshness_sla_minutes: settings.freshness_sla_minutes,
+            performance_tolerance: settings.performance_tolerance,
+            features: settings
+                .features
+                .iter()
+                .map(|rule| FeatureRuleV1 {
+                    feature: rule.feature.clone(),
+                    method: rule.method,
+                    threshold: rule.threshold,
+                })
+                .collect(),
         }
-        other => Err(unknown_version(other, "health thresholds", owner)),
+    }
+}
+
+impl From<MonitoringV1> for MonitoringSettings {
+    fn from(stored: MonitoringV1) -> Self {
+        Self {
+            window_minutes: stored.window_minutes,
+            evaluate_every_minutes: stored.evaluate_every_minutes,
+            freshness_sla_minutes: stored.freshness_sla_minutes,
+            performance_tolerance: stored.performance_tolerance,
+            features: stored
+                .features
+                .into_iter()
+                .map(|rule| FeatureRule { feature: rule.feature, method: rule.method, threshold: rule.threshold })
+                .collect(),
+        }
     }
 }
 
 pub fn encode_monitoring(settings: &MonitoringSettings) -> DomainResult<String> {
-    let MonitoringSettings {
-        window_minutes,
-        evaluate_every_minutes,
-        freshness_sla_minutes,
-        performance_tolerance,
-        features,
-    } = settings;
-    encode(MonitoringV1 {
-        window_minutes: *window_minutes,
-        evaluate_every_minutes: *evaluate_every_minutes,
-        freshness_sla_minutes: *freshness_sla_minutes,
-        performance_tolerance: *performance_tolerance,
-        features: features
-            .iter()
-            .map(|rule| FeatureRuleV1 { feature: rule.feature.clone(), method: rule.method, threshold: rule.threshold })
-            .collect(),
-    })
+    encode(MonitoringV1::from(settings))
 }
 
 pub fn decode_monitoring(json: &str, owner: &str) -> DomainResult<MonitoringSettings> {
-    let (version, value) = open(json, "monitoring settings", owner)?;
+    let what = "monitoring settings";
+    let (version, value) = open(json, what, owner)?;
     match version {
-        1 => {
-            let stored: MonitoringV1 = decode(value, "monitoring settings", owner)?;
-            Ok(MonitoringSettings {
-                window_minutes: stored.window_minutes,
-                evaluate_every_minutes: stored.evaluate_every_minutes,
-                freshness_sla_minutes: stored.freshness_sla_minutes,
-                performance_tolerance: stored.performance_tolerance,
-                features: stored
-                    .features
-                    .into_iter()
-                    .map(|rule| FeatureRule { feature: rule.feature, method: rule.method, threshold: rule.threshold })
-                    .collect(),
-            })
-        }
-        other => Err(unknown_version(other, "monitoring settings", owner)),
+        1 => Ok(decode::<MonitoringV1>(value, what, owner)?.into()),
+        other => Err(unknown_version(other, what, owner)),
     }
 }
 

@@ -155,16 +155,7 @@ async fn health_is_unavailable_when_the_store_does_not_answer() {
 /// `read` token as bearer.
 #[tokio::test]
 async fn private_metrics_need_a_read_token() {
-    let scratch = std::env::temp_dir().join(format!("keel-test-{}", uuid::Uuid::now_v7().simple()));
-    let settings = Settings {
-        addr: "127.0.0.1:0".parse().expect("address"),
-        data_dir: scratch.join("data"),
-        dist_dir: scratch.join("dist"),
-        admin_password: Some(crate::helpers::ADMIN_PASSWORD.into()),
-        metrics_public: false,
-        ..Default::default()
-    };
-    let app = spawn_app_with(settings).await;
+    let app = spawn_app_with(Settings { metrics_public: false, ..embedded_store_settings() }).await;
     let anonymous = reqwest::Client::new();
     expect_error(anonymous.get(app.url("/metrics")).send().await.expect("sent"), 401).await;
     let (token, _) = app.token(&["read"]).await;
@@ -181,16 +172,7 @@ async fn private_metrics_need_a_read_token() {
 async fn slow_and_silent_connections_are_closed_after_the_http_timeout() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let scratch = std::env::temp_dir().join(format!("keel-test-{}", uuid::Uuid::now_v7().simple()));
-    let settings = Settings {
-        addr: "127.0.0.1:0".parse().expect("address"),
-        data_dir: scratch.join("data"),
-        dist_dir: scratch.join("dist"),
-        admin_password: Some(crate::helpers::ADMIN_PASSWORD.into()),
-        http_timeout_seconds: 1,
-        ..Default::default()
-    };
-    let app = spawn_app_with(settings).await;
+    let app = spawn_app_with(Settings { http_timeout_seconds: 1, ..embedded_store_settings() }).await;
     let address = app.address.trim_start_matches("http://").to_owned();
     // Everything the server sends until it closes the connection, within 5 s.
     let until_closed = |sent: &'static [u8]| {
@@ -213,4 +195,16 @@ async fn slow_and_silent_connections_are_closed_after_the_http_timeout() {
     .await;
     assert!(trickled.starts_with("HTTP/1.1 4"), "a body that stops is refused: {trickled}");
     assert_eq!(app.get("/api/health").await.status(), 200, "the server serves on");
+}
+
+/// Settings for a Keel on the embedded store in a directory of its own.
+fn embedded_store_settings() -> Settings {
+    let scratch = std::env::temp_dir().join(format!("keel-test-{}", uuid::Uuid::now_v7().simple()));
+    Settings {
+        addr: "127.0.0.1:0".parse().expect("address"),
+        data_dir: scratch.join("data"),
+        dist_dir: scratch.join("dist"),
+        admin_password: Some(crate::helpers::ADMIN_PASSWORD.into()),
+        ..Default::default()
+    }
 }
