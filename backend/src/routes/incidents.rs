@@ -184,7 +184,8 @@ async fn incident_stats(
 /// Open incidents assigned to the signed-in user or escalated: the console's bell.
 async fn notifications(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Vec<Notification>>> {
     let incidents = incidents::notifications(&state.store, &principal.user.username, principal.user.role).await?;
-    let unread = state.store.unread_incidents(&principal.user.id).await?;
+    let ids: Vec<&str> = incidents.iter().map(|incident| incident.id.as_str()).collect();
+    let unread = state.store.unread_incidents(&principal.user.id, &ids).await?;
     Ok(Json(
         incidents
             .iter()

@@ -217,17 +217,27 @@ impl Store {
         Ok(())
     }
 
-    /// The incidents with a timeline entry the user has not seen (or never opened).
-    pub async fn unread_incidents(&self, user_id: &str) -> DomainResult<HashSet<String>> {
-        let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT t.incident_id FROM incident_timeline t
-             LEFT JOIN incident_reads r ON r.incident_id = t.incident_id AND r.user_id = $1
-             GROUP BY t.incident_id HAVING MAX(t.id) > COALESCE(MAX(r.seen_entry), '')",
-        )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().collect())
+    /// Which of `incident_ids` have a timeline entry the user has not seen (or were never
+    /// opened by them).
+    pub async fn unread_incidents(&self, user_id: &str, incident_ids: &[&str]) -> DomainResult<HashSet<String>> {
+        let mut unread = HashSet::new();
+        for chunk in incident_ids.chunks(500) {
+            let placeholders: Vec<String> = (0..chunk.len()).map(|index| format!("${}", index + 2)).collect();
+            let sql = format!(
+                "SELECT t.incident_id FROM incident_timeline t
+                 LEFT JOIN incident_reads r ON r.incident_id = t.incident_id AND r.user_id = $1
+                 WHERE t.incident_id IN ({})
+                 GROUP BY t.incident_id HAVING MAX(t.id) > COALESCE(MAX(r.seen_entry), '')",
+                placeholders.join(", ")
+            );
+            // Only numbered placeholders are interpolated; the ids are bound.
+            let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(user_id);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            unread.extend(query.fetch_all(&self.pool).await?);
+        }
+        Ok(unread)
     }
 
     pub async fn incident(&self, id: &str) -> DomainResult<IncidentRecord> {
